@@ -1,0 +1,62 @@
+/*
+ * drop.h - the things every part of drop shares: exit statuses, diagnostics and the
+ * per-thread error message that lib/ functions leave for their caller.
+ *
+ * Map of the code base (see also lib/README):
+ *   cmd/drop-*.c    one tool each: options (getopt_long) and calls into lib/ only
+ *   lib/cli.*       the prologue every tool shares (--help, --version, -q/-v, --threads)
+ *   lib/npy.*       NumPy .npy reading and writing, records, streams of documents
+ *   lib/outfile.*   outputs written to a temporary file and renamed (nothing half-written)
+ *   lib/list.*      TSV list files (path, pid, camid[, label])
+ *   lib/metrics.*   the Market-1501 / CUHK03 evaluation protocols (drop-score)
+ *   lib/match.*     query-gallery distances and ranking (drop-match)
+ *   kernels/ops.h   the compute backends (CPU reference, CUDA)
+ *
+ * Convention: a lib/ function that can fail returns -1 (or NULL) and leaves a one-line
+ * reason in drop_errmsg() (thread-local, so parallel workers do not clobber each other);
+ * the tool prints it as "drop-x: FILE: reason". lib/ never exits and never prints data.
+ */
+#ifndef DROP_H
+#define DROP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DROP_VERSION "0.1.0"
+
+/* The exit-status contract of every tool (documented in each man page, EXIT STATUS). */
+enum drop_exit {
+	DROP_EXIT_OK = 0,       /* success */
+	DROP_EXIT_DATA = 1,     /* runtime or data error: bad file, shape mismatch, I/O error */
+	DROP_EXIT_USAGE = 2,    /* bad option or argument */
+	DROP_EXIT_NODEVICE = 3, /* the requested device (--device cuda) is not available */
+};
+
+/* Program name used by every diagnostic ("drop-match"); set by drop_proginit(). */
+extern const char *drop_progname;
+/* Verbosity: 0 = quiet (-q), 1 = normal, 2 = verbose (-v). */
+extern int drop_verbosity;
+
+/* Diagnostics on stderr, prefixed "PROG: ". drop_die exits with `status`. */
+void drop_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void drop_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void drop_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    /* unless -q */
+void drop_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* only -v */
+_Noreturn void drop_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Set the calling thread's error message; always returns -1 so `return drop_fail(...)`. */
+int drop_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The calling thread's last error message ("" if none). */
+const char *drop_errmsg(void);
+
+/* Allocation that cannot fail (out of memory is fatal, exit 1). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* Overflow-checked size arithmetic: returns -1 with a message on overflow. */
+int drop_mul_size(size_t a, size_t b, size_t *out);
+
+#endif

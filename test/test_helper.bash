@@ -1,0 +1,27 @@
+# test_helper.bash - shared setup of the bats suites: finds the tools through
+# DROP_BIN_DIR (default: build/bin), loads bats-support and bats-assert, and gives each
+# test a scratch folder $T.
+DROP_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+: "${DROP_BIN_DIR:=$DROP_ROOT/build/bin}"
+: "${DROP_TEST_DIR:=$DROP_ROOT/build/test}"
+export PATH="$DROP_BIN_DIR:$DROP_TEST_DIR/tools:$PATH"
+FIX="$DROP_ROOT/test/fixtures"
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+setup() {
+    T=$(mktemp -d)
+}
+
+teardown() {
+    rm -rf "$T"
+}
+
+# A GPU test: skipped without a CUDA device, a failure under DROP_TEST_STRICT=1.
+require_cuda() {
+    if ! drop-score --device cuda --version >/dev/null 2>&1; then
+        [ "${DROP_TEST_STRICT:-0}" = 1 ] && fail "no CUDA device (DROP_TEST_STRICT=1)"
+        skip "no CUDA device"
+    fi
+}
