@@ -25,3 +25,22 @@ require_cuda() {
         skip "no CUDA device"
     fi
 }
+
+# The shell commands of a man page's EXAMPLES: lines "$ cmd" between .EX and .EE,
+# troff escapes undone (\- -> -, \(aq -> ', \e -> \).
+man_examples() {
+    awk '/^\.EX/ { ex = 1; next } /^\.EE/ { ex = 0; next }
+         ex && /^\$ / { sub(/^\$ /, ""); print }' "$1" |
+        sed -e 's/\\-/-/g' -e "s/\\\\(aq/'/g" -e 's/\\e/\\/g'
+}
+
+# Run every example of a man page in the current folder (prepared by the caller with the
+# files the examples name); fails on the first example that exits non-zero.
+run_man_examples() {
+    local n=0 cmd
+    while IFS= read -r cmd; do
+        n=$((n + 1))
+        bash -o pipefail -c "$cmd" >/dev/null || fail "example failed: $cmd"
+    done < <(man_examples "$1")
+    [ "$n" -gt 0 ] || fail "no examples in $1"
+}

@@ -13,16 +13,14 @@ static int tap_n, tap_failed;
 
 #define CHECK(cond, ...)                                                          \
 	do {                                                                      \
+		int tap_ok_ = (cond) ? 1 : 0; /* evaluated once */                \
 		tap_n++;                                                          \
-		if (cond) {                                                       \
-			printf("ok %d - ", tap_n);                                \
-		} else {                                                          \
+		if (!tap_ok_)                                                     \
 			tap_failed++;                                             \
-			printf("not ok %d - ", tap_n);                            \
-		}                                                                 \
+		printf("%s %d - ", tap_ok_ ? "ok" : "not ok", tap_n);             \
 		printf(__VA_ARGS__);                                              \
 		printf("\n");                                                     \
-		if (!(cond))                                                      \
+		if (!tap_ok_)                                                     \
 			printf("#   failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
 	} while (0)
 
