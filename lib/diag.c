@@ -73,10 +73,13 @@ void drop_die(int status, const char *fmt, ...)
 
 int drop_fail(const char *fmt, ...)
 {
+	/* Format apart first: an argument may be drop_errmsg() itself ("x: %s"). */
+	char msg[sizeof errbuf];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	memcpy(errbuf, msg, sizeof errbuf);
 	return -1;
 }
 

@@ -23,6 +23,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#define DROP_NORETURN [[noreturn]]
+#else
+#define DROP_NORETURN _Noreturn
+#endif
+
 #define DROP_VERSION "0.1.0"
 
 /* The exit-status contract of every tool (documented in each man page, EXIT STATUS). */
@@ -43,7 +50,7 @@ void drop_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void drop_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void drop_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    /* unless -q */
 void drop_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* only -v */
-_Noreturn void drop_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+DROP_NORETURN void drop_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Set the calling thread's error message; always returns -1 so `return drop_fail(...)`. */
 int drop_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -59,4 +66,7 @@ char *xstrdup(const char *s);
 /* Overflow-checked size arithmetic: returns -1 with a message on overflow. */
 int drop_mul_size(size_t a, size_t b, size_t *out);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -223,9 +223,10 @@ int ranklist_reader_next(struct ranklist_reader *rr, struct ranklist_query *q)
 	npy_get_f64(rr->index, rr->rec, tmp);
 	for (size_t i = 0; i < k; i++) {
 		if (!(tmp[i] >= 0 && tmp[i] < (double)rr->ng)) {
+			double bad = tmp[i];
 			free(tmp);
 			return drop_fail("query %zu (%s): gallery index %g out of range [0, %zu)", qi,
-			                 rr->pathbuf, tmp[i], rr->ng);
+			                 rr->pathbuf, bad, rr->ng);
 		}
 		rr->ibuf[i] = (int32_t)tmp[i];
 	}
