@@ -7,6 +7,7 @@ DROP_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 export PATH="$DROP_BIN_DIR:$DROP_TEST_DIR/tools:$PATH"
 FIX="$DROP_ROOT/test/fixtures"
 
+bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
