@@ -9,6 +9,10 @@
 #
 # Overridable: CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR, BUILD, NVCC, CUDA_ARCH, CUDA_HOME.
 
+# DROP_DEVICE=cuda (the GPU test run: DROP_DEVICE=cuda make test) builds the CUDA backend.
+ifeq ($(DROP_DEVICE),cuda)
+CUDA ?= 1
+endif
 CUDA ?= 0
 ifeq ($(CUDA),1)
 BUILD ?= build-cuda
@@ -36,7 +40,7 @@ ifeq ($(wildcard $(NVCC)),)
 $(error CUDA=1 but no nvcc at $(NVCC); set NVCC or CUDA_HOME)
 endif
 NVCCFLAGS = -O2 -std=c++17 -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror \
-	-I$(BUILD)/include $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a))
+	-I$(BUILD)/include -MMD -MP $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a))
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
 CU_SRC = $(wildcard kernels/cuda/*.cu)
 endif

@@ -28,4 +28,34 @@ static inline DROP_HD float drop_cosine_from_dot(float dot)
 	return 1.0f - dot;
 }
 
+/* ---- Query-gallery matching (lib/match.c; bpbreid-reference.md §8) ---------------------- */
+
+/* Distances (of unit vectors, so in [0, 2]) under which drop_euclid_from_dot is not
+ * trusted. Near 0, |q|^2 + |g|^2 - 2 q.g cancels: a float32 GEMM dot product of unit
+ * vectors (D = 512) is off by up to about 3e-7, so the squared distance by up to about
+ * 8e-7, which moves the distance d by 8e-7 / (2 d): 2e-6 at d = 0.2, and without bound
+ * towards 0. Below 0.2 the caller recomputes the distance from the difference q - g,
+ * keeping every distance well within 1e-5 of a double-precision reference; genuine pairs
+ * this close are rare, so the direct path costs little. */
+#define DROP_EUCLID_DIRECT_BELOW 0.2f
+
+/* Whether a part counts on one side: its visibility score exceeds the threshold,
+ * strictly. A part takes part in a query-gallery distance when visible on both sides. */
+static inline DROP_HD int drop_part_visible(float vis, float threshold)
+{
+	return vis > threshold;
+}
+
+/* Distance of a pair that shares no embedding (only possible with --use P): BPBreID sets
+ * it to "the largest distance + 1"; a fixed 3.0 is larger than any real distance (at most
+ * 2 for unit vectors, Euclidean or cosine) and keeps query blocks independent. */
+#define DROP_DIST_NONE_SHARED 3.0f
+
+/* The combined distance: the mean of the n terms that count (n a whole number held in a
+ * float, so that the sums vectorise), summed in `sum`. */
+static inline DROP_HD float drop_mean_dist(float sum, float n)
+{
+	return n > 0.0f ? sum / n : DROP_DIST_NONE_SHARED;
+}
+
 #endif

@@ -8,17 +8,140 @@
  * (drop_backend_get from --device); model code never asks which one it has.
  * No CUDA header is included here: the CPU build never sees one.
  *
- * This file holds what the retrieval tools need today (matrix products); the compute
- * core (convolutions, batch norm, pooling, losses, Adam) joins it member by member.
+ * Tensors. A struct drop_tensor is a plain description - logical shape (N, C, H, W), a
+ * layout, a pointer into the backend's memory and a version - and owns nothing; the model
+ * allocates the memory with be->alloc(drop_tensor_bytes(&t, be->block())). Two layouts:
+ *   DROP_PLAIN    (N, C, H, W) row-major, what PyTorch, .npy and safetensors use.
+ *   DROP_BLOCKED  the backend's preferred activation layout (be->block() channels a block):
+ *                 on the CPU oneDNN's nChw8c (AVX2) or nChw16c (AVX-512), i.e.
+ *                 (N, ceil(C/B), H, W, B), the channels past C in the last block are padding
+ *                 and hold zeros. Every op that writes a blocked tensor keeps them zero, so
+ *                 element-wise ops may run over the whole padded buffer.
+ * Convolutions write blocked tensors, and every op that follows (batch norm, ReLU, add,
+ * resampling, concat, pooling, WAMP's features) reads and writes them without reordering:
+ * activations stay blocked from the stem to the heads. The model converts to plain only
+ * where it must (the input image, the parsing/softmax head, dumps) with be->convert.
+ * Vectors (N, C) - linear layers, 1-D batch norm, embeddings, losses - are plain with
+ * h = w = 1. On CUDA the block is 1 for now: blocked is plain.
+ *
+ * Parameters (convolution weights (Cout, Cin, kh, kw), linear weights (Cout, Cin),
+ * batch-norm and bias vectors) are always plain, the layout of checkpoints and of the
+ * optimiser. A convolution or linear layer reorders its weights to the library's preferred layout itself and caches the copy, keyed by the
+ * tensor's data pointer and `version`: whoever changes a parameter's values bumps its
+ * version (Adam's step, a checkpoint load), so a training step reorders each weight once per
+ * direction and inference reorders it once. Version 0 means "never cache" (tests).
+ *
+ * Plans. Heavy ops take a small descriptor (struct drop_conv2d_desc, ...); the backend
+ * keeps one plan per distinct descriptor - the oneDNN primitives of the forward, backward-
+ * data and backward-weights passes, created on first use and reused on every later call.
+ * A new batch size (the last, short batch) is a new descriptor and so a new plan. Plans live
+ * until be->release(). Scratch memory: all primitives use oneDNN's user-managed scratchpad,
+ * one buffer per backend grown to the largest need (ops run one after another).
+ *
+ * Threads and determinism. Ops are called from one thread; they parallelise inside (OpenMP
+ * on the CPU, the stream on CUDA). The same inputs and thread count give bit-identical
+ * outputs: oneDNN's primitives are deterministic for a fixed thread count, and the C loops
+ * reduce every sum (batch-norm statistics, pooling, resampling backward, losses) per
+ * channel, plane or row in one fixed serial order (in double), so those results do not
+ * depend on the thread count at all. Random numbers are counter-based (Philox): the same
+ * whatever the threads, and the same on CUDA.
+ *
+ * Gradients. Backward ops overwrite their outputs (dx, dw, ...); where a tensor feeds
+ * several consumers the model adds the gradients with be->add. Losses return their value
+ * on the host and write the gradient of scale * loss.
+ *
+ * kernels/STATUS.md says what is done, measured and left to do.
+ *
+ * Optional members. A member left NULL is an op that backend does not implement yet;
+ * drop_backend_supports() tells the caller, which must then stop with a clear error or log
+ * an explicit CPU fallback - never fall back silently (style.md item 7).
  */
 #ifndef DROP_OPS_H
 #define DROP_OPS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+enum drop_layout {
+	DROP_PLAIN = 0, /* (N, C, H, W) */
+	DROP_BLOCKED,   /* (N, ceil(C/B), H, W, B), B = be->block(), zero padding */
+};
+
+/* Describes backend memory; owns nothing. */
+struct drop_tensor {
+	float *data;             /* backend memory (device memory on CUDA) */
+	int n, c, h, w;          /* logical shape (N, C, H, W); vectors: h = w = 1 */
+	enum drop_layout layout;
+	unsigned version;        /* parameters: bumped on every change; 0 = never cache */
+};
+
+/* A 2-D convolution, PyTorch's Conv2d (groups 1, dilation 1, square kernel). */
+struct drop_conv2d_desc {
+	int n, cin, h, w;        /* input (N, Cin, H, W) */
+	int cout, k, stride, pad;
+	bool bias;
+	enum drop_layout src_layout; /* layout of x and dx; y and dy are always DROP_BLOCKED */
+};
+
+/* A linear layer y = x W^T + b, PyTorch's Linear: x (N, Cin), W (Cout, Cin), y (N, Cout). */
+struct drop_linear_desc {
+	int n, cin, cout;
+	bool bias;
+};
+
+/* Batch norm over (N, C, H, W) (2-D) or (N, C) (1-D, h = w = 1). */
+struct drop_bn_desc {
+	int n, c, h, w;
+	enum drop_layout layout; /* of x, y, dx, dy */
+	float eps;               /* 1e-5 */
+	float momentum;          /* 0.1: running = (1 - m) running + m batch (unbiased var) */
+};
+
+/* Resampling (N, C, H, W) -> (N, C, Ho, Wo), one layout for x and y. Nearest: Ho = f H,
+ * Wo = f W for an integer f >= 1 (HRNet's fuse layers use f = 2^n); PyTorch's mode
+ * "nearest" (source index dst / f). Bilinear: any sizes, PyTorch's "bilinear" with an output
+ * size and align_corners true or false. */
+enum drop_resample_mode { DROP_NEAREST, DROP_BILINEAR };
+struct drop_resample_desc {
+	int n, c, h, w, ho, wo;
+	enum drop_layout layout;
+	enum drop_resample_mode mode;
+	bool align_corners;      /* bilinear only */
+};
+
+/* Pooling over the H W pixels of (N, C, H, W) features in `layout`. WAMP (model.md §4)
+ * pools the same features under K1 maps (N, K1, H, W), plain: for map k,
+ *   wavg = sum_p m_k(p) x(p) / max(sum_p m_k(p), 1e-6),  wmax = max_p m_k(p) x(p),
+ * and its output is e (N, K1, C) plain = wavg + wmax. Max ties go to the first pixel. */
+struct drop_pool_desc {
+	int n, c, h, w;
+	enum drop_layout layout;
+	int k1;                  /* WAMP: maps per image (K + 1: foreground and K parts) */
+};
+
+/* Triplet losses over parts embeddings (model.md §5). The current batch emb (B, K, D) is
+ * live; the bank (M, K, D) holds older batches, detached (M = 0: BPBreID's part-averaged
+ * triplet within the batch). Pair distance: the mean over the parts visible in both (all K
+ * when all_parts) of the per-part Euclidean distances (safe square root); pairs sharing no
+ * visible part are left out. Batch-hard mining per anchor of the current batch over the
+ * batch and the bank (ties: the first entry, batch before bank); the loss is the mean over
+ * the anchors with both a positive and a negative of [d+ - d- + margin]+. */
+struct drop_triplet_desc {
+	int b, m, k, dim;
+	float margin;            /* 0.3 */
+	bool all_parts;          /* average over all K parts (BPBreID) instead of the shared */
+};
+
+/* Adam (model.md §6): PyTorch's update with L2 weight decay added to the gradient. */
+struct drop_adam {
+	double lr, beta1, beta2, eps, weight_decay;
+	int step;                /* the step being taken, from 1 */
+};
 
 struct drop_backend {
 	const char *name; /* "cpu" or "cuda" */
+	int (*block)(void); /* channels per block of DROP_BLOCKED (fixed for a process) */
 
 	/* Memory the backend's ops read and write (host memory for the CPU). */
 	void *(*alloc)(size_t bytes);
@@ -26,13 +149,143 @@ struct drop_backend {
 	void (*to_device)(void *dst, const void *src, size_t bytes);   /* host -> backend */
 	void (*to_host)(void *dst, const void *src, size_t bytes);     /* backend -> host */
 	void (*sync)(void);
+	/* Free every cached plan and the scratch memory (optional). */
+	void (*release)(void);
 
 	/* C (m, n) = alpha * op(A) op(B) + beta * C, row-major; op transposes when trans_*.
 	 * A is (m, k) or (k, m) with leading dimension lda; B is (k, n) or (n, k). */
 	void (*sgemm)(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
 	              const float *a, int lda, const float *b, int ldb, float beta, float *c,
 	              int ldc);
+
+	/* Copy src into dst, which has src's shape and its own layout (optional). */
+	void (*convert)(const struct drop_tensor *src, struct drop_tensor *dst);
+
+	/* ---- Convolution (optional). x (N, Cin, H, W) in d->src_layout, w (Cout, Cin, k, k)
+	 * plain, b (Cout) or NULL, y (N, Cout, Ho, Wo) blocked, Ho = (H + 2 pad - k)/stride + 1.
+	 * bwd_data: dx from dy and w. bwd_weights: dw (Cout, Cin, k, k) plain and db (Cout)
+	 * (when d->bias) from x and dy. */
+	void (*conv2d_fwd)(const struct drop_conv2d_desc *d, const struct drop_tensor *x,
+	                   const struct drop_tensor *w, const float *b, struct drop_tensor *y);
+	void (*conv2d_bwd_data)(const struct drop_conv2d_desc *d, const struct drop_tensor *dy,
+	                        const struct drop_tensor *w, struct drop_tensor *dx);
+	void (*conv2d_bwd_weights)(const struct drop_conv2d_desc *d,
+	                           const struct drop_tensor *x, const struct drop_tensor *dy,
+	                           float *dw, float *db);
+
+	/* ---- Linear (optional). x, y, dx, dy plain; w (Cout, Cin) a plain parameter tensor
+	 * (n = Cout, c = Cin, h = w = 1: its version keys the cached copy); b, db (Cout) or NULL;
+	 * dw (Cout, Cin). */
+	void (*linear_fwd)(const struct drop_linear_desc *d, const float *x,
+	                   const struct drop_tensor *w, const float *b, float *y);
+	void (*linear_bwd_data)(const struct drop_linear_desc *d, const float *dy,
+	                        const struct drop_tensor *w, float *dx);
+	void (*linear_bwd_weights)(const struct drop_linear_desc *d, const float *x,
+	                           const float *dy, float *dw, float *db);
+
+	/* ---- Batch norm (optional). gamma, beta (C); beta NULL = frozen at 0 (BNNeck).
+	 * Training: batch statistics normalise x, running_mean/var (C) are updated, and
+	 * save_mean/save_invstd (C) keep 1/sqrt(var_biased + eps) for the backward pass.
+	 * Eval: the running statistics normalise x. Backward: dx, dgamma (C), dbeta (C; NULL
+	 * when frozen) from the training-mode forward. */
+	void (*bn_fwd_train)(const struct drop_bn_desc *d, const float *x, const float *gamma,
+	                     const float *beta, float *running_mean, float *running_var,
+	                     float *y, float *save_mean, float *save_invstd);
+	void (*bn_fwd_eval)(const struct drop_bn_desc *d, const float *x, const float *gamma,
+	                    const float *beta, const float *running_mean,
+	                    const float *running_var, float *y);
+	void (*bn_bwd)(const struct drop_bn_desc *d, const float *x, const float *dy,
+	               const float *gamma, const float *save_mean, const float *save_invstd,
+	               float *dx, float *dgamma, float *dbeta);
+
+	/* ---- Resampling (optional). fwd: y from x; bwd: dx (overwritten) from dy. */
+	void (*resample_fwd)(const struct drop_resample_desc *d, const float *x, float *y);
+	void (*resample_bwd)(const struct drop_resample_desc *d, const float *dy, float *dx);
+
+	/* ---- Pooling (optional). Global: avg and/or max (N, C) plain (either may be NULL);
+	 * argmax (N, C) pixel indices kept for the backward pass (needed when max is given).
+	 * Backward: dx (overwritten) from davg and/or dmax (NULL = no gradient).
+	 * WAMP: e (N, K1, C) from x and maps m; argmax (N, K1, C) for the backward pass, which
+	 * writes dx (overwritten, x's layout) and dm (N, K1, H, W) (overwritten). */
+	void (*pool_global_fwd)(const struct drop_pool_desc *d, const float *x, float *avg,
+	                        float *max, int *argmax);
+	void (*pool_global_bwd)(const struct drop_pool_desc *d, const float *davg,
+	                        const float *dmax, const int *argmax, float *dx);
+	void (*wamp_fwd)(const struct drop_pool_desc *d, const float *x, const float *m, float *e,
+	                 int *argmax);
+	void (*wamp_bwd)(const struct drop_pool_desc *d, const float *x, const float *m,
+	                 const int *argmax, const float *de, float *dx, float *dm);
+
+	/* ---- Softmax over the K channels of each pixel of (N, K, H, W), plain (optional);
+	 * bwd: dx (may alias dy) from y and dy. L2 normalisation of the rows of (N, D), plain:
+	 * y = x / max(|x|, 1e-12) (F.normalize); bwd: dx from x and dy (optional). */
+	void (*softmax_fwd)(int n, int k, int hw, const float *x, float *y);
+	void (*softmax_bwd)(int n, int k, int hw, const float *y, const float *dy, float *dx);
+	void (*l2norm_fwd)(int n, int dim, const float *x, float *y);
+	void (*l2norm_bwd)(int n, int dim, const float *x, const float *dy, float *dx);
+	/* The maximum over channels first..K-1 of each pixel of (N, K, H, W) plain (the
+	 * foreground map P_fore = max_{k>=1} P_k, model.md §3): y and argmax (N, H, W); the
+	 * first channel wins ties. bwd: dx (N, K, H, W) (overwritten) from dy. */
+	void (*chanmax_fwd)(int n, int k, int hw, int first, const float *x, float *y,
+	                    int *argmax);
+	void (*chanmax_bwd)(int n, int k, int hw, const int *argmax, const float *dy, float *dx);
+
+	/* ---- Losses (optional). Each returns its value (a scalar on the host: the CUDA
+	 * backend synchronises) and writes the gradient of scale * loss (overwritten).
+	 * ce_smooth: cross-entropy with label smoothing eps of logits (N, C) against labels
+	 * (N), mean over N. parsing: the pixel part of L_hp (model.md §5) from the logits and
+	 * their softmax prob (N, K1, H, W) plain and labels (N, H, W): out[0] = the smoothed
+	 * pixel cross-entropy (mean over N H W), out[1] = the smoothness term
+	 * sum_k |P_k(h+1,w) - P_k(h,w)| averaged over N (H-1) W plus sum_k |P_k(h,w+1) -
+	 * P_k(h,w)| averaged over N H (W-1); returns out[0] + gamma out[1]; dlogits gets the
+	 * cross-entropy's gradient and dprob the smoothness term's (scale gamma included), the
+	 * model adds dprob to the other gradients of prob before the softmax backward.
+	 * triplet: see struct drop_triplet_desc; vis (B, K) and bank_vis (M, K) are 0/1 bytes;
+	 * *nvalid gets the anchors used. */
+	double (*ce_smooth)(int n, int c, const float *logits, const int *labels, float eps,
+	                    float scale, float *dlogits);
+	double (*parsing_loss)(int n, int k1, int h, int w, const float *logits,
+	                       const float *prob, const int *labels, float eps, float gamma,
+	                       float scale, float *dlogits, float *dprob, double out[2]);
+	double (*triplet)(const struct drop_triplet_desc *d, const float *emb, const int *pid,
+	                  const unsigned char *vis, const float *bank, const int *bank_pid,
+	                  const unsigned char *bank_vis, float scale, float *demb, int *nvalid);
+
+	/* ---- Optimiser (optional): one Adam step over n parameters p with gradients g and
+	 * moments m, v (all n floats, updated in place). */
+	void (*adam)(size_t n, const struct drop_adam *a, float *p, const float *g, float *m,
+	             float *v);
+
+	/* ---- Random numbers (optional): out[i] for i < n is element `offset + i` of the
+	 * stream (seed, stream): uniform in [0, 1) or standard normal. Element j comes from
+	 * word j % 4 of Philox4x32-10 with counter (j/4 low, j/4 high, stream, 0) and key (seed
+	 * low, seed high) (normal: Box-Muller on words 0-1 or 2-3 of that block), so the same
+	 * numbers come out on either backend, for any thread count and any split of the range.
+	 * Uniform and normal draws of one stream share words: use distinct streams. */
+	void (*rand_uniform)(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
+	                     float *out);
+	void (*rand_normal)(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
+	                    float *out);
+
+	/* ---- Element-wise, over n floats (a whole padded buffer; optional).
+	 * relu: y = max(x, 0) (y may alias x); relu_bwd: dx = dy where y > 0, else 0 (dx may
+	 * alias dy). add: y = a + b (y may alias a or b).
+	 * scale: y = alpha x (y may alias x). axpy: y += alpha x. */
+	void (*relu)(size_t n, const float *x, float *y);
+	void (*relu_bwd)(size_t n, const float *y, const float *dy, float *dx);
+	void (*add)(size_t n, const float *a, const float *b, float *y);
+	void (*scale)(size_t n, float alpha, const float *x, float *y);
+	void (*axpy)(size_t n, float alpha, const float *x, float *y);
+
+	/* ---- Channel concat and split (optional). parts[i] (N, C_i, H, W) and y
+	 * (N, sum C_i, H, W), all in one layout; split is the inverse copy (the backward of
+	 * concat, and concat is the backward of split). */
+	void (*concat)(int nparts, const struct drop_tensor *const *parts, struct drop_tensor *y);
+	void (*split)(const struct drop_tensor *y, int nparts, struct drop_tensor *const *parts);
 };
+
+/* Whether backend `be` implements optional member `op` (a member name). */
+#define drop_backend_supports(be, op) ((be)->op != NULL)
 
 extern const struct drop_backend drop_backend_cpu;
 
@@ -45,14 +298,162 @@ void drop_blas_set_threads(int n);
 /* One line describing the build: CUDA/cuDNN versions and architectures, BLAS, OpenMP. */
 const char *drop_build_config(void);
 
-/* CPU entry points (kernels/cpu/). */
+/* ---- Tensor helpers (kernels/tensor.c, any backend; no memory access) ------------------ */
+
+/* Channels of t as stored: C, or C rounded up to a multiple of `block` when blocked. */
+int drop_tensor_cpad(const struct drop_tensor *t, int block);
+/* Floats of t's buffer (padding included), and bytes. */
+size_t drop_tensor_floats(const struct drop_tensor *t, int block);
+size_t drop_tensor_bytes(const struct drop_tensor *t, int block);
+/* Index into t's buffer of element (n, c, h, w). */
+size_t drop_tensor_index(const struct drop_tensor *t, int block, int n, int c, int h, int w);
+/* A tensor description (data NULL, version 0). */
+struct drop_tensor drop_tensor_make(int n, int c, int h, int w, enum drop_layout layout);
+
+/* ---- CPU entry points (kernels/cpu/) ---------------------------------------------------- */
+
+/* The CPU block size: 16 with AVX-512, 8 otherwise (what oneDNN prefers). */
+int drop_cpu_block(void);
+void drop_cpu_release(void);
+
 void drop_sgemm_cpu(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
                     int ldc);
+void drop_convert_cpu(const struct drop_tensor *src, struct drop_tensor *dst);
 
-/* CUDA entry points (kernels/cuda/), present when DROP_WITH_CUDA. */
-struct drop_backend;
+void drop_conv2d_fwd_cpu(const struct drop_conv2d_desc *d, const struct drop_tensor *x,
+                         const struct drop_tensor *w, const float *b, struct drop_tensor *y);
+void drop_conv2d_bwd_data_cpu(const struct drop_conv2d_desc *d, const struct drop_tensor *dy,
+                              const struct drop_tensor *w, struct drop_tensor *dx);
+void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
+                                 const struct drop_tensor *x, const struct drop_tensor *dy,
+                                 float *dw, float *db);
+/* Output size of a convolution along one axis. */
+int drop_conv2d_out(int in, int k, int stride, int pad);
+
+void drop_linear_fwd_cpu(const struct drop_linear_desc *d, const float *x,
+                         const struct drop_tensor *w, const float *b, float *y);
+void drop_linear_bwd_data_cpu(const struct drop_linear_desc *d, const float *dy,
+                              const struct drop_tensor *w, float *dx);
+void drop_linear_bwd_weights_cpu(const struct drop_linear_desc *d, const float *x,
+                                 const float *dy, float *dw, float *db);
+
+void drop_bn_fwd_train_cpu(const struct drop_bn_desc *d, const float *x, const float *gamma,
+                           const float *beta, float *running_mean, float *running_var,
+                           float *y, float *save_mean, float *save_invstd);
+void drop_bn_fwd_eval_cpu(const struct drop_bn_desc *d, const float *x, const float *gamma,
+                          const float *beta, const float *running_mean,
+                          const float *running_var, float *y);
+void drop_bn_bwd_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
+                     const float *gamma, const float *save_mean, const float *save_invstd,
+                     float *dx, float *dgamma, float *dbeta);
+/* The same three in double precision, from the same source: the reference path of the
+ * finite-difference tests (all arrays double). */
+void drop_bn_fwd_train_cpu_f64(const struct drop_bn_desc *d, const double *x,
+                               const double *gamma, const double *beta,
+                               double *running_mean, double *running_var, double *y,
+                               double *save_mean, double *save_invstd);
+void drop_bn_fwd_eval_cpu_f64(const struct drop_bn_desc *d, const double *x,
+                              const double *gamma, const double *beta,
+                              const double *running_mean, const double *running_var,
+                              double *y);
+void drop_bn_bwd_cpu_f64(const struct drop_bn_desc *d, const double *x, const double *dy,
+                         const double *gamma, const double *save_mean,
+                         const double *save_invstd, double *dx, double *dgamma,
+                         double *dbeta);
+
+void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, float *y);
+void drop_resample_bwd_cpu(const struct drop_resample_desc *d, const float *dy, float *dx);
+
+void drop_pool_global_fwd_cpu(const struct drop_pool_desc *d, const float *x, float *avg,
+                              float *max, int *argmax);
+void drop_pool_global_bwd_cpu(const struct drop_pool_desc *d, const float *davg,
+                              const float *dmax, const int *argmax, float *dx);
+void drop_wamp_fwd_cpu(const struct drop_pool_desc *d, const float *x, const float *m, float *e,
+                       int *argmax);
+void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const float *m,
+                       const int *argmax, const float *de, float *dx, float *dm);
+
+void drop_softmax_fwd_cpu(int n, int k, int hw, const float *x, float *y);
+void drop_softmax_bwd_cpu(int n, int k, int hw, const float *y, const float *dy, float *dx);
+void drop_l2norm_fwd_cpu(int n, int dim, const float *x, float *y);
+void drop_l2norm_bwd_cpu(int n, int dim, const float *x, const float *dy, float *dx);
+void drop_chanmax_fwd_cpu(int n, int k, int hw, int first, const float *x, float *y,
+                          int *argmax);
+void drop_chanmax_bwd_cpu(int n, int k, int hw, const int *argmax, const float *dy, float *dx);
+/* Double-precision twins from the same source (finite-difference reference path). */
+void drop_softmax_fwd_cpu_f64(int n, int k, int hw, const double *x, double *y);
+void drop_softmax_bwd_cpu_f64(int n, int k, int hw, const double *y, const double *dy,
+                              double *dx);
+void drop_l2norm_fwd_cpu_f64(int n, int dim, const double *x, double *y);
+void drop_l2norm_bwd_cpu_f64(int n, int dim, const double *x, const double *dy, double *dx);
+
+double drop_ce_smooth_cpu(int n, int c, const float *logits, const int *labels, float eps,
+                          float scale, float *dlogits);
+double drop_parsing_loss_cpu(int n, int k1, int h, int w, const float *logits,
+                             const float *prob, const int *labels, float eps, float gamma,
+                             float scale, float *dlogits, float *dprob, double out[2]);
+double drop_triplet_cpu(const struct drop_triplet_desc *d, const float *emb, const int *pid,
+                        const unsigned char *vis, const float *bank, const int *bank_pid,
+                        const unsigned char *bank_vis, float scale, float *demb, int *nvalid);
+void drop_adam_cpu(size_t n, const struct drop_adam *a, float *p, const float *g, float *m,
+                   float *v);
+/* The learning rate of epoch `epoch` (from 0): warm-up from base * f0 over `warmup`
+ * epochs, then times gamma at each milestone (model.md §6; kernels/loss_maths.h). */
+double drop_lr_schedule(int epoch, double base, int warmup, double f0, const int *milestones,
+                        int nmilestones, double gamma);
+void drop_rand_uniform_cpu(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
+                           float *out);
+void drop_rand_normal_cpu(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
+                          float *out);
+
+void drop_relu_cpu(size_t n, const float *x, float *y);
+void drop_relu_bwd_cpu(size_t n, const float *y, const float *dy, float *dx);
+void drop_add_cpu(size_t n, const float *a, const float *b, float *y);
+void drop_scale_cpu(size_t n, float alpha, const float *x, float *y);
+void drop_axpy_cpu(size_t n, float alpha, const float *x, float *y);
+
+void drop_concat_cpu(int nparts, const struct drop_tensor *const *parts,
+                     struct drop_tensor *y);
+void drop_split_cpu(const struct drop_tensor *y, int nparts,
+                    struct drop_tensor *const *parts);
+
+/* ---- CUDA entry points (kernels/cuda/), present when DROP_WITH_CUDA ------------------- */
+/* The CUDA backend's blocked layout is plain for now (block 1): cuDNN takes NCHW; an NHWC
+ * or tensor-core layout is for the cuDNN issue. Convolution and batch norm are NULL in its
+ * table until then (drop_backend_supports). */
 const struct drop_backend *drop_backend_cuda_get(void); /* NULL + message if no GPU */
 const char *drop_cuda_build_config(void);
+void drop_sgemm_cuda(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                     int ldc);
+void drop_convert_cuda(const struct drop_tensor *src, struct drop_tensor *dst);
+
+void drop_relu_cuda(size_t n, const float *x, float *y);
+void drop_relu_bwd_cuda(size_t n, const float *y, const float *dy, float *dx);
+void drop_add_cuda(size_t n, const float *a, const float *b, float *y);
+void drop_scale_cuda(size_t n, float alpha, const float *x, float *y);
+void drop_axpy_cuda(size_t n, float alpha, const float *x, float *y);
+
+double drop_ce_smooth_cuda(int n, int c, const float *logits, const int *labels, float eps,
+                           float scale, float *dlogits);
+double drop_parsing_loss_cuda(int n, int k1, int h, int w, const float *logits,
+                              const float *prob, const int *labels, float eps, float gamma,
+                              float scale, float *dlogits, float *dprob, double out[2]);
+double drop_triplet_cuda(const struct drop_triplet_desc *d, const float *emb, const int *pid,
+                         const unsigned char *vis, const float *bank, const int *bank_pid,
+                         const unsigned char *bank_vis, float scale, float *demb,
+                         int *nvalid);
+void drop_adam_cuda(size_t n, const struct drop_adam *a, float *p, const float *g, float *m,
+                    float *v);
+void drop_rand_uniform_cuda(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
+                            float *out);
+void drop_rand_normal_cuda(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
+                           float *out);
+
+void drop_concat_cuda(int nparts, const struct drop_tensor *const *parts,
+                      struct drop_tensor *y);
+void drop_split_cuda(const struct drop_tensor *y, int nparts,
+                     struct drop_tensor *const *parts);
 
 #endif

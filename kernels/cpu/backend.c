@@ -1,5 +1,7 @@
 /*
  * backend.c - the CPU backend table: host memory, OpenBLAS products, build description.
+ * Each op lives in its own file of kernels/cpu/ (conv2d.c, batchnorm.c, ...); this file
+ * only gathers them.
  */
 #include "../ops.h"
 #include "config.h"
@@ -37,6 +39,43 @@ const struct drop_backend drop_backend_cpu = {
 	.to_host = cpu_copy,
 	.sync = cpu_sync,
 	.sgemm = drop_sgemm_cpu,
+	.block = drop_cpu_block,
+	.release = drop_cpu_release,
+	.convert = drop_convert_cpu,
+	.conv2d_fwd = drop_conv2d_fwd_cpu,
+	.conv2d_bwd_data = drop_conv2d_bwd_data_cpu,
+	.conv2d_bwd_weights = drop_conv2d_bwd_weights_cpu,
+	.linear_fwd = drop_linear_fwd_cpu,
+	.linear_bwd_data = drop_linear_bwd_data_cpu,
+	.linear_bwd_weights = drop_linear_bwd_weights_cpu,
+	.bn_fwd_train = drop_bn_fwd_train_cpu,
+	.bn_fwd_eval = drop_bn_fwd_eval_cpu,
+	.bn_bwd = drop_bn_bwd_cpu,
+	.resample_fwd = drop_resample_fwd_cpu,
+	.resample_bwd = drop_resample_bwd_cpu,
+	.pool_global_fwd = drop_pool_global_fwd_cpu,
+	.pool_global_bwd = drop_pool_global_bwd_cpu,
+	.wamp_fwd = drop_wamp_fwd_cpu,
+	.wamp_bwd = drop_wamp_bwd_cpu,
+	.softmax_fwd = drop_softmax_fwd_cpu,
+	.softmax_bwd = drop_softmax_bwd_cpu,
+	.l2norm_fwd = drop_l2norm_fwd_cpu,
+	.l2norm_bwd = drop_l2norm_bwd_cpu,
+	.chanmax_fwd = drop_chanmax_fwd_cpu,
+	.chanmax_bwd = drop_chanmax_bwd_cpu,
+	.ce_smooth = drop_ce_smooth_cpu,
+	.parsing_loss = drop_parsing_loss_cpu,
+	.triplet = drop_triplet_cpu,
+	.adam = drop_adam_cpu,
+	.rand_uniform = drop_rand_uniform_cpu,
+	.rand_normal = drop_rand_normal_cpu,
+	.relu = drop_relu_cpu,
+	.relu_bwd = drop_relu_bwd_cpu,
+	.add = drop_add_cpu,
+	.scale = drop_scale_cpu,
+	.axpy = drop_axpy_cpu,
+	.concat = drop_concat_cpu,
+	.split = drop_split_cpu,
 };
 
 const struct drop_backend *drop_backend_get(const char *name)

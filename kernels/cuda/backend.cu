@@ -8,6 +8,7 @@ extern "C" {
 #include "config.h"
 }
 #include "check.h"
+#include "scratch.h"
 
 #include <stdio.h>
 
@@ -41,9 +42,60 @@ extern "C" void drop_sgemm_cuda(bool trans_a, bool trans_b, int m, int n, int k,
 	                         lda, &beta, c, ldc));
 }
 
-static const struct drop_backend backend_cuda = {
-	"cuda", cuda_alloc, cuda_free, cuda_to_device, cuda_to_host, cuda_sync, drop_sgemm_cuda,
-};
+static int cuda_block(void) { return 1; }
+
+static void *scratch;
+static size_t scratch_cap;
+
+void *drop_cuda_scratch(size_t bytes)
+{
+	if (bytes > scratch_cap) {
+		if (scratch)
+			CUDA_CHECK(cudaFree(scratch));
+		CUDA_CHECK(cudaMalloc(&scratch, bytes));
+		scratch_cap = bytes;
+	}
+	return scratch;
+}
+
+/* Layouts are one on CUDA (block 1): a conversion is a copy. */
+extern "C" void drop_convert_cuda(const struct drop_tensor *src, struct drop_tensor *dst)
+{
+	if (src->n != dst->n || src->c != dst->c || src->h != dst->h || src->w != dst->w)
+		drop_die(DROP_EXIT_DATA, "convert: shapes differ");
+	CUDA_CHECK(cudaMemcpyAsync(dst->data, src->data, drop_tensor_bytes(src, 1),
+	                           cudaMemcpyDeviceToDevice));
+}
+
+/* Filled once by drop_backend_cuda_get (C++17 has no designated initialisers); members
+ * left NULL are ops the CUDA backend does not have yet (ops.h, drop_backend_supports). */
+static struct drop_backend backend_cuda;
+
+static void backend_cuda_fill(struct drop_backend *b)
+{
+	b->name = "cuda";
+	b->block = cuda_block;
+	b->alloc = cuda_alloc;
+	b->free = cuda_free;
+	b->to_device = cuda_to_device;
+	b->to_host = cuda_to_host;
+	b->sync = cuda_sync;
+	b->sgemm = drop_sgemm_cuda;
+	b->convert = drop_convert_cuda;
+	b->ce_smooth = drop_ce_smooth_cuda;
+	b->parsing_loss = drop_parsing_loss_cuda;
+	b->triplet = drop_triplet_cuda;
+	b->adam = drop_adam_cuda;
+	b->rand_uniform = drop_rand_uniform_cuda;
+	b->rand_normal = drop_rand_normal_cuda;
+	b->relu = drop_relu_cuda;
+	b->relu_bwd = drop_relu_bwd_cuda;
+	b->add = drop_add_cuda;
+	b->scale = drop_scale_cuda;
+	b->axpy = drop_axpy_cuda;
+	b->concat = drop_concat_cuda;
+	b->split = drop_split_cuda;
+}
 
 extern "C" const struct drop_backend *drop_backend_cuda_get(void)
 {
@@ -55,6 +107,7 @@ extern "C" const struct drop_backend *drop_backend_cuda_get(void)
 	if (!cublas) {
 		CUBLAS_CHECK(cublasCreate(&cublas));
 		CUDNN_CHECK(cudnnCreate(&cudnn));
+		backend_cuda_fill(&backend_cuda);
 	}
 	return &backend_cuda;
 }

@@ -139,7 +139,8 @@ static void roundtrip(bool use_pipe)
 	char *recs = calloc(5, h.itemsize);
 	for (int r = 0; r < 5; r++) {
 		char *rec = recs + r * h.itemsize;
-		snprintf(rec, 8, "p%d", r);
+		rec[0] = 'p';
+		rec[1] = (char)('0' + r);
 		int32_t pid = r * 7;
 		memcpy(rec + 8, &pid, 4);
 		for (int i = 0; i < 6; i++) {

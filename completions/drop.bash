@@ -1,0 +1,65 @@
+# drop.bash - bash completion for the drop tools (one function for all of them).
+# Install as /usr/share/bash-completion/completions/drop-<tool> (make install does), or
+# source it from ~/.bashrc.
+
+_drop_common_opts="-q --quiet -v --verbose --threads --device --progress --help --version"
+_drop_groupings="full one two_v three_v four four_no four_v four_v_pif five_v five six six_v
+six_new seven_v seven_new eight eight_v ten_ms eleven fourteen"
+
+# _drop CMD CUR PREV: fill COMPREPLY for the word being completed.
+_drop() {
+    local cmd=${1##*/} cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+    local opts="" words="" filter="" dirs=0
+    COMPREPLY=()
+
+    case $cmd in
+    drop-labels)
+        opts="-k -g --grouping --list-groupings -t --threshold --soft -o --output -s --size
+              --overlay"
+        case $prev in
+        -k) words="5 8" ;;
+        -g | --grouping) words=$_drop_groupings ;;
+        -t | --threshold | -s | --size) return ;;
+        -o | --output | --overlay) dirs=1 ;;
+        *) filter='!*.npy' ;;
+        esac
+        ;;
+    drop-match)
+        opts="--use --vis-threshold --metric --top -o --output --text --matrix --block"
+        case $prev in
+        --use) words="G F P G+F F+P G+F+P" ;;
+        --metric) words="euclidean cosine" ;;
+        --vis-threshold | --top | --block) return ;;
+        -o | --output) filter='!*.npy' ;;
+        *) filter='!*.npy' ;;
+        esac
+        ;;
+    drop-score)
+        opts="--dist --query --gallery --protocol --ranks --max-rank --seed --json --per-query"
+        case $prev in
+        --protocol) words="market cuhk03-single-shot" ;;
+        --ranks | --max-rank | --seed) return ;;
+        --query | --gallery) filter='!*.tsv' ;;
+        --per-query) filter='!*.tsv' ;;
+        *) filter='!*.npy' ;;
+        esac
+        ;;
+    esac
+
+    case $prev in
+    --threads) return ;;
+    --device) words="cpu cuda" ;;
+    esac
+
+    if [[ -n $words ]]; then
+        COMPREPLY=($(compgen -W "$words" -- "$cur"))
+    elif [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts $_drop_common_opts" -- "$cur"))
+    elif ((dirs)); then
+        COMPREPLY=($(compgen -d -- "$cur"))
+    else
+        COMPREPLY=($(compgen -d -- "$cur") $(compgen -f -X "$filter" -- "$cur"))
+    fi
+}
+
+complete -o filenames -F _drop drop-labels drop-match drop-score

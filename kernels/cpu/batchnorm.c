@@ -1,0 +1,39 @@
+/*
+ * batchnorm.c - batch norm 2-D and 1-D on the CPU: training (batch statistics, running
+ * statistics with momentum), eval (running statistics), backward, and a frozen bias
+ * (beta NULL: BNNeck). Plain and blocked layouts. The loops are in batchnorm_impl.h,
+ * compiled here for float (the backend ops) and for double (drop_bn_*_cpu_f64, the
+ * finite-difference reference), so both paths are one source.
+ * Not here: the CUDA version (cuDNN, a later issue).
+ */
+#include "../ops.h"
+#include "../maths_ops.h"
+
+#include <stdlib.h>
+
+#include "../../lib/drop.h"
+
+#define BN_MAXL 16 /* the largest block (AVX-512) */
+
+static int bn_lanes(const struct drop_bn_desc *d)
+{
+	return d->layout == DROP_BLOCKED ? drop_cpu_block() : 1;
+}
+
+static int bn_groups(const struct drop_bn_desc *d)
+{
+	int L = bn_lanes(d);
+	return (d->c + L - 1) / L;
+}
+
+#define REAL float
+#define BN_NAME(x) drop_bn_##x##_cpu
+#include "batchnorm_impl.h"
+#undef REAL
+#undef BN_NAME
+
+#define REAL double
+#define BN_NAME(x) drop_bn_##x##_cpu_f64
+#include "batchnorm_impl.h"
+#undef REAL
+#undef BN_NAME

@@ -1,0 +1,148 @@
+/*
+ * batchnorm_impl.h - the body of batch norm, included by batchnorm.c twice: once with
+ * REAL = float (the backend ops) and once with REAL = double (the reference path of the
+ * finite-difference tests), so both come from one source. Define REAL and BN_NAME(x) before
+ * including. The arithmetic per element is in kernels/maths_ops.h, in double.
+ *
+ * Data view: G groups of L lanes - plain (N, C, H, W) is G = C, L = 1; blocked is
+ * G = ceil(C/B), L = B - so element (n, g, s, l) of channel c = g L + l sits at
+ * ((n G + g) HW + s) L + l. One thread owns a group and sums each channel over (n, s) in
+ * that order, in double: the results depend neither on the layout nor on the thread count.
+ */
+
+static void BN_NAME(stats)(const struct drop_bn_desc *d, const REAL *x, double *mean,
+                           double *var)
+{
+	int L = bn_lanes(d), G = bn_groups(d);
+	size_t hw = (size_t)d->h * d->w;
+	double m = (double)d->n * hw;
+#pragma omp parallel for schedule(static)
+	for (int g = 0; g < G; g++) {
+		double s1[BN_MAXL] = { 0 }, s2[BN_MAXL] = { 0 };
+		for (int n = 0; n < d->n; n++) {
+			const REAL *p = x + ((size_t)n * G + g) * hw * L;
+			for (size_t s = 0; s < hw; s++)
+				for (int l = 0; l < L; l++)
+					s1[l] += p[s * L + l];
+		}
+		for (int l = 0; l < L; l++)
+			s1[l] /= m;
+		for (int n = 0; n < d->n; n++) {
+			const REAL *p = x + ((size_t)n * G + g) * hw * L;
+			for (size_t s = 0; s < hw; s++)
+				for (int l = 0; l < L; l++) {
+					double t = p[s * L + l] - s1[l];
+					s2[l] += t * t;
+				}
+		}
+		for (int l = 0; l < L && g * L + l < d->c; l++) {
+			mean[g * L + l] = s1[l];
+			var[g * L + l] = s2[l] / m;
+		}
+	}
+}
+
+/* y = gamma (x - mean) invstd + beta per channel; padding lanes get 0. */
+static void BN_NAME(apply)(const struct drop_bn_desc *d, const REAL *x, const double *mean,
+                           const double *invstd, const REAL *gamma, const REAL *beta, REAL *y)
+{
+	int L = bn_lanes(d), G = bn_groups(d);
+	size_t hw = (size_t)d->h * d->w;
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int n = 0; n < d->n; n++) {
+		for (int g = 0; g < G; g++) {
+			const REAL *p = x + ((size_t)n * G + g) * hw * L;
+			REAL *q = y + ((size_t)n * G + g) * hw * L;
+			for (int l = 0; l < L; l++) {
+				int c = g * L + l;
+				if (c >= d->c) {
+					for (size_t s = 0; s < hw; s++)
+						q[s * L + l] = 0;
+					continue;
+				}
+				double mu = mean[c], is = invstd[c], ga = gamma[c],
+				       be = beta ? beta[c] : 0.0;
+				for (size_t s = 0; s < hw; s++)
+					q[s * L + l] = (REAL)drop_bn_apply(p[s * L + l], mu, is, ga, be);
+			}
+		}
+	}
+}
+
+void BN_NAME(fwd_train)(const struct drop_bn_desc *d, const REAL *x, const REAL *gamma,
+                        const REAL *beta, REAL *running_mean, REAL *running_var, REAL *y,
+                        REAL *save_mean, REAL *save_invstd)
+{
+	double m = (double)d->n * d->h * d->w;
+	if (m < 2)
+		drop_die(DROP_EXIT_DATA, "batch norm: training needs more than one value per channel");
+	double *mean = xmalloc(2 * (size_t)d->c * sizeof *mean), *var = mean + d->c;
+	BN_NAME(stats)(d, x, mean, var);
+	for (int c = 0; c < d->c; c++) {
+		running_mean[c] = (REAL)drop_bn_running(running_mean[c], mean[c], d->momentum);
+		running_var[c] = (REAL)drop_bn_running(running_var[c], var[c] * m / (m - 1),
+		                                       d->momentum);
+		var[c] = drop_bn_invstd(var[c], d->eps);
+		save_mean[c] = (REAL)mean[c];
+		save_invstd[c] = (REAL)var[c];
+	}
+	BN_NAME(apply)(d, x, mean, var, gamma, beta, y);
+	free(mean);
+}
+
+void BN_NAME(fwd_eval)(const struct drop_bn_desc *d, const REAL *x, const REAL *gamma,
+                       const REAL *beta, const REAL *running_mean, const REAL *running_var,
+                       REAL *y)
+{
+	double *mean = xmalloc(2 * (size_t)d->c * sizeof *mean), *invstd = mean + d->c;
+	for (int c = 0; c < d->c; c++) {
+		mean[c] = running_mean[c];
+		invstd[c] = drop_bn_invstd(running_var[c], d->eps);
+	}
+	BN_NAME(apply)(d, x, mean, invstd, gamma, beta, y);
+	free(mean);
+}
+
+void BN_NAME(bwd)(const struct drop_bn_desc *d, const REAL *x, const REAL *dy,
+                  const REAL *gamma, const REAL *save_mean, const REAL *save_invstd, REAL *dx,
+                  REAL *dgamma, REAL *dbeta)
+{
+	int L = bn_lanes(d), G = bn_groups(d);
+	size_t hw = (size_t)d->h * d->w;
+	double m = (double)d->n * hw;
+#pragma omp parallel for schedule(static)
+	for (int g = 0; g < G; g++) {
+		double sdy[BN_MAXL] = { 0 }, sdyx[BN_MAXL] = { 0 }, mu[BN_MAXL] = { 0 },
+		       is[BN_MAXL] = { 0 }, ga[BN_MAXL] = { 0 };
+		for (int l = 0; l < L && g * L + l < d->c; l++) {
+			mu[l] = save_mean[g * L + l];
+			is[l] = save_invstd[g * L + l];
+			ga[l] = gamma[g * L + l];
+		}
+		for (int n = 0; n < d->n; n++) {
+			size_t o = ((size_t)n * G + g) * hw * L;
+			for (size_t s = 0; s < hw; s++)
+				for (int l = 0; l < L; l++) {
+					double t = dy[o + s * L + l];
+					sdy[l] += t;
+					sdyx[l] += t * (x[o + s * L + l] - mu[l]) * is[l];
+				}
+		}
+		for (int l = 0; l < L && g * L + l < d->c; l++) {
+			dgamma[g * L + l] = (REAL)sdyx[l];
+			if (dbeta)
+				dbeta[g * L + l] = (REAL)sdy[l];
+		}
+		for (int n = 0; n < d->n; n++) {
+			size_t o = ((size_t)n * G + g) * hw * L;
+			for (size_t s = 0; s < hw; s++)
+				for (int l = 0; l < L; l++) {
+					size_t i = o + s * L + l;
+					dx[i] = g * L + l < d->c
+					        ? (REAL)drop_bn_dx(dy[i], (x[i] - mu[l]) * is[l], ga[l],
+					                           is[l], sdy[l], sdyx[l], m)
+					        : 0;
+				}
+		}
+	}
+}

@@ -1,0 +1,265 @@
+/*
+ * conv2d.c - 2-D convolution on the CPU through oneDNN: forward, backward-data and
+ * backward-weights, PyTorch's Conv2d semantics (groups 1, dilation 1, symmetric padding).
+ *
+ * One plan per descriptor (ops.h, "Plans"): the forward primitive is created on the first
+ * call, the backward ones on the first backward call, and all are reused afterwards. The
+ * activations are given in their own layouts (y and dy blocked, x and dx as the descriptor
+ * says), so no activation is ever reordered here. Weights are plain (Cout, Cin, k, k); each
+ * direction keeps its own copy in the layout its primitive prefers, refreshed only when the
+ * weights tensor's pointer or version changes. The weight gradient is computed in the
+ * layout the backward-weights primitive prefers and reordered to plain (a weights-sized
+ * copy, small beside the convolution).
+ *
+ * Not here: groups, dilation, bf16 (a later step), fused bias/ReLU post-ops.
+ */
+#include "../ops.h"
+#include "dnnl_ctx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct conv_plan {
+	dnnl_memory_desc_t src_md, dst_md, wplain_md, bias_md;
+	dnnl_primitive_desc_t fwd_pd, bd_pd, bw_pd;
+	dnnl_primitive_t fwd, bd, bw;
+	/* forward: x, w, b, y, scratch */
+	dnnl_memory_t f_src, f_w, f_b, f_dst, f_scr;
+	struct drop_wcopy wf;
+	/* backward data: dx, w, dy, scratch */
+	dnnl_memory_t d_dsrc, d_w, d_ddst, d_scr;
+	struct drop_wcopy wd;
+	/* backward weights: x, dy, dw (preferred layout), db, scratch; dw reorder to plain */
+	dnnl_memory_t w_src, w_ddst, w_dw, w_db, w_scr, w_dwplain;
+	float *dw_buf;
+	dnnl_primitive_t dw_reorder;
+};
+
+int drop_conv2d_out(int in, int k, int stride, int pad)
+{
+	return (in + 2 * pad - k) / stride + 1;
+}
+
+static void plan_destroy(void *v)
+{
+	struct conv_plan *p = v;
+	dnnl_primitive_desc_destroy(p->fwd_pd);
+	dnnl_primitive_destroy(p->fwd);
+	dnnl_memory_t mems[] = { p->f_src, p->f_w, p->f_b, p->f_dst, p->f_scr,
+	                         p->d_dsrc, p->d_w, p->d_ddst, p->d_scr,
+	                         p->w_src, p->w_ddst, p->w_dw, p->w_db, p->w_scr, p->w_dwplain };
+	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
+		if (mems[i])
+			dnnl_memory_destroy(mems[i]);
+	drop_wcopy_free(&p->wf);
+	if (p->bd) {
+		dnnl_primitive_desc_destroy(p->bd_pd);
+		dnnl_primitive_destroy(p->bd);
+		drop_wcopy_free(&p->wd);
+	}
+	if (p->bw) {
+		dnnl_primitive_desc_destroy(p->bw_pd);
+		dnnl_primitive_destroy(p->bw);
+		if (p->dw_reorder)
+			dnnl_primitive_destroy(p->dw_reorder);
+		free(p->dw_buf);
+	}
+	free(p);
+}
+
+/* Symmetric padding: oneDNN's output size (H + 2 pad - k) / stride + 1 with integer
+ * division is PyTorch's. */
+static void conv_geometry(const struct drop_conv2d_desc *d, dnnl_dims_t strides,
+                          dnnl_dims_t pad_l, dnnl_dims_t pad_r)
+{
+	strides[0] = strides[1] = d->stride;
+	pad_l[0] = pad_l[1] = pad_r[0] = pad_r[1] = d->pad;
+}
+
+static struct conv_plan *plan_get(const struct drop_conv2d_desc *d)
+{
+	int key[] = { d->n, d->cin, d->h, d->w, d->cout, d->k, d->stride, d->pad, d->bias,
+	              d->src_layout };
+	int nkey = (int)(sizeof key / sizeof key[0]);
+	struct conv_plan *p = drop_plan_find(DROP_PLAN_CONV2D, key, nkey);
+	if (p)
+		return p;
+	if (d->n < 1 || d->cin < 1 || d->cout < 1 || d->k < 1 || d->stride < 1 || d->pad < 0 ||
+	    drop_conv2d_out(d->h, d->k, d->stride, d->pad) < 1 ||
+	    drop_conv2d_out(d->w, d->k, d->stride, d->pad) < 1)
+		drop_die(DROP_EXIT_DATA, "conv2d: bad descriptor");
+
+	p = xcalloc(1, sizeof *p);
+	int ho = drop_conv2d_out(d->h, d->k, d->stride, d->pad);
+	int wo = drop_conv2d_out(d->w, d->k, d->stride, d->pad);
+	drop_dnnl_md_act(&p->src_md, d->n, d->cin, d->h, d->w, d->src_layout == DROP_BLOCKED);
+	drop_dnnl_md_act(&p->dst_md, d->n, d->cout, ho, wo, 1);
+	dnnl_dims_t wdims = { d->cout, d->cin, d->k, d->k }, bdims = { d->cout };
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&p->wplain_md, 4, wdims, dnnl_f32, dnnl_oihw));
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, bdims, dnnl_f32, dnnl_x));
+	dnnl_memory_desc_t wany;
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&wany, 4, wdims, dnnl_f32, dnnl_format_tag_any));
+
+	dnnl_dims_t strides, pad_l, pad_r;
+	conv_geometry(d, strides, pad_l, pad_r);
+	dnnl_convolution_desc_t cd;
+	DNNL_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training,
+	                                              dnnl_convolution_direct, &p->src_md, &wany,
+	                                              d->bias ? &p->bias_md : NULL, &p->dst_md,
+	                                              strides, pad_l, pad_r));
+	dnnl_primitive_attr_t attr = drop_dnnl_attr();
+	DNNL_CHECK(dnnl_primitive_desc_create(&p->fwd_pd, &cd, attr, drop_dnnl_engine(), NULL));
+	dnnl_primitive_attr_destroy(attr);
+	DNNL_CHECK(dnnl_primitive_create(&p->fwd, p->fwd_pd));
+	drop_wcopy_init(&p->wf, drop_dnnl_pd_md(p->fwd_pd, dnnl_query_weights_md), &p->wplain_md);
+	p->f_src = drop_dnnl_mem(&p->src_md);
+	p->f_w = drop_dnnl_mem(&p->wf.md);
+	p->f_b = drop_dnnl_mem(&p->bias_md);
+	p->f_dst = drop_dnnl_mem(&p->dst_md);
+	p->f_scr = drop_dnnl_scratch_mem(p->fwd_pd);
+	drop_plan_add(DROP_PLAN_CONV2D, key, nkey, p, plan_destroy);
+	return p;
+}
+
+static void plan_bwd_data(const struct drop_conv2d_desc *d, struct conv_plan *p)
+{
+	dnnl_dims_t wdims = { d->cout, d->cin, d->k, d->k }, strides, pad_l, pad_r;
+	dnnl_memory_desc_t wany;
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&wany, 4, wdims, dnnl_f32, dnnl_format_tag_any));
+	conv_geometry(d, strides, pad_l, pad_r);
+	dnnl_convolution_desc_t cd;
+	DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct,
+	                                                    &p->src_md, &wany, &p->dst_md,
+	                                                    strides, pad_l, pad_r));
+	dnnl_primitive_attr_t attr = drop_dnnl_attr();
+	DNNL_CHECK(dnnl_primitive_desc_create(&p->bd_pd, &cd, attr, drop_dnnl_engine(),
+	                                      p->fwd_pd));
+	dnnl_primitive_attr_destroy(attr);
+	DNNL_CHECK(dnnl_primitive_create(&p->bd, p->bd_pd));
+	drop_wcopy_init(&p->wd, drop_dnnl_pd_md(p->bd_pd, dnnl_query_weights_md), &p->wplain_md);
+	p->d_dsrc = drop_dnnl_mem(&p->src_md);
+	p->d_w = drop_dnnl_mem(&p->wd.md);
+	p->d_ddst = drop_dnnl_mem(&p->dst_md);
+	p->d_scr = drop_dnnl_scratch_mem(p->bd_pd);
+}
+
+static void plan_bwd_weights(const struct drop_conv2d_desc *d, struct conv_plan *p)
+{
+	dnnl_dims_t wdims = { d->cout, d->cin, d->k, d->k }, strides, pad_l, pad_r;
+	dnnl_memory_desc_t wany;
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&wany, 4, wdims, dnnl_f32, dnnl_format_tag_any));
+	conv_geometry(d, strides, pad_l, pad_r);
+	dnnl_convolution_desc_t cd;
+	DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(
+		&cd, dnnl_convolution_direct, &p->src_md, &wany, d->bias ? &p->bias_md : NULL,
+		&p->dst_md, strides, pad_l, pad_r));
+	dnnl_primitive_attr_t attr = drop_dnnl_attr();
+	DNNL_CHECK(dnnl_primitive_desc_create(&p->bw_pd, &cd, attr, drop_dnnl_engine(),
+	                                      p->fwd_pd));
+	dnnl_primitive_attr_destroy(attr);
+	DNNL_CHECK(dnnl_primitive_create(&p->bw, p->bw_pd));
+	const dnnl_memory_desc_t *dwmd = drop_dnnl_pd_md(p->bw_pd, dnnl_query_diff_weights_md);
+	p->w_src = drop_dnnl_mem(&p->src_md);
+	p->w_ddst = drop_dnnl_mem(&p->dst_md);
+	p->w_dw = drop_dnnl_mem(dwmd);
+	p->w_db = drop_dnnl_mem(&p->bias_md);
+	p->w_scr = drop_dnnl_scratch_mem(p->bw_pd);
+	if (!dnnl_memory_desc_equal(dwmd, &p->wplain_md)) {
+		p->dw_buf = drop_dnnl_buffer(dnnl_memory_desc_get_size(dwmd));
+		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, p->dw_buf));
+		p->dw_reorder = drop_dnnl_reorder(dwmd, &p->wplain_md);
+		p->w_dwplain = drop_dnnl_mem(&p->wplain_md);
+	}
+}
+
+static void check_act(const char *what, const struct drop_tensor *t, int n, int c, int h,
+                      int w, enum drop_layout layout)
+{
+	if (t->n != n || t->c != c || t->h != h || t->w != w || t->layout != layout)
+		drop_die(DROP_EXIT_DATA, "conv2d: %s is (%d, %d, %d, %d) %s, expected "
+		         "(%d, %d, %d, %d) %s", what, t->n, t->c, t->h, t->w,
+		         t->layout == DROP_PLAIN ? "plain" : "blocked", n, c, h, w,
+		         layout == DROP_PLAIN ? "plain" : "blocked");
+}
+
+static void check_args(const struct drop_conv2d_desc *d, const struct drop_tensor *x,
+                       const struct drop_tensor *w, const struct drop_tensor *y)
+{
+	int ho = drop_conv2d_out(d->h, d->k, d->stride, d->pad);
+	int wo = drop_conv2d_out(d->w, d->k, d->stride, d->pad);
+	if (x)
+		check_act("input", x, d->n, d->cin, d->h, d->w, d->src_layout);
+	if (w)
+		check_act("weights", w, d->cout, d->cin, d->k, d->k, DROP_PLAIN);
+	if (y)
+		check_act("output", y, d->n, d->cout, ho, wo, DROP_BLOCKED);
+}
+
+void drop_conv2d_fwd_cpu(const struct drop_conv2d_desc *d, const struct drop_tensor *x,
+                         const struct drop_tensor *w, const float *b, struct drop_tensor *y)
+{
+	check_args(d, x, w, y);
+	if (d->bias && !b)
+		drop_die(DROP_EXIT_DATA, "conv2d: the descriptor has a bias but none is given");
+	struct conv_plan *p = plan_get(d);
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_src, x->data));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_w, drop_wcopy_get(&p->wf, w)));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_dst, y->data));
+	drop_dnnl_scratch_bind(p->fwd_pd, p->f_scr);
+	dnnl_exec_arg_t args[5] = { { DNNL_ARG_SRC, p->f_src }, { DNNL_ARG_WEIGHTS, p->f_w },
+	                            { DNNL_ARG_DST, p->f_dst }, { DNNL_ARG_SCRATCHPAD, p->f_scr } };
+	int nargs = 4;
+	if (d->bias) {
+		DNNL_CHECK(dnnl_memory_set_data_handle(p->f_b, (void *)b));
+		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, p->f_b };
+	}
+	drop_dnnl_run(p->fwd, nargs, args);
+}
+
+void drop_conv2d_bwd_data_cpu(const struct drop_conv2d_desc *d, const struct drop_tensor *dy,
+                              const struct drop_tensor *w, struct drop_tensor *dx)
+{
+	check_args(d, dx, w, dy);
+	struct conv_plan *p = plan_get(d);
+	if (!p->bd)
+		plan_bwd_data(d, p);
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_dsrc, dx->data));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_w, drop_wcopy_get(&p->wd, w)));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_ddst, dy->data));
+	drop_dnnl_scratch_bind(p->bd_pd, p->d_scr);
+	dnnl_exec_arg_t args[] = { { DNNL_ARG_DIFF_SRC, p->d_dsrc }, { DNNL_ARG_WEIGHTS, p->d_w },
+	                           { DNNL_ARG_DIFF_DST, p->d_ddst },
+	                           { DNNL_ARG_SCRATCHPAD, p->d_scr } };
+	drop_dnnl_run(p->bd, 4, args);
+}
+
+void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
+                                 const struct drop_tensor *x, const struct drop_tensor *dy,
+                                 float *dw, float *db)
+{
+	check_args(d, x, NULL, dy);
+	if (d->bias && !db)
+		drop_die(DROP_EXIT_DATA, "conv2d: the descriptor has a bias but no gradient for it");
+	struct conv_plan *p = plan_get(d);
+	if (!p->bw)
+		plan_bwd_weights(d, p);
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, x->data));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_ddst, dy->data));
+	if (!p->dw_reorder)
+		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, dw));
+	drop_dnnl_scratch_bind(p->bw_pd, p->w_scr);
+	dnnl_exec_arg_t args[5] = { { DNNL_ARG_SRC, p->w_src }, { DNNL_ARG_DIFF_DST, p->w_ddst },
+	                            { DNNL_ARG_DIFF_WEIGHTS, p->w_dw },
+	                            { DNNL_ARG_SCRATCHPAD, p->w_scr } };
+	int nargs = 4;
+	if (d->bias) {
+		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_db, db));
+		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_BIAS, p->w_db };
+	}
+	drop_dnnl_run(p->bw, nargs, args);
+	if (p->dw_reorder) {
+		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dwplain, dw));
+		dnnl_exec_arg_t r[] = { { DNNL_ARG_FROM, p->w_dw }, { DNNL_ARG_TO, p->w_dwplain } };
+		drop_dnnl_run(p->dw_reorder, 2, r);
+	}
+}

@@ -1,0 +1,215 @@
+/*
+ * dnnl_ctx.c - the CPU backend's oneDNN engine, stream, shared scratchpad, cached weight
+ * copies and plan cache.
+ * Plans are found by a hash of their descriptor; they live until drop_cpu_release().
+ * Does not create any primitive itself (each op's file does).
+ */
+#include "dnnl_ctx.h"
+#include "../ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+static void *scratch;
+static size_t scratch_cap;
+
+#define PLAN_MAXKEY 16
+#define PLAN_BUCKETS 256
+
+struct plan_entry {
+	int kind, nkey, key[PLAN_MAXKEY];
+	void *plan;
+	void (*destroy)(void *);
+	struct plan_entry *next;
+};
+static struct plan_entry *buckets[PLAN_BUCKETS];
+
+dnnl_engine_t drop_dnnl_engine(void)
+{
+	if (!engine) {
+		DNNL_CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0));
+		DNNL_CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
+	}
+	return engine;
+}
+
+dnnl_stream_t drop_dnnl_stream(void)
+{
+	drop_dnnl_engine();
+	return stream;
+}
+
+dnnl_primitive_attr_t drop_dnnl_attr(void)
+{
+	dnnl_primitive_attr_t attr;
+	DNNL_CHECK(dnnl_primitive_attr_create(&attr));
+	DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+	return attr;
+}
+
+dnnl_memory_t drop_dnnl_mem(const dnnl_memory_desc_t *md)
+{
+	dnnl_memory_t m;
+	DNNL_CHECK(dnnl_memory_create(&m, md, drop_dnnl_engine(), DNNL_MEMORY_NONE));
+	return m;
+}
+
+void drop_dnnl_md_act(dnnl_memory_desc_t *md, int n, int c, int h, int w, int blocked)
+{
+	dnnl_dims_t dims = { n, c, h, w };
+	dnnl_format_tag_t tag = dnnl_nchw;
+	if (blocked)
+		tag = drop_cpu_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, tag));
+}
+
+void drop_dnnl_scratch_bind(const_dnnl_primitive_desc_t pd, dnnl_memory_t mem)
+{
+	const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+	size_t need = dnnl_memory_desc_get_size(md);
+	if (need > scratch_cap) {
+		free(scratch);
+		scratch = NULL;
+		if (posix_memalign(&scratch, 64, need))
+			drop_die(DROP_EXIT_DATA, "out of memory (%zu bytes of scratch)", need);
+		scratch_cap = need;
+	}
+	DNNL_CHECK(dnnl_memory_set_data_handle(mem, scratch));
+}
+
+void drop_dnnl_run(dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args)
+{
+	DNNL_CHECK(dnnl_primitive_execute(p, drop_dnnl_stream(), nargs, args));
+	DNNL_CHECK(dnnl_stream_wait(stream));
+}
+
+dnnl_primitive_t drop_dnnl_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to)
+{
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_t p;
+	DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, from, drop_dnnl_engine(), to,
+	                                              drop_dnnl_engine(), NULL));
+	DNNL_CHECK(dnnl_primitive_create(&p, pd));
+	DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
+	return p;
+}
+
+float *drop_dnnl_buffer(size_t bytes)
+{
+	void *p = NULL;
+	if (posix_memalign(&p, 64, bytes ? bytes : 64))
+		drop_die(DROP_EXIT_DATA, "out of memory (%zu bytes)", bytes);
+	return p;
+}
+
+dnnl_memory_t drop_dnnl_scratch_mem(const_dnnl_primitive_desc_t pd)
+{
+	return drop_dnnl_mem(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+}
+
+const dnnl_memory_desc_t *drop_dnnl_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what)
+{
+	return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+void drop_wcopy_init(struct drop_wcopy *c, const dnnl_memory_desc_t *md,
+                     const dnnl_memory_desc_t *plain)
+{
+	c->md = *md;
+	c->plain = dnnl_memory_desc_equal(md, plain);
+	if (c->plain)
+		return;
+	c->buf = drop_dnnl_buffer(dnnl_memory_desc_get_size(md));
+	c->reorder = drop_dnnl_reorder(plain, md);
+	c->from = drop_dnnl_mem(plain);
+	c->to = drop_dnnl_mem(md);
+	DNNL_CHECK(dnnl_memory_set_data_handle(c->to, c->buf));
+}
+
+void *drop_wcopy_get(struct drop_wcopy *c, const struct drop_tensor *w)
+{
+	if (c->plain)
+		return w->data;
+	if (w->version == 0 || c->key != w->data || c->version != w->version) {
+		DNNL_CHECK(dnnl_memory_set_data_handle(c->from, w->data));
+		dnnl_exec_arg_t args[] = { { DNNL_ARG_FROM, c->from }, { DNNL_ARG_TO, c->to } };
+		drop_dnnl_run(c->reorder, 2, args);
+		c->key = w->version ? w->data : NULL;
+		c->version = w->version;
+	}
+	return c->buf;
+}
+
+void drop_wcopy_free(struct drop_wcopy *c)
+{
+	if (c->plain)
+		return;
+	dnnl_primitive_destroy(c->reorder);
+	dnnl_memory_destroy(c->from);
+	dnnl_memory_destroy(c->to);
+	free(c->buf);
+}
+
+static unsigned plan_hash(int kind, const int *key, int nkey)
+{
+	unsigned h = 2166136261u ^ (unsigned)kind;
+	for (int i = 0; i < nkey; i++)
+		h = (h ^ (unsigned)key[i]) * 16777619u;
+	return h % PLAN_BUCKETS;
+}
+
+void *drop_plan_find(int kind, const int *key, int nkey)
+{
+	for (struct plan_entry *e = buckets[plan_hash(kind, key, nkey)]; e; e = e->next)
+		if (e->kind == kind && e->nkey == nkey && !memcmp(e->key, key, nkey * sizeof *key))
+			return e->plan;
+	return NULL;
+}
+
+void drop_plan_add(int kind, const int *key, int nkey, void *plan, void (*destroy)(void *))
+{
+	if (nkey > PLAN_MAXKEY)
+		drop_die(DROP_EXIT_DATA, "plan key too long (%d ints)", nkey);
+	struct plan_entry *e = xcalloc(1, sizeof *e);
+	unsigned h = plan_hash(kind, key, nkey);
+	e->kind = kind;
+	e->nkey = nkey;
+	memcpy(e->key, key, nkey * sizeof *key);
+	e->plan = plan;
+	e->destroy = destroy;
+	e->next = buckets[h];
+	buckets[h] = e;
+}
+
+void drop_cpu_release(void)
+{
+	for (int b = 0; b < PLAN_BUCKETS; b++) {
+		while (buckets[b]) {
+			struct plan_entry *e = buckets[b];
+			buckets[b] = e->next;
+			e->destroy(e->plan);
+			free(e);
+		}
+	}
+	free(scratch);
+	scratch = NULL;
+	scratch_cap = 0;
+	if (engine) {
+		dnnl_stream_destroy(stream);
+		dnnl_engine_destroy(engine);
+		engine = NULL;
+		stream = NULL;
+	}
+}
+
+int drop_cpu_block(void)
+{
+	static int block;
+	if (!block) {
+		dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+		block = (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? 16 : 8;
+	}
+	return block;
+}

@@ -1,0 +1,75 @@
+/*
+ * dnnl_ctx.h - the CPU backend's oneDNN context: one engine and stream, the shared
+ * scratchpad, a cache of plans keyed by op descriptors, and the DNNL_CHECK macro.
+ * Private to kernels/cpu/. Not thread-safe: ops are called from one thread and
+ * parallelise inside (ops.h, "Threads and determinism").
+ */
+#ifndef DROP_DNNL_CTX_H
+#define DROP_DNNL_CTX_H
+
+#include <oneapi/dnnl/dnnl.h>
+#include <stddef.h>
+
+#include "../../lib/drop.h"
+
+/* A failing oneDNN call is a bug or an unsupported shape: stop with the statement. */
+#define DNNL_CHECK(stmt)                                                                  \
+	do {                                                                              \
+		dnnl_status_t dnnl_check_status_ = (stmt);                                \
+		if (dnnl_check_status_ != dnnl_success)                                   \
+			drop_die(DROP_EXIT_DATA, "%s failed: oneDNN status %d (in %s at %s:%d)", \
+			         #stmt, (int)dnnl_check_status_, __func__, __FILE__, __LINE__); \
+	} while (0)
+
+dnnl_engine_t drop_dnnl_engine(void);
+dnnl_stream_t drop_dnnl_stream(void);
+
+/* Primitive attributes every plan uses: user-managed scratchpad (caller destroys). */
+dnnl_primitive_attr_t drop_dnnl_attr(void);
+
+/* A memory object for `md` with no buffer yet (the plan sets it on every call). */
+dnnl_memory_t drop_dnnl_mem(const dnnl_memory_desc_t *md);
+/* Plain (N, C, H, W) or blocked md of f32 activations. */
+void drop_dnnl_md_act(dnnl_memory_desc_t *md, int n, int c, int h, int w, int blocked);
+/* The scratchpad memory of primitive descriptor pd, pointed at the shared buffer (grown
+ * to its size). Call right before executing; valid until the next call. */
+void drop_dnnl_scratch_bind(const_dnnl_primitive_desc_t pd, dnnl_memory_t scratch);
+/* Execute and wait. */
+void drop_dnnl_run(dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args);
+
+/* A reorder between two mds of the CPU engine (caller destroys the primitive). */
+dnnl_primitive_t drop_dnnl_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
+
+/* A 64-byte aligned buffer (fatal when out of memory); free() it. */
+float *drop_dnnl_buffer(size_t bytes);
+/* The memory object of pd's scratchpad (bound to the shared buffer by scratch_bind). */
+dnnl_memory_t drop_dnnl_scratch_mem(const_dnnl_primitive_desc_t pd);
+/* md number 0 of kind `what` of pd. */
+const dnnl_memory_desc_t *drop_dnnl_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what);
+
+/* Plain parameters (weights) copied to the layout a primitive prefers, and kept until the
+ * tensor's data pointer or version changes (ops.h, "Parameters"); no copy at all when the
+ * primitive takes the plain layout. */
+struct drop_tensor;
+struct drop_wcopy {
+	dnnl_memory_desc_t md;   /* the primitive's layout */
+	int plain;               /* md is the plain layout: use the tensor itself */
+	float *buf;              /* (md size) */
+	const float *key;        /* data pointer and version the copy was made from */
+	unsigned version;
+	dnnl_primitive_t reorder;
+	dnnl_memory_t from, to;
+};
+void drop_wcopy_init(struct drop_wcopy *c, const dnnl_memory_desc_t *md,
+                     const dnnl_memory_desc_t *plain);
+/* The weights w in c's layout (w->data itself, the cached copy, or a fresh copy). */
+void *drop_wcopy_get(struct drop_wcopy *c, const struct drop_tensor *w);
+void drop_wcopy_free(struct drop_wcopy *c);
+
+/* Plan cache: `key` (nkey ints) -> plan of kind `kind`. find returns NULL when absent;
+ * add takes ownership and calls destroy(plan) from drop_cpu_release(). */
+void *drop_plan_find(int kind, const int *key, int nkey);
+void drop_plan_add(int kind, const int *key, int nkey, void *plan, void (*destroy)(void *));
+enum { DROP_PLAN_CONV2D = 1, DROP_PLAN_LINEAR };
+
+#endif

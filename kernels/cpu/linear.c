@@ -1,0 +1,216 @@
+/*
+ * linear.c - fully connected layers on the CPU through oneDNN's inner product: forward,
+ * backward-data and backward-weights, PyTorch's Linear (y = x W^T + b).
+ *
+ * The same plan scheme as conv2d.c: one plan per descriptor, primitives created on first
+ * use, weights reordered to the primitive's layout only when their version changes, the
+ * weight gradient reordered back to plain (Cout, Cin). oneDNN rather than OpenBLAS: no
+ * second thread pool fighting OpenMP, and no OPENBLAS_CORETYPE limit (issue 4).
+ * Not here: the pairwise distances of drop-match (kernels/maths.h, lib/match.c).
+ */
+#include "../ops.h"
+#include "dnnl_ctx.h"
+
+#include <stdlib.h>
+
+struct linear_plan {
+	dnnl_memory_desc_t src_md, dst_md, wplain_md, bias_md;
+	dnnl_primitive_desc_t fwd_pd, bd_pd, bw_pd;
+	dnnl_primitive_t fwd, bd, bw;
+	dnnl_memory_t f_src, f_w, f_b, f_dst, f_scr;
+	struct drop_wcopy wf;
+	dnnl_memory_t d_dsrc, d_w, d_ddst, d_scr;
+	struct drop_wcopy wd;
+	dnnl_memory_t w_src, w_ddst, w_dw, w_db, w_scr, w_dwplain;
+	float *dw_buf;
+	dnnl_primitive_t dw_reorder;
+};
+
+static void plan_destroy(void *v)
+{
+	struct linear_plan *p = v;
+	dnnl_primitive_desc_destroy(p->fwd_pd);
+	dnnl_primitive_destroy(p->fwd);
+	dnnl_memory_t mems[] = { p->f_src, p->f_w, p->f_b, p->f_dst, p->f_scr,
+	                         p->d_dsrc, p->d_w, p->d_ddst, p->d_scr,
+	                         p->w_src, p->w_ddst, p->w_dw, p->w_db, p->w_scr, p->w_dwplain };
+	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
+		if (mems[i])
+			dnnl_memory_destroy(mems[i]);
+	drop_wcopy_free(&p->wf);
+	if (p->bd) {
+		dnnl_primitive_desc_destroy(p->bd_pd);
+		dnnl_primitive_destroy(p->bd);
+		drop_wcopy_free(&p->wd);
+	}
+	if (p->bw) {
+		dnnl_primitive_desc_destroy(p->bw_pd);
+		dnnl_primitive_destroy(p->bw);
+		if (p->dw_reorder)
+			dnnl_primitive_destroy(p->dw_reorder);
+		free(p->dw_buf);
+	}
+	free(p);
+}
+
+static void wany_md(const struct drop_linear_desc *d, dnnl_memory_desc_t *md)
+{
+	dnnl_dims_t wdims = { d->cout, d->cin };
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, 2, wdims, dnnl_f32, dnnl_format_tag_any));
+}
+
+static dnnl_primitive_desc_t make_pd(const void *op_desc, const_dnnl_primitive_desc_t hint)
+{
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_attr_t attr = drop_dnnl_attr();
+	DNNL_CHECK(dnnl_primitive_desc_create(&pd, op_desc, attr, drop_dnnl_engine(), hint));
+	dnnl_primitive_attr_destroy(attr);
+	return pd;
+}
+
+static struct linear_plan *plan_get(const struct drop_linear_desc *d)
+{
+	int key[] = { d->n, d->cin, d->cout, d->bias };
+	int nkey = (int)(sizeof key / sizeof key[0]);
+	struct linear_plan *p = drop_plan_find(DROP_PLAN_LINEAR, key, nkey);
+	if (p)
+		return p;
+	if (d->n < 1 || d->cin < 1 || d->cout < 1)
+		drop_die(DROP_EXIT_DATA, "linear: bad descriptor");
+	p = xcalloc(1, sizeof *p);
+	dnnl_dims_t sdims = { d->n, d->cin }, ddims = { d->n, d->cout }, wdims = { d->cout, d->cin },
+	            bdims = { d->cout };
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&p->src_md, 2, sdims, dnnl_f32, dnnl_nc));
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&p->dst_md, 2, ddims, dnnl_f32, dnnl_nc));
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&p->wplain_md, 2, wdims, dnnl_f32, dnnl_oi));
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, bdims, dnnl_f32, dnnl_x));
+	dnnl_memory_desc_t wany;
+	wany_md(d, &wany);
+	dnnl_inner_product_desc_t ipd;
+	DNNL_CHECK(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_training, &p->src_md,
+	                                                &wany, d->bias ? &p->bias_md : NULL,
+	                                                &p->dst_md));
+	p->fwd_pd = make_pd(&ipd, NULL);
+	DNNL_CHECK(dnnl_primitive_create(&p->fwd, p->fwd_pd));
+	drop_wcopy_init(&p->wf, drop_dnnl_pd_md(p->fwd_pd, dnnl_query_weights_md), &p->wplain_md);
+	p->f_src = drop_dnnl_mem(&p->src_md);
+	p->f_w = drop_dnnl_mem(&p->wf.md);
+	p->f_b = drop_dnnl_mem(&p->bias_md);
+	p->f_dst = drop_dnnl_mem(&p->dst_md);
+	p->f_scr = drop_dnnl_scratch_mem(p->fwd_pd);
+	drop_plan_add(DROP_PLAN_LINEAR, key, nkey, p, plan_destroy);
+	return p;
+}
+
+static void plan_bwd_data(const struct drop_linear_desc *d, struct linear_plan *p)
+{
+	dnnl_memory_desc_t wany;
+	wany_md(d, &wany);
+	dnnl_inner_product_desc_t ipd;
+	DNNL_CHECK(dnnl_inner_product_backward_data_desc_init(&ipd, &p->src_md, &wany,
+	                                                      &p->dst_md));
+	p->bd_pd = make_pd(&ipd, p->fwd_pd);
+	DNNL_CHECK(dnnl_primitive_create(&p->bd, p->bd_pd));
+	drop_wcopy_init(&p->wd, drop_dnnl_pd_md(p->bd_pd, dnnl_query_weights_md), &p->wplain_md);
+	p->d_dsrc = drop_dnnl_mem(&p->src_md);
+	p->d_w = drop_dnnl_mem(&p->wd.md);
+	p->d_ddst = drop_dnnl_mem(&p->dst_md);
+	p->d_scr = drop_dnnl_scratch_mem(p->bd_pd);
+}
+
+static void plan_bwd_weights(const struct drop_linear_desc *d, struct linear_plan *p)
+{
+	dnnl_memory_desc_t wany;
+	wany_md(d, &wany);
+	dnnl_inner_product_desc_t ipd;
+	DNNL_CHECK(dnnl_inner_product_backward_weights_desc_init(
+		&ipd, &p->src_md, &wany, d->bias ? &p->bias_md : NULL, &p->dst_md));
+	p->bw_pd = make_pd(&ipd, p->fwd_pd);
+	DNNL_CHECK(dnnl_primitive_create(&p->bw, p->bw_pd));
+	const dnnl_memory_desc_t *dwmd = drop_dnnl_pd_md(p->bw_pd, dnnl_query_diff_weights_md);
+	p->w_src = drop_dnnl_mem(&p->src_md);
+	p->w_ddst = drop_dnnl_mem(&p->dst_md);
+	p->w_dw = drop_dnnl_mem(dwmd);
+	p->w_db = drop_dnnl_mem(&p->bias_md);
+	p->w_scr = drop_dnnl_scratch_mem(p->bw_pd);
+	if (!dnnl_memory_desc_equal(dwmd, &p->wplain_md)) {
+		p->dw_buf = drop_dnnl_buffer(dnnl_memory_desc_get_size(dwmd));
+		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, p->dw_buf));
+		p->dw_reorder = drop_dnnl_reorder(dwmd, &p->wplain_md);
+		p->w_dwplain = drop_dnnl_mem(&p->wplain_md);
+	}
+}
+
+static void check_w(const struct drop_linear_desc *d, const struct drop_tensor *w)
+{
+	if (w->n != d->cout || w->c != d->cin || w->h != 1 || w->w != 1 || w->layout != DROP_PLAIN)
+		drop_die(DROP_EXIT_DATA, "linear: weights are (%d, %d, %d, %d), expected (%d, %d)",
+		         w->n, w->c, w->h, w->w, d->cout, d->cin);
+}
+
+void drop_linear_fwd_cpu(const struct drop_linear_desc *d, const float *x,
+                         const struct drop_tensor *w, const float *b, float *y)
+{
+	check_w(d, w);
+	if (d->bias && !b)
+		drop_die(DROP_EXIT_DATA, "linear: the descriptor has a bias but none is given");
+	struct linear_plan *p = plan_get(d);
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_src, (void *)x));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_w, drop_wcopy_get(&p->wf, w)));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_dst, y));
+	drop_dnnl_scratch_bind(p->fwd_pd, p->f_scr);
+	dnnl_exec_arg_t args[5] = { { DNNL_ARG_SRC, p->f_src }, { DNNL_ARG_WEIGHTS, p->f_w },
+	                            { DNNL_ARG_DST, p->f_dst }, { DNNL_ARG_SCRATCHPAD, p->f_scr } };
+	int nargs = 4;
+	if (d->bias) {
+		DNNL_CHECK(dnnl_memory_set_data_handle(p->f_b, (void *)b));
+		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, p->f_b };
+	}
+	drop_dnnl_run(p->fwd, nargs, args);
+}
+
+void drop_linear_bwd_data_cpu(const struct drop_linear_desc *d, const float *dy,
+                              const struct drop_tensor *w, float *dx)
+{
+	check_w(d, w);
+	struct linear_plan *p = plan_get(d);
+	if (!p->bd)
+		plan_bwd_data(d, p);
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_dsrc, dx));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_w, drop_wcopy_get(&p->wd, w)));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_ddst, (void *)dy));
+	drop_dnnl_scratch_bind(p->bd_pd, p->d_scr);
+	dnnl_exec_arg_t args[] = { { DNNL_ARG_DIFF_SRC, p->d_dsrc }, { DNNL_ARG_WEIGHTS, p->d_w },
+	                           { DNNL_ARG_DIFF_DST, p->d_ddst },
+	                           { DNNL_ARG_SCRATCHPAD, p->d_scr } };
+	drop_dnnl_run(p->bd, 4, args);
+}
+
+void drop_linear_bwd_weights_cpu(const struct drop_linear_desc *d, const float *x,
+                                 const float *dy, float *dw, float *db)
+{
+	if (d->bias && !db)
+		drop_die(DROP_EXIT_DATA, "linear: the descriptor has a bias but no gradient for it");
+	struct linear_plan *p = plan_get(d);
+	if (!p->bw)
+		plan_bwd_weights(d, p);
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, (void *)x));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_ddst, (void *)dy));
+	if (!p->dw_reorder)
+		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, dw));
+	drop_dnnl_scratch_bind(p->bw_pd, p->w_scr);
+	dnnl_exec_arg_t args[5] = { { DNNL_ARG_SRC, p->w_src }, { DNNL_ARG_DIFF_DST, p->w_ddst },
+	                            { DNNL_ARG_DIFF_WEIGHTS, p->w_dw },
+	                            { DNNL_ARG_SCRATCHPAD, p->w_scr } };
+	int nargs = 4;
+	if (d->bias) {
+		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_db, db));
+		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_BIAS, p->w_db };
+	}
+	drop_dnnl_run(p->bw, nargs, args);
+	if (p->dw_reorder) {
+		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dwplain, dw));
+		dnnl_exec_arg_t r[] = { { DNNL_ARG_FROM, p->w_dw }, { DNNL_ARG_TO, p->w_dwplain } };
+		drop_dnnl_run(p->dw_reorder, 2, r);
+	}
+}

@@ -1,0 +1,199 @@
+/*
+ * pool.c - global average and max pooling and WAMP (mask-weighted average + max pooling of
+ * the features under K1 maps, model.md §4) on the CPU, forward and backward.
+ *
+ * Features are plain or blocked, seen as planes of L lanes (one channel, or one channel
+ * block); the maps and the pooled vectors are plain. One thread owns an (image, plane) -
+ * or for WAMP an (image, plane) for all K1 maps - and sums the pixels in order: the same
+ * bits whatever the thread count. The WAMP weighted sums are C loops (K1 (N, HW) x (HW, C)
+ * products, ~2 GFLOP at batch 64 for HRNet-W32: a batched GEMM is a later speed-up).
+ * Max ties go to the first pixel, and the gradient of a max only to that pixel.
+ */
+#include "../ops.h"
+#include "../maths_ops.h"
+
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/drop.h"
+
+static int lanes(const struct drop_pool_desc *d)
+{
+	return d->layout == DROP_BLOCKED ? drop_cpu_block() : 1;
+}
+
+#define POOL_MAXL 16
+
+void drop_pool_global_fwd_cpu(const struct drop_pool_desc *d, const float *x, float *avg,
+                              float *max, int *argmax)
+{
+	int L = lanes(d), G = (d->c + L - 1) / L;
+	size_t hw = (size_t)d->h * d->w;
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int n = 0; n < d->n; n++) {
+		for (int g = 0; g < G; g++) {
+			const float *p = x + ((size_t)n * G + g) * hw * L;
+			double s[POOL_MAXL] = { 0 };
+			float mx[POOL_MAXL];
+			int am[POOL_MAXL] = { 0 };
+			for (int l = 0; l < L; l++)
+				mx[l] = p[l];
+			for (size_t i = 0; i < hw; i++)
+				for (int l = 0; l < L; l++) {
+					float v = p[i * L + l];
+					s[l] += v;
+					if (v > mx[l])
+						mx[l] = v, am[l] = (int)i;
+				}
+			for (int l = 0; l < L && g * L + l < d->c; l++) {
+				size_t o = (size_t)n * d->c + g * L + l;
+				if (avg)
+					avg[o] = (float)(s[l] / hw);
+				if (max) {
+					max[o] = mx[l];
+					argmax[o] = am[l];
+				}
+			}
+		}
+	}
+}
+
+void drop_pool_global_bwd_cpu(const struct drop_pool_desc *d, const float *davg,
+                              const float *dmax, const int *argmax, float *dx)
+{
+	int L = lanes(d), G = (d->c + L - 1) / L;
+	size_t hw = (size_t)d->h * d->w;
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int n = 0; n < d->n; n++) {
+		for (int g = 0; g < G; g++) {
+			float *p = dx + ((size_t)n * G + g) * hw * L;
+			for (int l = 0; l < L; l++) {
+				int c = g * L + l;
+				size_t o = (size_t)n * d->c + c;
+				float v = c < d->c && davg ? davg[o] / (float)hw : 0.0f;
+				for (size_t i = 0; i < hw; i++)
+					p[i * L + l] = v;
+				if (c < d->c && dmax)
+					p[(size_t)argmax[o] * L + l] += dmax[o];
+			}
+		}
+	}
+}
+
+void drop_wamp_fwd_cpu(const struct drop_pool_desc *d, const float *x, const float *m, float *e,
+                       int *argmax)
+{
+	int L = lanes(d), G = (d->c + L - 1) / L, K = d->k1;
+	size_t hw = (size_t)d->h * d->w;
+#pragma omp parallel for collapse(3) schedule(static)
+	for (int n = 0; n < d->n; n++) {
+		for (int k = 0; k < K; k++) {
+			for (int g = 0; g < G; g++) {
+				const float *p = x + ((size_t)n * G + g) * hw * L;
+				const float *mk = m + ((size_t)n * K + k) * hw;
+				double s[POOL_MAXL] = { 0 }, mass = 0;
+				float mx[POOL_MAXL];
+				int am[POOL_MAXL] = { 0 };
+				for (int l = 0; l < L; l++)
+					mx[l] = -FLT_MAX;
+				for (size_t i = 0; i < hw; i++) {
+					float w = mk[i];
+					mass += w;
+					for (int l = 0; l < L; l++) {
+						float v = w * p[i * L + l];
+						s[l] += v;
+						if (v > mx[l])
+							mx[l] = v, am[l] = (int)i;
+					}
+				}
+				double den = drop_wamp_den(mass);
+				for (int l = 0; l < L && g * L + l < d->c; l++) {
+					size_t o = ((size_t)n * K + k) * d->c + g * L + l;
+					e[o] = (float)(s[l] / den + mx[l]);
+					argmax[o] = am[l];
+				}
+			}
+		}
+	}
+}
+
+void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const float *m,
+                       const int *argmax, const float *de, float *dx, float *dm)
+{
+	int L = lanes(d), G = (d->c + L - 1) / L, K = d->k1;
+	size_t hw = (size_t)d->h * d->w;
+	/* Per (n, k): the mass, its floor and the weighted sums again (wsum / den = wavg). */
+	double *den = xmalloc((size_t)d->n * K * sizeof *den);
+	int *floored = xmalloc((size_t)d->n * K * sizeof *floored);
+	for (int n = 0; n < d->n; n++)
+		for (int k = 0; k < K; k++) {
+			const float *mk = m + ((size_t)n * K + k) * hw;
+			double mass = 0;
+			for (size_t i = 0; i < hw; i++)
+				mass += mk[i];
+			den[n * K + k] = drop_wamp_den(mass);
+			floored[n * K + k] = !(mass > 1e-6);
+		}
+	/* dx: one thread per (n, plane), maps in order. */
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int n = 0; n < d->n; n++) {
+		for (int g = 0; g < G; g++) {
+			float *q = dx + ((size_t)n * G + g) * hw * L;
+			memset(q, 0, hw * L * sizeof *q);
+			for (int k = 0; k < K; k++) {
+				const float *mk = m + ((size_t)n * K + k) * hw;
+				const float *dek = de + ((size_t)n * K + k) * d->c;
+				const int *amk = argmax + ((size_t)n * K + k) * d->c;
+				float a[POOL_MAXL] = { 0 };
+				for (int l = 0; l < L && g * L + l < d->c; l++)
+					a[l] = (float)(dek[g * L + l] / den[n * K + k]);
+				for (size_t i = 0; i < hw; i++)
+					for (int l = 0; l < L; l++)
+						q[i * L + l] += a[l] * mk[i];
+				for (int l = 0; l < L && g * L + l < d->c; l++) {
+					size_t i = (size_t)amk[g * L + l];
+					q[i * L + l] += dek[g * L + l] * mk[i];
+				}
+			}
+		}
+	}
+	/* dm: one thread per (n, k), channels in order.
+	 * d wavg_c / d m(p) = x_c(p) / den - [not floored] wsum_c / den^2. */
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int n = 0; n < d->n; n++) {
+		for (int k = 0; k < K; k++) {
+			float *dmk = dm + ((size_t)n * K + k) * hw;
+			const float *mk = m + ((size_t)n * K + k) * hw;
+			const float *dek = de + ((size_t)n * K + k) * d->c;
+			const int *amk = argmax + ((size_t)n * K + k) * d->c;
+			double dn = den[n * K + k], corr = 0;
+			if (!floored[n * K + k]) {
+				/* sum_c de_c wsum_c / den^2, wsum_c = sum_p m(p) x_c(p) */
+				for (int c = 0; c < d->c; c++) {
+					const float *p = x + ((size_t)n * G + c / L) * hw * L + c % L;
+					double ws = 0;
+					for (size_t i = 0; i < hw; i++)
+						ws += (double)mk[i] * p[i * L];
+					corr += dek[c] * ws;
+				}
+				corr /= dn * dn;
+			}
+			for (size_t i = 0; i < hw; i++) {
+				double s = 0;
+				for (int g = 0; g < G; g++) {
+					const float *p = x + (((size_t)n * G + g) * hw + i) * L;
+					for (int l = 0; l < L && g * L + l < d->c; l++)
+						s += dek[g * L + l] * (double)p[l];
+				}
+				dmk[i] = (float)(s / dn - corr);
+			}
+			for (int c = 0; c < d->c; c++) {
+				size_t i = (size_t)amk[c];
+				dmk[i] += dek[c] * x[(((size_t)n * G + c / L) * hw + i) * L + c % L];
+			}
+		}
+	}
+	free(den);
+	free(floored);
+}

@@ -1,0 +1,147 @@
+/*
+ * resample.c - nearest (integer factor) and bilinear (any size, align_corners true/false)
+ * resampling on the CPU, forward and backward, plain or blocked: PyTorch's F.interpolate.
+ *
+ * Both layouts are seen as planes of L lanes (plain: one channel, L = 1; blocked: one
+ * channel block, L = B), so the inner loop runs over the lanes and vectorises; padding
+ * lanes resample zeros to zeros. One thread owns whole (image, plane) pairs, so the
+ * backward's scatter-adds happen in one fixed order: bit-identical whatever the threads.
+ * The tap positions and weights come from kernels/maths_ops.h (drop_bilinear_taps).
+ * Not here: bicubic, area, scale factors that are not whole for nearest.
+ */
+#include "../ops.h"
+#include "../maths_ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/drop.h"
+
+struct taps {
+	int *i0, *i1;     /* (out) source indices */
+	float *l0, *l1;   /* (out) their weights */
+};
+
+static struct taps taps_make(int in, int out, int align_corners)
+{
+	struct taps t = { xmalloc(2 * (size_t)out * sizeof(int)), NULL,
+	                  xmalloc(2 * (size_t)out * sizeof(float)), NULL };
+	t.i1 = t.i0 + out;
+	t.l1 = t.l0 + out;
+	for (int o = 0; o < out; o++) {
+		double l1;
+		drop_bilinear_taps(o, in, out, align_corners, &t.i0[o], &t.i1[o], &l1);
+		t.l1[o] = (float)l1;
+		t.l0[o] = (float)(1.0 - l1);
+	}
+	return t;
+}
+
+static void taps_free(struct taps *t)
+{
+	free(t->i0);
+	free(t->l0);
+}
+
+static int lanes(const struct drop_resample_desc *d)
+{
+	return d->layout == DROP_BLOCKED ? drop_cpu_block() : 1;
+}
+
+static void check_desc(const struct drop_resample_desc *d)
+{
+	if (d->n < 1 || d->c < 1 || d->h < 1 || d->w < 1 || d->ho < 1 || d->wo < 1)
+		drop_die(DROP_EXIT_DATA, "resample: bad descriptor");
+	if (d->mode == DROP_NEAREST &&
+	    (d->ho % d->h || d->wo % d->w || d->ho / d->h != d->wo / d->w))
+		drop_die(DROP_EXIT_DATA, "resample: nearest needs one integer factor (%dx%d -> %dx%d)",
+		         d->h, d->w, d->ho, d->wo);
+}
+
+void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, float *y)
+{
+	check_desc(d);
+	int L = lanes(d), planes = d->n * ((d->c + L - 1) / L);
+	size_t in = (size_t)d->h * d->w * L, out = (size_t)d->ho * d->wo * L;
+	if (d->mode == DROP_NEAREST) {
+		int f = d->ho / d->h;
+#pragma omp parallel for schedule(static)
+		for (int p = 0; p < planes; p++)
+			for (int oy = 0; oy < d->ho; oy++)
+				for (int ox = 0; ox < d->wo; ox++)
+					memcpy(y + p * out + ((size_t)oy * d->wo + ox) * L,
+					       x + p * in + ((size_t)(oy / f) * d->w + ox / f) * L,
+					       L * sizeof *y);
+		return;
+	}
+	struct taps ty = taps_make(d->h, d->ho, d->align_corners);
+	struct taps tx = taps_make(d->w, d->wo, d->align_corners);
+#pragma omp parallel for schedule(static)
+	for (int p = 0; p < planes; p++) {
+		const float *xp = x + p * in;
+		for (int oy = 0; oy < d->ho; oy++) {
+			const float *r0 = xp + (size_t)ty.i0[oy] * d->w * L;
+			const float *r1 = xp + (size_t)ty.i1[oy] * d->w * L;
+			float a0 = ty.l0[oy], a1 = ty.l1[oy];
+			float *yr = y + p * out + (size_t)oy * d->wo * L;
+			for (int ox = 0; ox < d->wo; ox++) {
+				size_t c0 = (size_t)tx.i0[ox] * L, c1 = (size_t)tx.i1[ox] * L;
+				float b0 = tx.l0[ox], b1 = tx.l1[ox];
+				for (int l = 0; l < L; l++)
+					yr[ox * L + l] = a0 * (b0 * r0[c0 + l] + b1 * r0[c1 + l]) +
+					                 a1 * (b0 * r1[c0 + l] + b1 * r1[c1 + l]);
+			}
+		}
+	}
+	taps_free(&ty);
+	taps_free(&tx);
+}
+
+void drop_resample_bwd_cpu(const struct drop_resample_desc *d, const float *dy, float *dx)
+{
+	check_desc(d);
+	int L = lanes(d), planes = d->n * ((d->c + L - 1) / L);
+	size_t in = (size_t)d->h * d->w * L, out = (size_t)d->ho * d->wo * L;
+	if (d->mode == DROP_NEAREST) {
+		int f = d->ho / d->h;
+#pragma omp parallel for schedule(static)
+		for (int p = 0; p < planes; p++) {
+			float *dp = dx + p * in;
+			memset(dp, 0, in * sizeof *dp);
+			for (int oy = 0; oy < d->ho; oy++)
+				for (int ox = 0; ox < d->wo; ox++) {
+					const float *g = dy + p * out + ((size_t)oy * d->wo + ox) * L;
+					float *t = dp + ((size_t)(oy / f) * d->w + ox / f) * L;
+					for (int l = 0; l < L; l++)
+						t[l] += g[l];
+				}
+		}
+		return;
+	}
+	struct taps ty = taps_make(d->h, d->ho, d->align_corners);
+	struct taps tx = taps_make(d->w, d->wo, d->align_corners);
+#pragma omp parallel for schedule(static)
+	for (int p = 0; p < planes; p++) {
+		float *dp = dx + p * in;
+		memset(dp, 0, in * sizeof *dp);
+		for (int oy = 0; oy < d->ho; oy++) {
+			float *r0 = dp + (size_t)ty.i0[oy] * d->w * L;
+			float *r1 = dp + (size_t)ty.i1[oy] * d->w * L;
+			float a0 = ty.l0[oy], a1 = ty.l1[oy];
+			const float *g = dy + p * out + (size_t)oy * d->wo * L;
+			for (int ox = 0; ox < d->wo; ox++) {
+				size_t c0 = (size_t)tx.i0[ox] * L, c1 = (size_t)tx.i1[ox] * L;
+				float b0 = tx.l0[ox], b1 = tx.l1[ox];
+				for (int l = 0; l < L; l++) {
+					float v = g[ox * L + l];
+					r0[c0 + l] += a0 * b0 * v;
+					r0[c1 + l] += a0 * b1 * v;
+					r1[c0 + l] += a1 * b0 * v;
+					r1[c1 + l] += a1 * b1 * v;
+				}
+			}
+		}
+	}
+	taps_free(&ty);
+	taps_free(&tx);
+}

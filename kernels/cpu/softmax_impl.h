@@ -1,0 +1,78 @@
+/*
+ * softmax_impl.h - the bodies of the channel softmax and the L2 normalisation, included by
+ * softmax.c for REAL = float and REAL = double (the finite-difference reference), with
+ * SM_NAME(x) naming the functions. Sums are in double, in channel order, per pixel or row:
+ * independent of the thread count.
+ */
+
+/* y(n, :, p) = exp(x - max) / sum exp(x - max) over the K channels of pixel p. */
+void SM_NAME(softmax_fwd)(int n, int k, int hw, const REAL *x, REAL *y)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int i = 0; i < n; i++) {
+		for (int p = 0; p < hw; p++) {
+			const REAL *xp = x + (size_t)i * k * hw + p;
+			REAL *yp = y + (size_t)i * k * hw + p;
+			double mx = xp[0], s = 0;
+			for (int c = 1; c < k; c++)
+				mx = xp[(size_t)c * hw] > mx ? xp[(size_t)c * hw] : mx;
+			for (int c = 0; c < k; c++)
+				s += exp((double)xp[(size_t)c * hw] - mx);
+			for (int c = 0; c < k; c++)
+				yp[(size_t)c * hw] = (REAL)(exp((double)xp[(size_t)c * hw] - mx) / s);
+		}
+	}
+}
+
+/* dx = y (dy - sum_c y dy) per pixel. */
+void SM_NAME(softmax_bwd)(int n, int k, int hw, const REAL *y, const REAL *dy, REAL *dx)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int i = 0; i < n; i++) {
+		for (int p = 0; p < hw; p++) {
+			size_t o = (size_t)i * k * hw + p;
+			double s = 0;
+			for (int c = 0; c < k; c++)
+				s += (double)y[o + (size_t)c * hw] * dy[o + (size_t)c * hw];
+			for (int c = 0; c < k; c++) {
+				size_t j = o + (size_t)c * hw;
+				dx[j] = (REAL)(y[j] * (dy[j] - s));
+			}
+		}
+	}
+}
+
+void SM_NAME(l2norm_fwd)(int n, int dim, const REAL *x, REAL *y)
+{
+#pragma omp parallel for schedule(static)
+	for (int i = 0; i < n; i++) {
+		const REAL *xr = x + (size_t)i * dim;
+		double s = 0;
+		for (int j = 0; j < dim; j++)
+			s += (double)xr[j] * xr[j];
+		double den = drop_l2norm_den(s);
+		for (int j = 0; j < dim; j++)
+			y[(size_t)i * dim + j] = (REAL)(xr[j] / den);
+	}
+}
+
+/* Above the floor: dx = (dy - y (y . dy)) / |x| with y = x / |x|; at the floor the
+ * denominator is a constant: dx = dy / 1e-12. */
+void SM_NAME(l2norm_bwd)(int n, int dim, const REAL *x, const REAL *dy, REAL *dx)
+{
+#pragma omp parallel for schedule(static)
+	for (int i = 0; i < n; i++) {
+		const REAL *xr = x + (size_t)i * dim, *gr = dy + (size_t)i * dim;
+		double s = 0, dot = 0;
+		for (int j = 0; j < dim; j++) {
+			s += (double)xr[j] * xr[j];
+			dot += (double)xr[j] * gr[j];
+		}
+		double den = drop_l2norm_den(s);
+		int floored = !(sqrt(s) > 1e-12);
+		for (int j = 0; j < dim; j++) {
+			double g = floored ? gr[j] / den : (gr[j] - xr[j] * dot / (den * den)) / den;
+			dx[(size_t)i * dim + j] = (REAL)g;
+		}
+	}
+}

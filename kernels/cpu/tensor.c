@@ -1,0 +1,37 @@
+/*
+ * tensor.c - sizes and indices of tensor descriptions (ops.h, "Tensors"). Pure arithmetic
+ * shared by both backends: no memory is touched here.
+ */
+#include "../ops.h"
+
+int drop_tensor_cpad(const struct drop_tensor *t, int block)
+{
+	if (t->layout == DROP_PLAIN || block <= 1)
+		return t->c;
+	return (t->c + block - 1) / block * block;
+}
+
+size_t drop_tensor_floats(const struct drop_tensor *t, int block)
+{
+	return (size_t)t->n * (size_t)drop_tensor_cpad(t, block) * (size_t)t->h * (size_t)t->w;
+}
+
+size_t drop_tensor_bytes(const struct drop_tensor *t, int block)
+{
+	return drop_tensor_floats(t, block) * sizeof(float);
+}
+
+size_t drop_tensor_index(const struct drop_tensor *t, int block, int n, int c, int h, int w)
+{
+	size_t hw = (size_t)t->h * t->w, s = (size_t)h * t->w + w;
+	if (t->layout == DROP_PLAIN || block <= 1)
+		return ((size_t)n * t->c + c) * hw + s;
+	size_t nb = (size_t)drop_tensor_cpad(t, block) / block;
+	return (((size_t)n * nb + c / block) * hw + s) * block + c % block;
+}
+
+struct drop_tensor drop_tensor_make(int n, int c, int h, int w, enum drop_layout layout)
+{
+	struct drop_tensor t = { NULL, n, c, h, w, layout, 0 };
+	return t;
+}

@@ -1,0 +1,235 @@
+/*
+ * tests: kernels/cpu/batchnorm.c - batch norm 2-D and 1-D against PyTorch (fixtures of
+ * scripts/make-fixtures): training forward (output, running mean and unbiased running
+ * variance with momentum 0.1, eps 1e-5), eval forward, training backward, the frozen bias
+ * (beta NULL), plain and blocked layouts agreeing bit for bit, and the double-precision
+ * path against central finite differences of L = sum(r * y).
+ * also requires: test/fixtures/ops (committed)
+ */
+#include <omp.h>
+
+#include "test_ops_util.h"
+
+/* Float path: per-channel sums in double, one float rounding per output, so errors are a
+ * few float ulps of the values (|y| ~ 3, |dx| ~ 1): 1e-5 + 1e-5 |ref|. The double path
+ * against the same float32-rounded references: the references' own rounding, 1e-6
+ * relative plus 1e-6. */
+#define ATOL 1e-5
+#define RTOL 1e-5
+#define ATOL64 1e-6
+#define RTOL64 1e-6
+
+static double *to_f64(const float *v, size_t n)
+{
+	double *d = xmalloc(n * sizeof *d);
+	for (size_t i = 0; i < n; i++)
+		d[i] = v[i];
+	return d;
+}
+
+static struct drop_bn_desc desc(const struct fix *x, enum drop_layout layout)
+{
+	struct drop_bn_desc d = { x->sh[0], x->sh[1], x->ndim == 4 ? x->sh[2] : 1,
+	                          x->ndim == 4 ? x->sh[3] : 1, layout, 1e-5f, 0.1f };
+	return d;
+}
+
+/* Training forward + backward of fixture `name` in `layout`; frozen: beta NULL. Returns the
+ * plain y and dx (for the layout comparison). */
+static void train_case(const char *name, enum drop_layout layout, bool frozen, float **yout,
+                       float **dxout)
+{
+	char what[128];
+	struct fix x = fix_load(name, "x"), g = fix_load(name, "gamma"), b = fix_load(name, "beta"),
+	           rm = fix_load(name, "rm_in"), rv = fix_load(name, "rv_in"),
+	           y = fix_load(name, "y"), dy = fix_load(name, "dy"), dx = fix_load(name, "dx"),
+	           dg = fix_load(name, "dgamma"), rmo = fix_load(name, "rm_out"),
+	           rvo = fix_load(name, "rv_out");
+	struct fix db = { 0 };
+	if (!frozen)
+		db = fix_load(name, "dbeta");
+	struct drop_bn_desc d = desc(&x, layout);
+	/* 1-D batch norm is plain by definition (ops.h). */
+	if (x.ndim == 2 && layout == DROP_BLOCKED)
+		d.layout = DROP_PLAIN;
+	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, d.layout),
+	                   ty = tensor_from(NULL, d.n, d.c, d.h, d.w, d.layout),
+	                   tdy = tensor_from(dy.v, d.n, d.c, d.h, d.w, d.layout),
+	                   tdx = tensor_from(NULL, d.n, d.c, d.h, d.w, d.layout);
+	float *smean = xmalloc(d.c * sizeof(float)), *sinv = xmalloc(d.c * sizeof(float));
+	float *dgam = xmalloc(d.c * sizeof(float)), *dbet = xmalloc(d.c * sizeof(float));
+
+	drop_bn_fwd_train_cpu(&d, tx.data, g.v, frozen ? NULL : b.v, rm.v, rv.v, ty.data, smean,
+	                      sinv);
+	float *yp = tensor_plain(&ty);
+	snprintf(what, sizeof what, "%s (%s): y", name, layout_name(d.layout));
+	compare_f(what, yp, y.v, y.n, ATOL, RTOL);
+	CHECK(padding_zero(&ty), "%s: padding lanes zero", what);
+	snprintf(what, sizeof what, "%s (%s): running mean", name, layout_name(d.layout));
+	compare_f(what, rm.v, rmo.v, rmo.n, ATOL, RTOL);
+	snprintf(what, sizeof what, "%s (%s): running var", name, layout_name(d.layout));
+	compare_f(what, rv.v, rvo.v, rvo.n, ATOL, RTOL);
+
+	drop_bn_bwd_cpu(&d, tx.data, tdy.data, g.v, smean, sinv, tdx.data, dgam,
+	                frozen ? NULL : dbet);
+	float *dxp = tensor_plain(&tdx);
+	snprintf(what, sizeof what, "%s (%s): dx", name, layout_name(d.layout));
+	compare_f(what, dxp, dx.v, dx.n, ATOL, RTOL);
+	CHECK(padding_zero(&tdx), "%s: padding lanes zero", what);
+	snprintf(what, sizeof what, "%s (%s): dgamma", name, layout_name(d.layout));
+	compare_f(what, dgam, dg.v, dg.n, ATOL, RTOL);
+	if (!frozen) {
+		snprintf(what, sizeof what, "%s (%s): dbeta", name, layout_name(d.layout));
+		compare_f(what, dbet, db.v, db.n, ATOL, RTOL);
+	}
+	*yout = yp;
+	*dxout = dxp;
+	free(tx.data), free(ty.data), free(tdy.data), free(tdx.data);
+	free(smean), free(sinv), free(dgam), free(dbet);
+	free(x.v), free(g.v), free(b.v), free(rm.v), free(rv.v), free(y.v), free(dy.v), free(dx.v);
+	free(dg.v), free(rmo.v), free(rvo.v), free(db.v);
+}
+
+static void eval_case(const char *name, enum drop_layout layout)
+{
+	char what[128];
+	struct fix x = fix_load(name, "x"), g = fix_load(name, "gamma"), b = fix_load(name, "beta"),
+	           rm = fix_load(name, "rm_in"), rv = fix_load(name, "rv_in"),
+	           y = fix_load(name, "y");
+	struct drop_bn_desc d = desc(&x, x.ndim == 2 ? DROP_PLAIN : layout);
+	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, d.layout),
+	                   ty = tensor_from(NULL, d.n, d.c, d.h, d.w, d.layout);
+	drop_bn_fwd_eval_cpu(&d, tx.data, g.v, b.v, rm.v, rv.v, ty.data);
+	float *yp = tensor_plain(&ty);
+	snprintf(what, sizeof what, "%s (%s): y", name, layout_name(d.layout));
+	compare_f(what, yp, y.v, y.n, ATOL, RTOL);
+	free(yp), free(tx.data), free(ty.data);
+	free(x.v), free(g.v), free(b.v), free(rm.v), free(rv.v), free(y.v);
+}
+
+/* L = sum r y of the double path's training forward. */
+static double loss64(const struct drop_bn_desc *d, const double *x, const double *g,
+                     const double *b, const double *r, double *y, double *scratch)
+{
+	double *rm = scratch, *rv = rm + d->c, *sm = rv + d->c, *si = sm + d->c;
+	for (int c = 0; c < d->c; c++)
+		rm[c] = 0, rv[c] = 1;
+	drop_bn_fwd_train_cpu_f64(d, x, g, b, rm, rv, y, sm, si);
+	double l = 0;
+	for (size_t i = 0; i < (size_t)d->n * d->c * d->h * d->w; i++)
+		l += r[i] * y[i];
+	return l;
+}
+
+/* Double path: fixtures, then every gradient element by central differences (h 1e-5:
+ * truncation ~h^2 |f'''| ~ 1e-10, rounding ~1e-16 |L| / h ~ 1e-10; tolerance 1e-7 +
+ * 1e-6 |grad|). */
+static void f64_case(const char *name, bool frozen)
+{
+	char what[128];
+	struct fix x = fix_load(name, "x"), g = fix_load(name, "gamma"), b = fix_load(name, "beta"),
+	           y = fix_load(name, "y"), dy = fix_load(name, "dy"), dx = fix_load(name, "dx"),
+	           dg = fix_load(name, "dgamma");
+	struct drop_bn_desc d = desc(&x, DROP_PLAIN);
+	size_t n = x.n;
+	double *xd = to_f64(x.v, n), *gd = to_f64(g.v, d.c), *bd = to_f64(b.v, d.c),
+	       *r = to_f64(dy.v, n), *yd = xmalloc(n * sizeof *yd), *dxd = xmalloc(n * sizeof *dxd),
+	       *dgd = xmalloc(d.c * sizeof *dgd), *dbd = xmalloc(d.c * sizeof *dbd),
+	       *scr = xmalloc(4 * (size_t)d.c * sizeof *scr);
+	double *bn = frozen ? NULL : bd;
+
+	loss64(&d, xd, gd, bn, r, yd, scr);
+	double *yref = to_f64(y.v, n), *dxref = to_f64(dx.v, n), *dgref = to_f64(dg.v, d.c);
+	snprintf(what, sizeof what, "%s (double path): y", name);
+	compare_d(what, yd, yref, n, ATOL64, RTOL64);
+	drop_bn_bwd_cpu_f64(&d, xd, r, gd, scr + 2 * d.c, scr + 3 * d.c, dxd, dgd,
+	                    frozen ? NULL : dbd);
+	snprintf(what, sizeof what, "%s (double path): dx", name);
+	compare_d(what, dxd, dxref, n, ATOL64, RTOL64);
+	snprintf(what, sizeof what, "%s (double path): dgamma", name);
+	compare_d(what, dgd, dgref, d.c, ATOL64, RTOL64);
+
+	const double h = 1e-5;
+	double *fd = xmalloc(n * sizeof *fd);
+	for (size_t i = 0; i < n; i++) {
+		double keep = xd[i];
+		xd[i] = keep + h;
+		double lp = loss64(&d, xd, gd, bn, r, yd, scr);
+		xd[i] = keep - h;
+		double lm = loss64(&d, xd, gd, bn, r, yd, scr);
+		xd[i] = keep;
+		fd[i] = (lp - lm) / (2 * h);
+	}
+	snprintf(what, sizeof what, "%s: dx = finite differences", name);
+	compare_d(what, dxd, fd, n, 1e-7, 1e-6);
+	double *params[2] = { gd, bd }, *grads[2] = { dgd, dbd };
+	for (int p = 0; p < (frozen ? 1 : 2); p++) {
+		for (int c = 0; c < d.c; c++) {
+			double keep = params[p][c];
+			params[p][c] = keep + h;
+			double lp = loss64(&d, xd, gd, bn, r, yd, scr);
+			params[p][c] = keep - h;
+			double lm = loss64(&d, xd, gd, bn, r, yd, scr);
+			params[p][c] = keep;
+			fd[c] = (lp - lm) / (2 * h);
+		}
+		snprintf(what, sizeof what, "%s: %s = finite differences", name,
+		         p ? "dbeta" : "dgamma");
+		compare_d(what, grads[p], fd, d.c, 1e-7, 1e-6);
+	}
+	free(fd), free(xd), free(gd), free(bd), free(r), free(yd), free(dxd), free(dgd), free(dbd);
+	free(scr), free(yref), free(dxref), free(dgref);
+	free(x.v), free(g.v), free(b.v), free(y.v), free(dy.v), free(dx.v), free(dg.v);
+}
+
+/* The statistics are summed per channel in one order whatever the threads: 1 and 2
+ * threads give the same bits (blocked layout, forward and backward). */
+static void test_threads(void)
+{
+	struct fix x = fix_load("bn2d_train", "x"), g = fix_load("bn2d_train", "gamma"),
+	           b = fix_load("bn2d_train", "beta"), dy = fix_load("bn2d_train", "dy");
+	struct drop_bn_desc d = desc(&x, DROP_BLOCKED);
+	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, DROP_BLOCKED),
+	                   tdy = tensor_from(dy.v, d.n, d.c, d.h, d.w, DROP_BLOCKED);
+	size_t nf = drop_tensor_floats(&tx, drop_cpu_block());
+	float *out[2];
+	int threads = omp_get_max_threads();
+	for (int t = 0; t < 2; t++) {
+		float *o = out[t] = xcalloc(2 * nf + 6 * d.c, sizeof(float));
+		float *rm = o + 2 * nf, *rv = rm + d.c, *sm = rv + d.c, *si = sm + d.c,
+		      *dg = si + d.c, *db = dg + d.c;
+		for (int c = 0; c < d.c; c++)
+			rv[c] = 1;
+		omp_set_num_threads(t + 1);
+		drop_bn_fwd_train_cpu(&d, tx.data, g.v, b.v, rm, rv, o, sm, si);
+		drop_bn_bwd_cpu(&d, tx.data, tdy.data, g.v, sm, si, o + nf, dg, db);
+	}
+	omp_set_num_threads(threads);
+	CHECK(!memcmp(out[0], out[1], (2 * nf + 6 * d.c) * sizeof(float)),
+	      "batch norm: 1 and 2 threads give the same bits");
+	free(out[0]), free(out[1]), free(tx.data), free(tdy.data);
+	free(x.v), free(g.v), free(b.v), free(dy.v);
+}
+
+int main(void)
+{
+	test_threads();
+	static const struct { const char *name; bool frozen; } train[] = {
+		{ "bn2d_train", false }, { "bn2d_frozen", true }, { "bn1d_train", false } };
+	for (size_t i = 0; i < sizeof train / sizeof train[0]; i++) {
+		float *yp, *dxp, *yb, *dxb;
+		train_case(train[i].name, DROP_PLAIN, train[i].frozen, &yp, &dxp);
+		train_case(train[i].name, DROP_BLOCKED, train[i].frozen, &yb, &dxb);
+		size_t n = 1;
+		struct fix x = fix_load(train[i].name, "x");
+		n = x.n;
+		CHECK(!memcmp(yp, yb, n * sizeof *yp) && !memcmp(dxp, dxb, n * sizeof *dxp),
+		      "%s: plain and blocked layouts give the same bits", train[i].name);
+		free(yp), free(dxp), free(yb), free(dxb), free(x.v);
+		f64_case(train[i].name, train[i].frozen);
+	}
+	eval_case("bn2d_eval", DROP_PLAIN);
+	eval_case("bn2d_eval", DROP_BLOCKED);
+	eval_case("bn1d_eval", DROP_PLAIN);
+	return tap_done();
+}

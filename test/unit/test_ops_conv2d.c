@@ -1,0 +1,178 @@
+/*
+ * tests: kernels/cpu/conv2d.c - forward, backward-data and backward-weights of 1x1 and 3x3
+ * convolutions, stride 1 and 2, with and without bias, input plain or blocked, against
+ * PyTorch (fixtures of scripts/make-fixtures); zero padding lanes; bit-identical repeats;
+ * the weights cache (version bump); finite differences of L = sum(r * y).
+ * also requires: test/fixtures/ops (committed)
+ */
+#include "test_ops_util.h"
+
+/* Tolerances. References are float64 results rounded to float32; our float32 sums run over
+ * Cin k k <= 81 products of values ~N(0, 1) x N(0, 0.3): errors ~1e-6 of the sum's scale.
+ * 2e-5 + 2e-5 |ref| leaves a margin of ~10x over the worst seen, and fails on any indexing
+ * or padding mistake (errors of order 1). */
+#define ATOL 2e-5
+#define RTOL 2e-5
+
+struct conv_case {
+	const char *name;
+	int n, cin, h, w, cout, k, stride, pad;
+	bool bias;
+};
+
+static const struct conv_case cases[] = {
+	{ "conv2d_k3s1p1_bias", 2, 5, 7, 6, 11, 3, 1, 1, true },
+	{ "conv2d_k3s2p1", 2, 5, 7, 6, 11, 3, 2, 1, false },
+	{ "conv2d_k1s1p0_bias", 2, 9, 5, 4, 7, 1, 1, 0, true },
+	{ "conv2d_k1s2p0", 2, 9, 5, 4, 7, 1, 2, 0, false },
+	{ "conv2d_k3s2p1_stem", 2, 3, 9, 8, 17, 3, 2, 1, false },
+};
+
+/* L = sum r * y in double, y from a forward pass (r plain, like y's plain view). */
+static double loss(const struct drop_conv2d_desc *d, const struct drop_tensor *x,
+                   const struct drop_tensor *w, const float *b, struct drop_tensor *y,
+                   const float *r)
+{
+	drop_conv2d_fwd_cpu(d, x, w, b, y);
+	float *yp = tensor_plain(y);
+	double l = 0;
+	for (size_t i = 0; i < drop_tensor_floats(y, 1); i++)
+		l += (double)r[i] * yp[i];
+	free(yp);
+	return l;
+}
+
+/* Central differences at a few elements of x and w. The loss is linear in each, so the
+ * difference quotient is exact up to float rounding of y (~1e-6 |y|, summed over y):
+ * tolerance 2e-3 + 1e-3 |grad|, with step 0.5 to keep rounding small against it. */
+static void fd_check(const struct conv_case *c, const struct drop_conv2d_desc *d,
+                     struct drop_tensor *x, struct drop_tensor *w, const float *b,
+                     struct drop_tensor *y, const float *r, const float *dx, const float *dw)
+{
+	const double h = 0.5;
+	size_t nx = (size_t)c->n * c->cin * c->h * c->w, nw = (size_t)c->cout * c->cin * c->k * c->k;
+	int bad = 0;
+	for (int t = 0; t < 6; t++) {
+		size_t i = (size_t)t * 7919 % nx;
+		int n = (int)(i / ((size_t)c->cin * c->h * c->w)), rest = (int)(i % ((size_t)c->cin * c->h * c->w));
+		int ch = rest / (c->h * c->w), hh = rest / c->w % c->h, ww = rest % c->w;
+		float *px = &x->data[drop_tensor_index(x, drop_cpu_block(), n, ch, hh, ww)];
+		float keep = *px;
+		*px = keep + (float)h;
+		double lp = loss(d, x, w, b, y, r);
+		*px = keep - (float)h;
+		double lm = loss(d, x, w, b, y, r);
+		*px = keep;
+		double g = (lp - lm) / (2 * h);
+		if (fabs(g - dx[i]) > 2e-3 + 1e-3 * fabs(dx[i])) {
+			bad++;
+			printf("#   dx[%zu]: finite difference %.7g, backward %.7g\n", i, g, dx[i]);
+		}
+	}
+	for (int t = 0; t < 6; t++) {
+		size_t i = (size_t)t * 104729 % nw;
+		float keep = w->data[i];
+		w->data[i] = keep + (float)h;
+		double lp = loss(d, x, w, b, y, r);
+		w->data[i] = keep - (float)h;
+		double lm = loss(d, x, w, b, y, r);
+		w->data[i] = keep;
+		double g = (lp - lm) / (2 * h);
+		if (fabs(g - dw[i]) > 2e-3 + 1e-3 * fabs(dw[i])) {
+			bad++;
+			printf("#   dw[%zu]: finite difference %.7g, backward %.7g\n", i, g, dw[i]);
+		}
+	}
+	CHECK(bad == 0, "%s: backward agrees with finite differences at 12 points", c->name);
+}
+
+static void run_case(const struct conv_case *c, enum drop_layout layout)
+{
+	char what[128];
+	struct fix fx = fix_load(c->name, "x"), fw = fix_load(c->name, "w"),
+	           fy = fix_load(c->name, "y"), fdy = fix_load(c->name, "dy"),
+	           fdx = fix_load(c->name, "dx"), fdw = fix_load(c->name, "dw");
+	struct fix fb = { 0 }, fdb = { 0 };
+	if (c->bias) {
+		fb = fix_load(c->name, "b");
+		fdb = fix_load(c->name, "db");
+	}
+	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
+	                              c->bias, layout };
+	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
+	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
+	CHECK(ho == fy.sh[2] && wo == fy.sh[3], "%s: output size %dx%d", c->name, ho, wo);
+
+	struct drop_tensor x = tensor_from(fx.v, c->n, c->cin, c->h, c->w, layout);
+	struct drop_tensor w = tensor_from(fw.v, c->cout, c->cin, c->k, c->k, DROP_PLAIN);
+	struct drop_tensor y = tensor_from(NULL, c->n, c->cout, ho, wo, DROP_BLOCKED);
+	struct drop_tensor dy = tensor_from(fdy.v, c->n, c->cout, ho, wo, DROP_BLOCKED);
+	struct drop_tensor dx = tensor_from(NULL, c->n, c->cin, c->h, c->w, layout);
+	float *dw = xmalloc(fdw.n * sizeof *dw), *db = xmalloc(c->cout * sizeof *db);
+
+	/* Forward. */
+	drop_conv2d_fwd_cpu(&d, &x, &w, fb.v, &y);
+	float *yp = tensor_plain(&y);
+	snprintf(what, sizeof what, "%s (%s input): y", c->name, layout_name(layout));
+	compare_f(what, yp, fy.v, fy.n, ATOL, RTOL);
+	CHECK(padding_zero(&y), "%s: padding lanes of y are zero", what);
+
+	/* A second call reuses the plan and gives the same bits. */
+	drop_conv2d_fwd_cpu(&d, &x, &w, fb.v, &y);
+	float *yp2 = tensor_plain(&y);
+	CHECK(!memcmp(yp, yp2, fy.n * sizeof *yp), "%s: repeat is bit-identical", what);
+
+	/* Backward data and weights. */
+	drop_conv2d_bwd_data_cpu(&d, &dy, &w, &dx);
+	float *dxp = tensor_plain(&dx);
+	snprintf(what, sizeof what, "%s (%s input): dx", c->name, layout_name(layout));
+	compare_f(what, dxp, fdx.v, fdx.n, ATOL, RTOL);
+	CHECK(padding_zero(&dx), "%s: padding lanes of dx are zero", what);
+	drop_conv2d_bwd_weights_cpu(&d, &x, &dy, dw, c->bias ? db : NULL);
+	snprintf(what, sizeof what, "%s (%s input): dw", c->name, layout_name(layout));
+	/* dw sums over N Ho Wo <= 84 products more than y does: same tolerance holds. */
+	compare_f(what, dw, fdw.v, fdw.n, ATOL, RTOL);
+	if (c->bias) {
+		snprintf(what, sizeof what, "%s (%s input): db", c->name, layout_name(layout));
+		compare_f(what, db, fdb.v, fdb.n, ATOL, RTOL);
+	}
+
+	/* Weights cache: version 1 caches; new values with version 2 are seen. */
+	d.bias = false;
+	w.version = 1;
+	drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y);
+	for (size_t i = 0; i < fw.n; i++)
+		w.data[i] *= 2.0f;
+	w.version = 2;
+	drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y);
+	float *y2 = tensor_plain(&y);
+	int doubled = 1;
+	for (size_t i = 0; i < fy.n; i++) {
+		double ref = 2.0 * (fy.v[i] - (c->bias ? fb.v[i / (ho * wo) % c->cout] : 0.0f));
+		doubled &= fabs(y2[i] - ref) <= 2 * ATOL + RTOL * fabs(ref);
+	}
+	CHECK(doubled, "%s (%s input): a version bump refreshes the cached weights", c->name,
+	      layout_name(layout));
+	for (size_t i = 0; i < fw.n; i++)
+		w.data[i] = fw.v[i];
+	w.version = 0;
+	d.bias = c->bias;
+
+	if (layout == DROP_BLOCKED)
+		fd_check(c, &d, &x, &w, fb.v, &y, fdy.v, fdx.v, fdw.v);
+
+	free(yp), free(yp2), free(y2), free(dxp), free(dw), free(db);
+	free(x.data), free(w.data), free(y.data), free(dy.data), free(dx.data);
+	free(fx.v), free(fw.v), free(fy.v), free(fdy.v), free(fdx.v), free(fdw.v);
+	free(fb.v), free(fdb.v);
+}
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		run_case(&cases[i], DROP_BLOCKED);
+		run_case(&cases[i], DROP_PLAIN);
+	}
+	drop_cpu_release();
+	return tap_done();
+}
