@@ -1,0 +1,284 @@
+#!/usr/bin/env bats
+# tests: drop-match - the ranked-list stream, --text and --matrix agree with each other
+# (distances read back from the matrix with od), --top, every --use and --metric, queries
+# from a file, from stdin and '-', from a multi-document pipe; results independent of
+# --threads and --block; the pipe into drop-score; usage errors; every bad input (exit 1,
+# one line naming the file, nothing on stdout, no output file left); the man page examples.
+# (The distances themselves are checked against NumPy and a double-precision reference by
+# test/unit/test_match.c.)
+# also requires: drop-synth-embed (test/tools), drop-score for the pipe tests, od, awk
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+# A gallery of 300 and 100 queries (K = 4 parts of D = 32), some junk, noisy enough that
+# rankings are not trivial; TSV lists of both.
+make_data() {
+    drop-synth-embed -n 300 --parts 4 --dim 32 --ids 40 --noise 1.5 --junk 0.1 \
+        --list "$T/g.tsv" -o "$T/g.npy"
+    drop-synth-embed -n 100 --parts 4 --dim 32 --ids 40 --noise 1.5 --first 100000 \
+        --list "$T/q.tsv" -o "$T/q.npy"
+}
+
+# The float32 values of a plain .npy document, one per line.
+npy_values() {
+    local hl
+    hl=$(od -A n -t u2 -j 8 -N 2 "$1" | tr -d ' ')
+    od -A n -v -t f4 -w4 -j $((10 + hl)) "$1" | tr -d ' '
+}
+
+have_score() {
+    command -v drop-score >/dev/null || skip "drop-score is not built"
+}
+
+@test "--text: top 10 by default, ranks 1..10, ascending distances, same-id column right" {
+    make_data
+    run drop-match --text "$T/g.npy" "$T/q.npy"
+    assert_success
+    [ "${#lines[@]}" -eq 1000 ]
+    echo "$output" | awk -F '\t' '
+        NF != 5 { print "fields: " $0; exit 1 }
+        $1 != q { q = $1; r = 0; last = -1 }
+        { r++; if ($2 != r) { print "rank " $2 " != " r; exit 1 }
+          if ($4 + 0 < last) { print "not ascending: " $0; exit 1 }
+          last = $4 + 0
+          split($1, a, "_"); split($3, b, "_")
+          want = (a[1] == "-001" || b[1] == "-001") ? "-" : (a[1] == b[1] ? 1 : 0)
+          if ($5 != want) { print "same-id: " $0; exit 1 } }'
+    run drop-match --text --top 3 "$T/g.npy" "$T/q.npy"
+    [ "${#lines[@]}" -eq 300 ]
+    run drop-match --text --top 1000 "$T/g.npy" "$T/q.npy"
+    [ "${#lines[@]}" -eq 30000 ]
+}
+
+@test "--matrix: one [queries, gallery] float32 document whose values are --text's distances" {
+    make_data
+    run drop-match --matrix -o "$T/d.npy" "$T/g.npy" "$T/q.npy"
+    assert_success
+    assert_output ""
+    head -c 128 "$T/d.npy" | grep -q "'descr': '<f4', 'fortran_order': False, 'shape': (100, 300)"
+    npy_values "$T/d.npy" > "$T/d.txt"
+    [ "$(wc -l < "$T/d.txt")" -eq 30000 ]
+    drop-match --text --top 300 "$T/g.npy" "$T/q.npy" > "$T/all.tsv"
+    # Every (query, gallery) distance of --text equals the matrix's to 1e-6 (6 decimals).
+    awk -F '\t' '
+        FILENAME ~ /g.tsv$/ { gi[$1] = FNR - 1; next }
+        FILENAME ~ /q.tsv$/ { qi[$1] = FNR - 1; next }
+        FILENAME ~ /d.txt$/ { m[FNR - 1] = $1; next }
+        { d = m[qi[$1] * 300 + gi[$3]] - $4
+          if (d > 1e-6 || d < -1e-6) { print "mismatch: " $0 " vs " m[qi[$1] * 300 + gi[$3]]; exit 1 }
+          n++ }
+        END { if (n != 30000) { print n " lines"; exit 1 } }' \
+        "$T/g.tsv" "$T/q.tsv" "$T/d.txt" "$T/all.tsv"
+}
+
+@test "queries from a file, from stdin, from '-' and from a multi-document pipe agree" {
+    make_data
+    drop-match --text "$T/g.npy" "$T/q.npy" > "$T/a.tsv"
+    drop-match --text "$T/g.npy" < "$T/q.npy" > "$T/b.tsv"
+    cat "$T/q.npy" | drop-match --text "$T/g.npy" - > "$T/c.tsv"
+    # Written to a pipe, drop-synth-embed sends a document per 64 records.
+    drop-synth-embed -n 100 --parts 4 --dim 32 --ids 40 --noise 1.5 --first 100000 |
+        drop-match --text "$T/g.npy" > "$T/d.tsv"
+    cmp "$T/a.tsv" "$T/b.tsv"
+    cmp "$T/a.tsv" "$T/c.tsv"
+    cmp "$T/a.tsv" "$T/d.tsv"
+}
+
+@test "results do not depend on --threads (bit for bit) or on --block" {
+    make_data
+    drop-match --threads 1 "$T/g.npy" "$T/q.npy" > "$T/1.npy"
+    drop-match --threads 2 "$T/g.npy" "$T/q.npy" > "$T/2.npy"
+    drop-match --threads 3 --block 7 "$T/g.npy" "$T/q.npy" > "$T/3.npy"
+    cmp "$T/1.npy" "$T/2.npy"
+    drop-match --threads 1 --matrix "$T/g.npy" "$T/q.npy" > "$T/m1.npy"
+    drop-match --threads 2 --matrix "$T/g.npy" "$T/q.npy" > "$T/m2.npy"
+    cmp "$T/m1.npy" "$T/m2.npy"
+    # Another block size may move the last bit of a distance (the GEMM's shape changes),
+    # not the rankings of these data.
+    drop-match --text --top 300 --block 1 "$T/g.npy" "$T/q.npy" | cut -f 1-3 > "$T/b1.tsv"
+    drop-match --text --top 300 --block 1000 "$T/g.npy" "$T/q.npy" | cut -f 1-3 > "$T/b2.tsv"
+    cmp "$T/b1.tsv" "$T/b2.tsv"
+}
+
+@test "the ranked-list stream scores as its distance matrix does, through pipes too" {
+    have_score
+    make_data
+    drop-match --matrix "$T/g.npy" "$T/q.npy" > "$T/d.npy"
+    want=$(drop-score --json --dist "$T/d.npy" --query "$T/q.tsv" --gallery "$T/g.tsv")
+    run drop-score --json < <(drop-match "$T/g.npy" "$T/q.npy")
+    assert_output "$want"
+    drop-match -o "$T/r.npy" "$T/g.npy" "$T/q.npy"
+    run drop-score --json "$T/r.npy"
+    assert_output "$want"
+    run bash -o pipefail -c "drop-synth-embed -n 100 --parts 4 --dim 32 --ids 40 --noise 1.5 \
+        --first 100000 | drop-match '$T/g.npy' | drop-score --json"
+    assert_output "$want"
+    # The matrix on a pipe comes in blocks: the same scores.
+    run bash -o pipefail -c "drop-match --matrix --block 16 '$T/g.npy' '$T/q.npy' |
+        drop-score --json --dist - --query '$T/q.tsv' --gallery '$T/g.tsv'"
+    assert_output "$want"
+}
+
+@test "--top k lists hold the first k of the whole ranking" {
+    have_score
+    make_data
+    drop-match --top 7 "$T/g.npy" "$T/q.npy" > "$T/top.npy"
+    drop-match --top 7 --text "$T/g.npy" "$T/q.npy" > "$T/top.tsv"
+    drop-match --text --top 300 "$T/g.npy" "$T/q.npy" | awk -F '\t' '$2 <= 7' > "$T/all7.tsv"
+    cmp "$T/top.tsv" "$T/all7.tsv"
+    run --separate-stderr drop-score --json "$T/top.npy"
+    assert_success
+    [[ "$stderr" == *"top 7 of 300"* ]]
+}
+
+@test "--use, --metric and --vis-threshold change the distances as documented" {
+    make_data
+    for u in G F P G+F F+P G+F+P; do
+        drop-match --text --top 300 --use "$u" "$T/g.npy" "$T/q.npy" > "$T/$u.tsv"
+        awk -F '\t' '$4 < 0 || $4 > 3 { exit 1 }' "$T/$u.tsv"
+    done
+    ! cmp -s "$T/G.tsv" "$T/F.tsv"
+    ! cmp -s "$T/F+P.tsv" "$T/F.tsv"
+    # Default is F+P.
+    drop-match --text --top 300 "$T/g.npy" "$T/q.npy" | cmp - "$T/F+P.tsv"
+    # A threshold of 1 leaves no visible part: F+P is F alone, P alone has nothing (3.0).
+    drop-match --text --top 300 --vis-threshold 1 "$T/g.npy" "$T/q.npy" | cmp - "$T/F.tsv"
+    run drop-match --text --top 300 --use P --vis-threshold 1 "$T/g.npy" "$T/q.npy"
+    [ "$(echo "$output" | cut -f 4 | sort -u)" = "3.000000" ]
+    # Cosine distances of unit vectors lie in [0, 2] and rank like Euclidean ones for F.
+    drop-match --text --top 300 --use F --metric cosine "$T/g.npy" "$T/q.npy" > "$T/cos.tsv"
+    awk -F '\t' '$4 < -1e-6 || $4 > 2 { exit 1 }' "$T/cos.tsv"
+    cmp <(cut -f 1-3 "$T/cos.tsv") <(cut -f 1-3 "$T/F.tsv")
+}
+
+@test "a stream without the parts serves --use G and F; --use P needs them" {
+    make_data
+    drop-synth-embed -n 50 --parts 4 --dim 32 --omit parts --omit vis -o "$T/noparts.npy"
+    run drop-match --text --use G+F "$T/noparts.npy" "$T/q.npy"
+    assert_success
+    run --separate-stderr drop-match --text "$T/noparts.npy" "$T/q.npy"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-match: $T/noparts.npy: not an embedding stream: missing field 'parts' (it has: path, pid, camid, global, fg)" ]
+}
+
+@test "usage errors: exit 2, a Try line, nothing on stdout" {
+    make_data
+    while IFS= read -r args; do
+        run --separate-stderr drop-match $args
+        [ "$status" -eq 2 ] || fail "drop-match $args: status $status"
+        assert_output ""
+        [[ "$stderr" == *"Try 'drop-match --help' for more information." ]] ||
+            fail "drop-match $args: $stderr"
+    done <<EOF
+
+$T/g.npy $T/q.npy $T/q.npy
+--use X $T/g.npy
+--use g $T/g.npy
+--metric manhattan $T/g.npy
+--top 0 $T/g.npy
+--top x $T/g.npy
+--vis-threshold 2 $T/g.npy
+--block 0 $T/g.npy
+--text --matrix $T/g.npy
+--matrix --top 3 $T/g.npy
+--no-such-option $T/g.npy
+EOF
+    run --separate-stderr drop-match --use X "$T/g.npy"
+    [ "${stderr_lines[0]}" = "drop-match: --use: unknown value 'X' (one of: G, F, P, G+F, F+P, G+F+P)" ]
+    run --separate-stderr drop-match --text --matrix "$T/g.npy"
+    [ "${stderr_lines[0]}" = "drop-match: --text and --matrix cannot be combined" ]
+}
+
+# drop-match ARGS... must fail with status 1 and exactly the one line $EXPECT on stderr,
+# leaving stdout empty.
+fails_with() {
+    run --separate-stderr drop-match "$@"
+    [ "$status" -eq 1 ] || fail "status $status for drop-match $*"
+    assert_output ""
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "stderr: $stderr"
+    [[ "$stderr" == $EXPECT ]] || fail "stderr: '$stderr', expected '$EXPECT'"
+}
+
+@test "bad inputs: exit 1, one line naming the file, nothing on stdout" {
+    make_data
+    head -c -100 "$T/g.npy" > "$T/trunc.npy"
+    EXPECT="drop-match: $T/trunc.npy: truncated data: *" fails_with "$T/trunc.npy" "$T/q.npy"
+    head -c -100 "$T/q.npy" > "$T/qtrunc.npy"
+    EXPECT="drop-match: stdin: truncated data: *" fails_with "$T/g.npy" < "$T/qtrunc.npy"
+    head -c 30 "$T/g.npy" > "$T/trunc2.npy"
+    EXPECT="drop-match: $T/trunc2.npy: truncated header" fails_with "$T/trunc2.npy" "$T/q.npy"
+
+    drop-synth-embed -n 10 --parts 4 --dim 32 --omit fg -o "$T/nofg.npy"
+    EXPECT="drop-match: $T/nofg.npy: not an embedding stream: missing field 'fg' (it has: path, pid, camid, global, parts, vis)" \
+        fails_with "$T/g.npy" "$T/nofg.npy"
+    drop-synth-embed -n 10 --parts 4 --dim 32 --omit pid -o "$T/nopid.npy"
+    EXPECT="drop-match: $T/nopid.npy: not an embedding stream: missing field 'pid' *" \
+        fails_with "$T/nopid.npy" "$T/q.npy"
+
+    drop-synth-embed -n 10 --parts 4 --dim 32 --nan-record 3 -o "$T/nan.npy"
+    EXPECT="drop-match: $T/nan.npy: record 3 ('*_0000003.jpg'): non-finite value in 'fg'" \
+        fails_with "$T/g.npy" "$T/nan.npy"
+    EXPECT="drop-match: $T/nan.npy: record 3 (*): non-finite value in 'fg'" \
+        fails_with "$T/nan.npy" "$T/q.npy"
+
+    drop-synth-embed -n 0 --parts 4 --dim 32 -o "$T/empty.npy"
+    EXPECT="drop-match: $T/empty.npy: empty gallery (no records)" fails_with "$T/empty.npy" "$T/q.npy"
+
+    drop-synth-embed -n 10 --parts 6 --dim 32 -o "$T/k6.npy"
+    EXPECT="drop-match: $T/k6.npy: embeddings of K = 6 parts of D = 32, but the gallery has K = 4 parts of D = 32" \
+        fails_with "$T/g.npy" "$T/k6.npy"
+    drop-synth-embed -n 10 --parts 4 --dim 16 -o "$T/d16.npy"
+    EXPECT="drop-match: $T/d16.npy: embeddings of K = 4 parts of D = 16, but the gallery has K = 4 parts of D = 32" \
+        fails_with "$T/g.npy" "$T/d16.npy"
+    EXPECT="drop-match: $T/d16.npy: embeddings of D = 16, but the gallery has D = 32" \
+        fails_with --use G "$T/g.npy" "$T/d16.npy"
+
+    drop-match --matrix "$T/g.npy" "$T/q.npy" > "$T/plain.npy"
+    EXPECT="drop-match: $T/plain.npy: not an embedding stream: expected 1-D records *" \
+        fails_with "$T/plain.npy" "$T/q.npy"
+    echo hello > "$T/text.npy"
+    EXPECT="drop-match: $T/text.npy: not a .npy file (bad magic)" fails_with "$T/g.npy" "$T/text.npy"
+    EXPECT="drop-match: $T/none.npy: No such file or directory" fails_with "$T/none.npy"
+    EXPECT="drop-match: stdin: empty input" fails_with "$T/g.npy" < /dev/null
+}
+
+@test "a failed run leaves no output file, and stdout redirected to a file empty" {
+    make_data
+    drop-synth-embed -n 10 --parts 4 --dim 32 --nan-record 9 -o "$T/nan.npy"
+    run drop-match -o "$T/out.npy" "$T/g.npy" "$T/nan.npy"
+    [ "$status" -eq 1 ]
+    [ ! -e "$T/out.npy" ]
+    [ -z "$(ls "$T" | grep 'out.npy')" ]
+    run bash -c "drop-match '$T/g.npy' '$T/nan.npy' > '$T/out2.npy'"
+    [ "$status" -eq 1 ]
+    [ ! -s "$T/out2.npy" ]
+    # A bad record in a later block: the named output is still not left behind.
+    cat "$T/q.npy" "$T/nan.npy" > "$T/late.npy"
+    run drop-match --block 8 -o "$T/out3.npy" "$T/g.npy" "$T/late.npy"
+    [ "$status" -eq 1 ]
+    [ ! -e "$T/out3.npy" ]
+}
+
+@test "a write error on stdout is one line and status 1" {
+    [ -c /dev/full ] || skip "no /dev/full"
+    make_data
+    for mode in "" --text --matrix; do
+        run --separate-stderr bash -c "drop-match $mode '$T/g.npy' '$T/q.npy' > /dev/full"
+        [ "$status" -eq 1 ]
+        [ "$stderr" = "drop-match: stdout: write error: No space left on device" ]
+    done
+}
+
+@test "man page: mandoc -Tlint clean, every option documented, and its examples run" {
+    have_score
+    run mandoc -Tlint -W warning "$DROP_ROOT/man/drop-match.1"
+    assert_output ""
+    for f in $(drop-match --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+        grep -q -- "${f//-/\\\\-}" "$DROP_ROOT/man/drop-match.1" || fail "$f not in the man page"
+    done
+    cd "$T"
+    drop-synth-embed -n 200 --ids 30 --noise 1.5 -o gallery.npy
+    drop-synth-embed -n 40 --ids 30 --noise 1.5 --first 1000 -o query.npy
+    run_man_examples "$DROP_ROOT/man/drop-match.1"
+}
