@@ -1,6 +1,7 @@
 # drop - build, test and install.
 #
 #   make              the CPU tools in build/bin (installs missing packages first)
+#   make demo         build, then run a small example on synthetic data
 #   make test         build, then run every C unit test and bats test
 #   make asan         the same tests built with AddressSanitizer + UBSan (build-asan/)
 #   make CUDA=1       also build the CUDA backend with nvcc (build-cuda/)
@@ -32,7 +33,7 @@ endif
 
 WARN = -Wall -Wextra -Werror -Wundef -Wshadow -Wno-unused-parameter
 DROP_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp $(WARN) -I$(BUILD)/include -MMD -MP
-LDLIBS = -ldnnl -lopenblas -lpng -ljpeg -lz -lm
+LDLIBS = -ldnnl -lopenblas -lpng -ljpeg -ltiff -lz -lm
 DROP_LDFLAGS = -fopenmp
 
 ifeq ($(CUDA),1)
@@ -54,7 +55,7 @@ UNITS = $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 TEST_TOOLS = $(patsubst test/tools/%.c,$(BUILD)/test/tools/%,$(wildcard test/tools/*.c))
 DEPS_STAMP = $(BUILD)/.deps-installed
 
-.PHONY: all test check asan install uninstall clean deps bench
+.PHONY: all test check asan install uninstall clean deps bench demo
 all: $(BINS) $(UNITS) $(TEST_TOOLS)
 
 # Missing build and test packages are installed once per build folder.
@@ -101,8 +102,14 @@ asan:
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
+# The README's main command: a small run of the toolkit on synthetic data.
+demo: all
+	@scripts/demo $(BUILD)
+
+# Benchmarks (each prints its figures next to a baseline measured in the same run).
 bench: all
-	@scripts/bench-match
+	@BUILD=$(BUILD) scripts/bench-match
+	@BUILD=$(BUILD) scripts/bench-labels
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -1,18 +1,14 @@
 /*
- * walk.c - recursive sorted listings, mkdir -p, and whole-file writes (see walk.h).
+ * walk.c - recursive sorted listings, mkdir -p (see walk.h).
  */
 #include "walk.h"
 #include "drop.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- Listing --------------------------------------------------------------------------- */
 
@@ -179,7 +175,7 @@ void drop_walk_free(struct drop_walk *w)
 
 /* ---- Folders --------------------------------------------------------------------------- */
 
-static int is_dir(const char *path)
+bool drop_is_dir(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -187,7 +183,7 @@ static int is_dir(const char *path)
 
 int drop_mkdirs(const char *dir)
 {
-	if (!dir[0] || is_dir(dir))
+	if (!dir[0] || drop_is_dir(dir))
 		return 0;
 	char *p = xstrdup(dir);
 	/* Create every prefix ending before a '/', then the whole path. */
@@ -206,124 +202,9 @@ int drop_mkdirs(const char *dir)
 			break;
 		*s = c;
 	}
-	int ok = is_dir(p);
+	int ok = drop_is_dir(p);
 	if (!ok)
 		drop_fail("cannot create folder %s: a file of that name is in the way", p);
 	free(p);
 	return ok ? 0 : -1;
-}
-
-/* ---- Whole-file writes ------------------------------------------------------------------ */
-
-/* Temporaries being written, removed by the signal handler (unlink is async-signal-safe). */
-#define SLOTS 1024
-static char *_Atomic slots[SLOTS];
-static struct sigaction old_actions[3];
-static const int caught[3] = { SIGINT, SIGTERM, SIGHUP };
-static mode_t file_mode = 0644;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void on_signal(int sig)
-{
-	for (int i = 0; i < SLOTS; i++) {
-		char *p = atomic_load(&slots[i]);
-		if (p)
-			unlink(p);
-	}
-	for (int i = 0; i < 3; i++)
-		if (caught[i] == sig && old_actions[i].sa_handler != SIG_DFL &&
-		    old_actions[i].sa_handler != SIG_IGN && !(old_actions[i].sa_flags & SA_SIGINFO))
-			old_actions[i].sa_handler(sig);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* The umask, read without changing it (/proc), else by the set-and-restore dance. */
-static mode_t current_umask(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	unsigned mask;
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "Umask: %o", &mask) == 1) {
-			fclose(f);
-			return (mode_t)mask;
-		}
-	if (f)
-		fclose(f);
-	mode_t m = umask(022);
-	umask(m);
-	return m;
-}
-
-static void init_once(void)
-{
-	file_mode = 0666 & ~current_umask();
-	for (int i = 0; i < 3; i++) {
-		struct sigaction sa;
-		sigaction(caught[i], NULL, &old_actions[i]);
-		if (old_actions[i].sa_handler == SIG_IGN)
-			continue;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_signal;
-		sigemptyset(&sa.sa_mask);
-		sigaction(caught[i], &sa, NULL);
-	}
-}
-
-static int track(char *tmp)
-{
-	for (int i = 0; i < SLOTS; i++) {
-		char *expected = NULL;
-		if (atomic_compare_exchange_strong(&slots[i], &expected, tmp))
-			return i;
-	}
-	return -1;      /* more writers than slots: this temporary is not cleaned on a signal */
-}
-
-static void untrack(int slot)
-{
-	if (slot >= 0)
-		atomic_store(&slots[slot], NULL);
-}
-
-int drop_write_file(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx)
-{
-	pthread_once(&once, init_once);
-	size_t n = strlen(path) + 16;
-	char *tmp = xmalloc(n);
-	snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		int e = errno;
-		free(tmp);
-		return drop_fail("%s: cannot create: %s", path, strerror(e));
-	}
-	int slot = track(tmp);
-	FILE *f = fdopen(fd, "wb");
-	int rc = -1;
-	if (!f) {
-		drop_fail("%s: %s", path, strerror(errno));
-		close(fd);
-	} else {
-		fchmod(fd, file_mode);
-		rc = fill(f, ctx);
-		int bad = fflush(f) != 0 || ferror(f);
-		int e = errno;
-		if (fclose(f) != 0 && !bad) {
-			bad = 1;
-			e = errno;
-		}
-		if (rc == 0 && !bad && rename(tmp, path) != 0) {
-			bad = 1;
-			e = errno;
-		}
-		if (rc == 0 && bad)
-			rc = drop_fail("%s: write error: %s", path, strerror(e));
-	}
-	if (rc != 0)
-		unlink(tmp);
-	untrack(slot);
-	free(tmp);
-	return rc;
 }

@@ -1,24 +1,20 @@
 /*
- * walk.h - file trees: listing the files under a folder (inputs), and creating folders and
- * whole files inside a tree (outputs), safely from many threads at once.
+ * walk.h - file trees: listing the files under a folder (inputs), and creating folders
+ * (outputs), safely from many threads at once.
  *
  * Listing is recursive, follows symbolic links (a link back to a folder being listed is an
  * error, not a loop) and is deterministic: the result is sorted by strcmp on the path
  * relative to the root, whatever the order the file system returns. A folder that cannot
  * be read is reported through a callback naming it, and the walk goes on with the others.
  *
- * drop_write_file() is lib/outfile.h's temporary-and-rename for tools that write many files
- * from worker threads: "NAME.tmp.XXXXXX" is created beside NAME, filled, and renamed over
- * it; on error, or on SIGINT/SIGTERM/SIGHUP, the temporary is removed. (The signal handler
- * is installed on first use and chains to the handler found there; signals that were
- * ignored stay ignored.)
- * Not here: reading file contents, list files (lib/list.h), globbing.
+ * Not here: reading file contents, writing files whole (drop_write_file() in
+ * lib/outfile.h), list files (lib/list.h), globbing.
  */
 #ifndef DROP_WALK_H
 #define DROP_WALK_H
 
+#include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 
 /* Files found under a root. */
 struct drop_walk {
@@ -40,13 +36,11 @@ void drop_walk_free(struct drop_walk *w);
 /* "a" + "b" -> "a/b" (no doubled slash; an empty a gives b). malloc'd. */
 char *drop_path_join(const char *a, const char *b);
 
+/* Whether `path` is a folder, or a link to one. */
+bool drop_is_dir(const char *path);
+
 /* Create folder `dir` and its missing parents (mkdir -p). Several threads may create the
  * same folders at once. Returns -1 with drop_errmsg() naming the folder that failed. */
 int drop_mkdirs(const char *dir);
-
-/* Write the file `path` whole or not at all: fill(f, ctx) writes into a temporary beside
- * it, which is then renamed over path. fill returns 0, or -1 with drop_errmsg() set.
- * Returns -1 with drop_errmsg() set (the temporary is gone). Thread-safe. */
-int drop_write_file(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx);
 
 #endif

@@ -118,3 +118,14 @@ help_flags() {
     run zsh -n "$DROP_ROOT/completions/_drop"
     assert_success
 }
+
+@test "an output naming a device is written in place: /dev/null stays a device" {
+    drop-synth-embed -n 20 --dim 8 --parts 2 -o "$T/g.npy"
+    run drop-match -o /dev/null "$T/g.npy" "$T/g.npy"
+    assert_success
+    [ -c /dev/null ]
+    run drop-match --matrix -o /dev/full "$T/g.npy" "$T/g.npy"
+    [ "$status" -eq 1 ]
+    assert_output --partial "write error"
+    [ -c /dev/full ]
+}

@@ -3,7 +3,8 @@
  * of scripts/make-label-fixtures (every grouping, hard and soft, f2/f4/f8 fields, several
  * thresholds), hand-worked cases from bpbreid-reference.md §2.2, the output-name rule,
  * nearest resizing, overlays, the field checks; lib/png.c and lib/image.c round trips and
- * corrupt files; lib/walk.c listings, folders and whole-file writes.
+ * corrupt files; lib/walk.c listings and folders, lib/outfile.c whole-file writes;
+ * lib/labeljob.c: the jobs of a tree, output names, name collisions, output folders.
  * also requires: test/fixtures/labels (committed)
  */
 #include <stdlib.h>
@@ -14,8 +15,10 @@
 #include "../../lib/drop.h"
 #include "../../lib/groupings.h"
 #include "../../lib/image.h"
+#include "../../lib/labeljob.h"
 #include "../../lib/labels.h"
 #include "../../lib/npy.h"
+#include "../../lib/outfile.h"
 #include "../../lib/png.h"
 #include "../../lib/walk.h"
 #include "tap.h"
@@ -438,6 +441,89 @@ static void test_walk(void)
 	free(k);
 }
 
+/* The output-name rule and the plan of a run over a small tree. */
+static void test_labeljob(void)
+{
+	static const char *const cases[][4] = {
+		{ "out", "query/0001_c2_f0046182.jpg.confidence_fields.npy", ".png",
+		  "out/query/0001_c2_f0046182.png" },
+		{ "out/", "bounding_box_train/0002_c1s1_000451_03.npy", ".npy",
+		  "out/bounding_box_train/0002_c1s1_000451_03.npy" },
+		{ "d", "a/b/c.jpg.npy", ".overlay.png", "d/a/b/c.overlay.png" },
+		{ "d", "x.PNG.confidence_fields.npy", ".png", "d/x.png" },
+		{ "", "x.npy", ".png", "x.png" },
+		{ "/", "x.npy", ".png", "/x.png" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *p = drop_labeljob_path(cases[i][0], cases[i][1], cases[i][2]);
+		CHECK(p && !strcmp(p, cases[i][3]), "output of %s in '%s' is %s (%s)", cases[i][1],
+		      cases[i][0], cases[i][3], p ? p : drop_errmsg());
+		free(p);
+	}
+	CHECK(drop_labeljob_path("d", "sub/", ".png") == NULL &&
+	      !strcmp(drop_errmsg(), "no file name left after removing the extensions"),
+	      "no stem, no name: %s", drop_errmsg());
+
+	/* in/a.jpg.confidence_fields.npy and in/a.npy both make a.png; in/sub/b.npy is listed
+	 * with its folder, and named again on its own (rel b.npy). */
+	char *insub = tmp_path("jobs/in/sub");
+	drop_mkdirs(insub);
+	free(insub);
+	touch("jobs/in/sub/b.npy");
+	touch("jobs/in/a.npy");
+	touch("jobs/in/a.jpg.confidence_fields.npy");
+	touch("jobs/in/c.txt");
+	char *in = tmp_path("jobs/in"), *b = tmp_path("jobs/in/sub/b.npy");
+	char *out = tmp_path("jobs/out"), *ina = tmp_path("jobs/in/a.npy");
+	char *inputs[] = { in, b };
+	struct drop_labeljobs js = { 0 };
+	drop_labeljobs_collect(&js, inputs, 2);
+	static const char *const rel[] = { "a.jpg.confidence_fields.npy", "a.npy", "sub/b.npy",
+	                                   "b.npy" };
+	int same = js.n == 4 && js.problems == 0;
+	for (size_t i = 0; same && i < 4; i++)
+		same = !strcmp(js.v[i].rel, rel[i]) && !strncmp(js.v[i].in, in, strlen(in));
+	CHECK(same, "a folder's .npy files in order, then a file on its own");
+
+	drop_labeljobs_name(&js, out, ".png", true);
+	char want[4][2][256], msg[1024];
+	snprintf(want[0][0], 256, "%s/a.png", out);
+	snprintf(want[0][1], 256, "%s/a.overlay.png", out);
+	snprintf(want[2][0], 256, "%s/sub/b.png", out);
+	snprintf(want[2][1], 256, "%s/sub/b.overlay.png", out);
+	snprintf(want[3][0], 256, "%s/b.png", out);
+	snprintf(want[3][1], 256, "%s/b.overlay.png", out);
+	snprintf(msg, sizeof msg, "output %s is also written for %s", want[0][1], js.v[0].in);
+	same = 1;
+	for (size_t i = 0; i < 4; i++)
+		if (i != 1)
+			same = same && !js.v[i].err && js.v[i].out && js.v[i].overlay_out &&
+			       !strcmp(js.v[i].out, want[i][0]) &&
+			       !strcmp(js.v[i].overlay_out, want[i][1]);
+	CHECK(same, "labels and overlays named into the mirrored tree");
+	CHECK(js.v[1].err && !strcmp(js.v[1].err, msg),
+	      "the later of two inputs with one output name fails: %s", js.v[1].err);
+
+	drop_labeljobs_make_folders(&js);
+	char *sub = tmp_path("jobs/out/sub");
+	CHECK(drop_is_dir(out) && drop_is_dir(sub), "the output folders are made");
+	drop_labeljobs_free(&js);
+	CHECK(js.n == 0 && js.v == NULL, "freed and zeroed");
+
+	/* An output over its own input. */
+	drop_labeljobs_collect(&js, &ina, 1);
+	drop_labeljobs_name(&js, in, ".npy", false);
+	snprintf(msg, sizeof msg, "the output %s would overwrite the input", ina);
+	CHECK(js.n == 1 && js.v[0].err && !strcmp(js.v[0].err, msg) && !js.v[0].overlay_out,
+	      "an output over its input fails: %s", js.v[0].err);
+	drop_labeljobs_free(&js);
+	free(in);
+	free(b);
+	free(out);
+	free(ina);
+	free(sub);
+}
+
 int main(void)
 {
 	strcpy(tmpdir, "/tmp/test_labels.XXXXXX");
@@ -454,6 +540,7 @@ int main(void)
 	test_field_check();
 	test_png();
 	test_walk();
+	test_labeljob();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
