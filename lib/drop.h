@@ -2,15 +2,23 @@
  * drop.h - the things every part of drop shares: exit statuses, diagnostics and the
  * per-thread error message that lib/ functions leave for their caller.
  *
- * Map of the code base (see also lib/README):
- *   cmd/drop-*.c    one tool each: options (getopt_long) and calls into lib/ only
- *   lib/cli.*       the prologue every tool shares (--help, --version, -q/-v, --threads)
- *   lib/npy.*       NumPy .npy reading and writing, records, streams of documents
- *   lib/outfile.*   outputs written to a temporary file and renamed (nothing half-written)
- *   lib/list.*      TSV list files (path, pid, camid[, label])
- *   lib/metrics.*   the Market-1501 / CUHK03 evaluation protocols (drop-score)
- *   lib/match.*     query-gallery distances and ranking (drop-match)
- *   kernels/ops.h   the compute backends (CPU reference, CUDA)
+ * Map of the code base:
+ *   cmd/drop-*.c     one tool each: options (getopt_long) and calls into lib/ only
+ *   lib/cli.*        the prologue every tool shares (--help, --version, -q/-v, --threads)
+ *   lib/diag.c       diagnostics, the per-thread error message, allocation
+ *   lib/npy.*        NumPy .npy reading and writing, records, streams of documents
+ *   lib/outfile.*    outputs written to a temporary file and renamed (nothing half-written)
+ *   lib/list.*       TSV list files (path, pid, camid[, label])
+ *   lib/walk.*       sorted recursive file listing, folder creation
+ *   lib/progress.*   the progress line on stderr
+ *   lib/image.*      JPEG / PNG / TIFF decoding; lib/png.* PNG writing (indexed, RGB)
+ *   lib/groupings.*  BPBreID's PifPaf part groupings; lib/labels.* fields to labels
+ *   lib/labeljob.*   drop-labels' inputs and output names; lib/labelrun.* its parallel run
+ *   lib/embedding.*  the embedding stream (drop-embed writes, drop-match reads)
+ *   lib/match.*      query-gallery distances and ranking (drop-match)
+ *   lib/ranklist.*   the ranked-list stream (drop-match writes, drop-score reads)
+ *   lib/metrics.*    the Market-1501 / CUHK03 evaluation protocols (drop-score)
+ *   kernels/ops.h    the compute backends (CPU reference, CUDA); kernels/STATUS.md
  *
  * Convention: a lib/ function that can fail returns -1 (or NULL) and leaves a one-line
  * reason in drop_errmsg() (thread-local, so parallel workers do not clobber each other);
