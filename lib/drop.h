@@ -18,6 +18,13 @@
  *   lib/match.*      query-gallery distances and ranking (drop-match)
  *   lib/ranklist.*   the ranked-list stream (drop-match writes, drop-score reads)
  *   lib/metrics.*    the Market-1501 / CUHK03 evaluation protocols (drop-score)
+ *   lib/json.*       strict JSON reader and writer (safetensors headers, metadata)
+ *   lib/safetensors.* safetensors files; lib/checkpoint.* drop checkpoints, weights by name
+ *   lib/dataset.*    the five datasets' layouts, id rules, label paths, TSV lists
+ *   lib/augment.*    resize, pad+crop, flip, erasing, normalisation; labels follow
+ *   lib/sampler.*    BPBreID's random identity sampler (P identities x K images)
+ *   lib/loader.*     threads that decode and augment batches ahead of the compute
+ *   lib/model*.c     the DROP model: parameters, graph, HRNet, heads, losses (lib/model.h)
  *   kernels/ops.h    the compute backends (CPU reference, CUDA); kernels/STATUS.md
  *
  * Convention: a lib/ function that can fail returns -1 (or NULL) and leaves a one-line

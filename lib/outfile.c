@@ -27,6 +27,7 @@ static const int caught[3] = { SIGINT, SIGTERM, SIGHUP };
 static struct sigaction old_actions[3];
 static mode_t file_mode = 0644;     /* 0666 less the umask: what open(2) would have made */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+static void (*volatile interrupt_handler)(int); /* drop_out_on_interrupt() */
 
 static void remove_pending(void)
 {
@@ -39,6 +40,10 @@ static void remove_pending(void)
 
 static void on_signal(int sig)
 {
+	if (interrupt_handler) { /* the tool stops cleanly itself (drop-train saves first) */
+		interrupt_handler(sig);
+		return;
+	}
 	remove_pending();
 	for (int i = 0; i < 3; i++)
 		if (caught[i] == sig && old_actions[i].sa_handler != SIG_DFL &&
@@ -83,6 +88,12 @@ static void init_once(void)
 		sigemptyset(&sa.sa_mask);
 		sigaction(caught[i], &sa, NULL);
 	}
+}
+
+void drop_out_on_interrupt(void (*handler)(int))
+{
+	pthread_once(&once, init_once);
+	interrupt_handler = handler;
 }
 
 static void track(char *tmp)

@@ -37,6 +37,12 @@ int drop_out_commit(struct drop_out *o);
 /* Discard everything written. */
 void drop_out_abort(struct drop_out *o);
 
+/* Hand SIGINT/SIGTERM/SIGHUP to `handler` instead: it runs in signal context (set a
+ * flag), temporaries are not removed and the signal is not re-raised, so a tool can finish
+ * its step, commit what it is writing and exit (drop-train saves a checkpoint on Ctrl-C).
+ * Temporaries still pending at exit are removed then. NULL restores the default. */
+void drop_out_on_interrupt(void (*handler)(int));
+
 /* Write the file `path` whole or not at all: fill(f, ctx) writes into a temporary beside
  * it, which is then renamed over path ("-" is a file of that name here, not stdout). fill
  * returns 0, or -1 with drop_errmsg() set, which is then returned as it is. Other failures
