@@ -7,8 +7,9 @@
  * caller wants them, plus string metadata:
  *   "format": "drop-checkpoint"   always, written by this module
  *   "version": "1"                always, written by this module (CKPT_VERSION)
- *   anything else the caller sets: by convention "config" (the model configuration as
- *   JSON), "epoch", "step" (decimal), "seed", "rng" (decimal or hex strings).
+ *   anything else the caller sets: "model" (the model configuration as JSON, written by
+ *   lib/model_io.c), and drop-train's "train" (its options as JSON), "epoch", "batch",
+ *   "step", "seed" (decimal strings).
  * This module knows no model: it stores what it is given and checks, on reading, that each
  * tensor asked for exists with the shape the caller expects. It is written atomically
  * (temporary file, fsync, rename), so a crash never leaves a broken checkpoint and a

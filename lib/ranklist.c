@@ -108,6 +108,12 @@ int ranklist_writer_close(struct ranklist_writer *w)
 	return rc;
 }
 
+void ranklist_writer_abort(struct ranklist_writer *w)
+{
+	free(w->block);
+	w->block = NULL;
+}
+
 /* ---- Reading ---------------------------------------------------------------------------- */
 
 /* The field `name` of h: a byte string, or a numeric scalar. */

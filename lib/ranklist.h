@@ -51,6 +51,8 @@ int ranklist_writer_open(struct ranklist_writer *w, FILE *f, size_t k, size_t pa
 int ranklist_writer_add(struct ranklist_writer *w, const struct ranklist_query *q);
 /* Flush the last block (or an empty document) and free the writer. */
 int ranklist_writer_close(struct ranklist_writer *w);
+/* Free the writer without writing anything more (the output is being discarded). */
+void ranklist_writer_abort(struct ranklist_writer *w);
 
 /* ---- Reading (drop-score) ---- */
 

@@ -1,0 +1,189 @@
+/*
+ * matchrun.c - drop-match's run: the gallery, the blocks of queries, and the three outputs
+ * written block by block (see matchrun.h).
+ */
+#include "matchrun.h"
+#include "drop.h"
+#include "embedding.h"
+#include "npy.h"
+#include "outfile.h"
+#include "ranklist.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Outputs ----------------------------------------------------------------------------- */
+
+/* The output being written. Zero it before output_open. */
+struct output {
+	enum drop_match_output mode;
+	struct drop_out out;          /* out.path set while open */
+	struct ranklist_writer rw;    /* DROP_MATCH_RANKLIST */
+	struct npy_writer mw;         /* DROP_MATCH_MATRIX */
+	size_t k;                     /* ranks per query */
+};
+
+/* Open `path` and write what comes before the queries: the matrix header, or the gallery
+ * table and the query records' header; k ranks per query out of g's, query paths stored in
+ * pathlen bytes. On failure the caller calls output_abort. */
+static int output_open(struct output *w, const struct drop_matchrun_opts *o, const char *path,
+                       const struct embedding_set *g, size_t pathlen)
+{
+	w->mode = o->mode;
+	w->k = o->top ? o->top : o->mode == DROP_MATCH_TEXT ? DROP_MATCH_TEXT_TOP : g->n;
+	if (w->k > g->n)
+		w->k = g->n;
+	if (drop_out_open(&w->out, path, o->mode != DROP_MATCH_TEXT))
+		return -1;
+	FILE *f = w->out.f;
+	if (w->mode == DROP_MATCH_MATRIX) {
+		struct npy_header h;
+		size_t shape[2] = { 0, g->n };
+		return npy_header_plain(&h, NPY_F4, 2, shape) || npy_writer_open(&w->mw, f, &h) ? -1
+		                                                                                 : 0;
+	}
+	if (w->mode == DROP_MATCH_RANKLIST) {
+		struct ranklist_gallery rg = { g->n, g->path, g->pid, g->camid };
+		if (ranklist_write_gallery(f, &rg) || ranklist_writer_open(&w->rw, f, w->k, pathlen))
+			return -1;
+	}
+	return 0;
+}
+
+/* Write one block of queries q against g: dist (q->n, g->n) their distances, index
+ * (q->n, k) their rankings, sorted (k,) scratch. */
+static int output_block(struct output *w, const struct embedding_set *q,
+                        const struct embedding_set *g, const float *dist, const int32_t *index,
+                        float *sorted)
+{
+	size_t ng = g->n, k = w->k;
+	if (w->mode == DROP_MATCH_MATRIX)
+		return npy_writer_write(&w->mw, dist, q->n);
+	for (size_t i = 0; i < q->n; i++) {
+		const int32_t *idx = index + i * k;
+		const float *row = dist + i * ng;
+		if (w->mode == DROP_MATCH_TEXT) {
+			for (size_t r = 0; r < k; r++) {
+				int32_t j = idx[r];
+				const char *same = q->pid[i] == -1 || g->pid[j] == -1 ? "-"
+				                   : q->pid[i] == g->pid[j]          ? "1"
+				                                                      : "0";
+				fprintf(w->out.f, "%s\t%zu\t%s\t%.6f\t%s\n", q->path[i], r + 1,
+				        g->path[j], row[j], same);
+			}
+			continue;
+		}
+		for (size_t r = 0; r < k; r++)
+			sorted[r] = row[idx[r]];
+		struct ranklist_query rq = { q->path[i], q->pid[i], q->camid[i], k, idx, sorted };
+		if (ranklist_writer_add(&w->rw, &rq))
+			return -1;
+	}
+	return 0;
+}
+
+/* Discard the output: nothing written stays (stdout's buffer included). Harmless on an
+ * output that is closed or was never opened. */
+static void output_abort(struct output *w)
+{
+	ranklist_writer_abort(&w->rw);
+	drop_out_abort(&w->out);
+}
+
+/* Finish the document and put the output in place; on failure nothing stays. */
+static int output_close(struct output *w)
+{
+	if ((w->mode == DROP_MATCH_MATRIX && npy_writer_close(&w->mw)) ||
+	    (w->mode == DROP_MATCH_RANKLIST && ranklist_writer_close(&w->rw))) {
+		output_abort(w);
+		return -1;
+	}
+	return drop_out_commit(&w->out);
+}
+
+/* ---- The run ----------------------------------------------------------------------------- */
+
+int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const char *query,
+                  const char *output, const char **file)
+{
+	const char *qname = strcmp(query, "-") ? query : "stdin";
+	const char *oname = strcmp(output, "-") ? output : "stdout";
+	unsigned kinds = match_kinds(o->m.use);
+	struct embedding_set gs = { 0 }, qs = { 0 };
+	struct embedding_reader qr = { 0 };
+	struct match_side gm = { 0 }, qm = { 0 };
+	struct output w = { 0 };
+	float *dist = NULL, *sorted = NULL;
+	int32_t *index = NULL;
+	int rc = -1;
+
+	*file = gallery;
+	if (embedding_load(gallery, kinds, &gs))
+		goto out;
+	if (gs.n == 0) {
+		drop_fail("empty gallery (no records)");
+		goto out;
+	}
+	if (gs.n > INT32_MAX) {
+		drop_fail("gallery too large (%zu records)", gs.n);
+		goto out;
+	}
+	drop_debug("gallery %s: %zu records, K = %zu, D = %zu", gallery, gs.n, gs.K, gs.D);
+	match_side_init(&gm, &gs);
+
+	/* The first block is read and checked before any output, so bad queries leave none. */
+	*file = qname;
+	if (embedding_reader_open(&qr, query, kinds))
+		goto out;
+	size_t nb = o->block;
+	if (embedding_reader_read(&qr, &qs, nb) < 0 || embedding_check_compatible(&qs, &gs))
+		goto out;
+
+	*file = oname;
+	if (output_open(&w, o, output, &gs, qr.path.size))
+		goto out;
+	size_t ng = gs.n, k = w.k, done = 0;
+	dist = xmalloc(nb * ng * sizeof *dist);                 /* (nb, ng) */
+	index = xmalloc((nb * k + 1) * sizeof *index);          /* (nb, k) */
+	sorted = xmalloc((k + 1) * sizeof *sorted);             /* (k,) */
+	while (qs.n > 0) {
+		match_side_init(&qm, &qs);
+		*file = qname;
+		if (match_distances(&o->m, &qm, &gm, dist))
+			goto out;
+		if (w.mode != DROP_MATCH_MATRIX)
+			match_rank_rows(dist, qs.n, ng, k, index);
+		*file = oname;
+		if (output_block(&w, &qs, &gs, dist, index, sorted))
+			goto out;
+		done += qs.n;
+		if (o->progress)
+			fprintf(stderr, "\r%s: %zu queries", drop_progname, done);
+		match_side_free(&qm);
+		embedding_set_clear(&qs);
+		*file = qname;
+		if (embedding_reader_read(&qr, &qs, nb) < 0)
+			goto out;
+	}
+	if (o->progress)
+		fputc('\n', stderr);
+	*file = oname;
+	if (output_close(&w))
+		goto out;
+	drop_debug("%zu queries matched", done);
+	rc = 0;
+out:
+	if (rc)
+		output_abort(&w);
+	free(dist);
+	free(index);
+	free(sorted);
+	embedding_reader_close(&qr);
+	match_side_free(&qm);
+	embedding_set_free(&qs);
+	match_side_free(&gm);
+	embedding_set_free(&gs);
+	return rc;
+}
