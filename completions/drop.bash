@@ -24,6 +24,38 @@ _drop() {
         *) filter='!*.npy' ;;
         esac
         ;;
+    drop-train)
+        opts="-d --dataset -r --root --list -l --labels -o --output --backbone --size --parts
+              --dim --init --no-decouple --no-ppe --triplet --ss-gamma --pemb --hp-weight
+              --hp-channels --vis-threshold --batch --instances --epochs --lr --weight-decay
+              --warmup --warmup-factor --steps --gamma --flip --seed --resume --save-every
+              --log --log-every --eval --eval-every"
+        case $prev in
+        -d | --dataset)
+            words="market1501 dukemtmcreid occluded_duke occluded_reid p_dukemtmc_reid" ;;
+        --backbone) words="hrnet-w32 hrnet-tiny resnet50 resnet50-ibn" ;;
+        --triplet) words="pct part-avg none" ;;
+        -r | --root | -l | --labels) dirs=1 ;;
+        --list) filter='!*.tsv' ;;
+        -o | --output | --init | --resume) filter='!*.safetensors' ;;
+        --log) ;;
+        --size | --parts | --dim | --ss-gamma | --pemb | --hp-weight | --hp-channels | \
+            --vis-threshold | --batch | --instances | --epochs | --lr | --weight-decay | \
+            --warmup | --warmup-factor | --steps | --gamma | --flip | --seed | --save-every | \
+            --log-every | --eval-every) return ;;
+        esac
+        ;;
+    drop-embed)
+        opts="-m --model -o --output --batch --size --list --masks --masks-size --dump"
+        case $prev in
+        -m | --model) filter='!*.safetensors' ;;
+        -o | --output) filter='!*.npy' ;;
+        --masks) dirs=1 ;;
+        --masks-size) words="feature image" ;;
+        --dump) words="preid parsing p1 p2 p3 p4" ;;
+        --batch | --size) return ;;
+        esac
+        ;;
     drop-match)
         opts="--use --vis-threshold --metric --top -o --output --text --matrix --block"
         case $prev in
@@ -62,4 +94,4 @@ _drop() {
     fi
 }
 
-complete -o filenames -F _drop drop-labels drop-match drop-score
+complete -o filenames -F _drop drop-labels drop-train drop-embed drop-match drop-score

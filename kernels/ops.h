@@ -139,6 +139,8 @@ struct drop_adam {
 	int step;                /* the step being taken, from 1 */
 };
 
+struct drop_maxpool_desc; /* defined at the end (kernels/cpu/maxpool.c, the model issue) */
+
 struct drop_backend {
 	const char *name; /* "cpu" or "cuda" */
 	int (*block)(void); /* channels per block of DROP_BLOCKED (fixed for a process) */
@@ -282,6 +284,12 @@ struct drop_backend {
 	 * concat, and concat is the backward of split). */
 	void (*concat)(int nparts, const struct drop_tensor *const *parts, struct drop_tensor *y);
 	void (*split)(const struct drop_tensor *y, int nparts, struct drop_tensor *const *parts);
+
+	/* ---- Max pooling k x k (optional; ResNet's stem): see struct drop_maxpool_desc. */
+	void (*maxpool_fwd)(const struct drop_maxpool_desc *d, const float *x, float *y,
+	                    int *argmax);
+	void (*maxpool_bwd)(const struct drop_maxpool_desc *d, const float *dy, const int *argmax,
+	                    float *dx);
 };
 
 /* Whether backend `be` implements optional member `op` (a member name). */
@@ -455,5 +463,22 @@ void drop_concat_cuda(int nparts, const struct drop_tensor *const *parts,
                       struct drop_tensor *y);
 void drop_split_cuda(const struct drop_tensor *y, int nparts,
                      struct drop_tensor *const *parts);
+
+/* ---- Max pooling (kernels/cpu/maxpool.c; added for the model issue) ---------------------- */
+
+/* PyTorch's MaxPool2d(k, stride, pad) over (N, C, H, W) in `layout` (plain or blocked; y in
+ * the same layout), Ho = (H + 2 pad - k) / stride + 1 (floor), padding never wins. argmax
+ * (N, Cpad, Ho, Wo) in y's layout holds the input pixel (h W + w) of each maximum, the first
+ * in window order on ties (PyTorch's CPU rule). bwd: dx (overwritten) from dy, each output's
+ * gradient added to its argmax pixel in a fixed order. */
+struct drop_maxpool_desc {
+	int n, c, h, w;
+	int k, stride, pad;
+	enum drop_layout layout;
+};
+void drop_maxpool_fwd_cpu(const struct drop_maxpool_desc *d, const float *x, float *y,
+                          int *argmax);
+void drop_maxpool_bwd_cpu(const struct drop_maxpool_desc *d, const float *dy, const int *argmax,
+                          float *dx);
 
 #endif

@@ -114,6 +114,9 @@ bool drop_common_option(struct drop_common *c, int opt, const char *arg, void (*
 		return true;
 	case DROP_OPT_DEVICE:
 		c->device = (enum drop_device)drop_arg_choice("--device", arg, devices);
+		/* Said at once, before the other arguments are judged. */
+		if (c->device == DROP_DEVICE_CUDA && !drop_backend_available("cuda"))
+			drop_die(DROP_EXIT_NODEVICE, "--device cuda: %s", drop_errmsg());
 		return true;
 	case DROP_OPT_PROGRESS:
 		c->progress = true;

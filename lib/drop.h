@@ -15,9 +15,10 @@
  *   lib/groupings.*  BPBreID's PifPaf part groupings; lib/labels.* fields to labels
  *   lib/labeljob.*   drop-labels' inputs and output names; lib/labelrun.* its parallel run
  *   lib/embedding.*  the embedding stream (drop-embed writes, drop-match reads)
- *   lib/match.*      query-gallery distances and ranking (drop-match)
+ *   lib/match.*      query-gallery distances and ranking; lib/matchrun.* drop-match's run
  *   lib/ranklist.*   the ranked-list stream (drop-match writes, drop-score reads)
- *   lib/metrics.*    the Market-1501 / CUHK03 evaluation protocols (drop-score)
+ *   lib/metrics.*    the Market-1501 / CUHK03 evaluation protocols
+ *   lib/scorerun.*   drop-score's run: ranked lists or a matrix in, results out
  *   lib/json.*       strict JSON reader and writer (safetensors headers, metadata)
  *   lib/safetensors.* safetensors files; lib/checkpoint.* drop checkpoints, weights by name
  *   lib/dataset.*    the five datasets' layouts, id rules, label paths, TSV lists
@@ -25,6 +26,8 @@
  *   lib/sampler.*    BPBreID's random identity sampler (P identities x K images)
  *   lib/loader.*     threads that decode and augment batches ahead of the compute
  *   lib/model*.c     the DROP model: parameters, graph, HRNet, heads, losses (lib/model.h)
+ *   lib/model_io.*   the model in checkpoints (drop-train and drop-embed)
+ *   lib/embed.*      drop-embed's inputs and run; lib/train.* drop-train's loop
  *   kernels/ops.h    the compute backends (CPU reference, CUDA); kernels/STATUS.md
  *
  * Convention: a lib/ function that can fail returns -1 (or NULL) and leaves a one-line

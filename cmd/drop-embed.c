@@ -1,0 +1,182 @@
+/*
+ * drop-embed - embed images with a DROP model (man/drop-embed.1).
+ *
+ *   drop-embed -m MODEL [options] INPUT...
+ *
+ * Writes the embedding stream (one record per image: path, pid, camid, global, fg, parts,
+ * vis) for drop-match, or with --dump an intermediate map, and with --masks the predicted
+ * parsing as PNGs. Only option parsing and output plumbing here: the inputs and the run
+ * are lib/embed.c, the model lib/model*.c and lib/model_io.c.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/cli.h"
+#include "../lib/drop.h"
+#include "../lib/embed.h"
+#include "../lib/model_io.h"
+#include "../lib/outfile.h"
+
+static void usage(int status)
+{
+	if (status)
+		drop_try_help();
+	printf("Usage: drop-embed -m MODEL [OPTION]... INPUT...\n"
+	       "Embed images with a DROP model and write the embedding stream (.npy records:\n"
+	       "path, pid, camid, global, fg, parts, vis) for drop-match.\n"
+	       "An INPUT is an image (JPEG, PNG, TIFF), a folder (its images, recursively, in\n"
+	       "sorted order), a TSV list (path, pid, camid; *.tsv, *.txt, or with --list), or\n"
+	       "'-' (stdin: one path per line, or TSV rows). pid and camid come from the list,\n"
+	       "else from a PID_cD file name, else -1.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -m, --model FILE         the model checkpoint (.safetensors, required)\n"
+	       "  -o, --output FILE        write to FILE (default: stdout, not a terminal)\n"
+	       "      --batch N            images per forward pass (default 64)\n"
+	       "      --size HxW           input size; must be the model's (default: the model's)\n"
+	       "      --list               read every INPUT that is not a folder as a TSV list\n"
+	       "      --masks DIR          also write each image's predicted parsing as a\n"
+	       "                           palette PNG under DIR (names mirror the inputs)\n"
+	       "      --masks-size SIZE    feature (default: the feature map's size), image\n"
+	       "                           (each image's own size) or HxW\n"
+	       "      --dump MAP           write MAP [N, C, h, w] float32 (.npy) instead of\n"
+	       "                           embeddings: preid, parsing, p1, p2, p3 or p4\n"
+	       "\n" DROP_COMMON_HELP);
+	exit(DROP_EXIT_OK);
+}
+
+enum {
+	OPT_BATCH = DROP_OPT_TOOL,
+	OPT_SIZE,
+	OPT_LIST,
+	OPT_MASKS,
+	OPT_MASKS_SIZE,
+	OPT_DUMP,
+};
+
+static const struct option longopts[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "list", no_argument, NULL, OPT_LIST },
+	{ "masks", required_argument, NULL, OPT_MASKS },
+	{ "masks-size", required_argument, NULL, OPT_MASKS_SIZE },
+	{ "dump", required_argument, NULL, OPT_DUMP },
+	DROP_COMMON_LONGOPTS,
+};
+
+struct embed_cli {
+	const char *model, *output;
+	int size_h, size_w;          /* --size, 0 = the model's */
+	bool lists;
+	struct drop_embed_opts run;
+};
+
+/* "HxW" with both sides in 1..65536, else a usage error naming the option. */
+static void parse_size(const char *opt, const char *arg, int *h, int *w)
+{
+	char *end;
+	long a = strtol(arg, &end, 10), b = 0;
+	bool ok = end != arg && (*end == 'x' || *end == 'X');
+	if (ok) {
+		const char *s = end + 1;
+		b = strtol(s, &end, 10);
+		ok = end != s && !*end && a >= 1 && a <= 65536 && b >= 1 && b <= 65536;
+	}
+	if (!ok)
+		drop_usage_error("%s: '%s' is not a size HxW (e.g. 256x128)", opt, arg);
+	*h = (int)a;
+	*w = (int)b;
+}
+
+static void parse_args(int argc, char **argv, struct embed_cli *o, struct drop_common *common)
+{
+	*o = (struct embed_cli){ .output = "-", .run = { .batch = 64 } };
+	int c;
+	while ((c = getopt_long(argc, argv, "m:o:" DROP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			o->model = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_BATCH:
+			o->run.batch = (int)drop_arg_long("--batch", optarg, 1, 4096);
+			break;
+		case OPT_SIZE:
+			parse_size("--size", optarg, &o->size_h, &o->size_w);
+			break;
+		case OPT_LIST:
+			o->lists = true;
+			break;
+		case OPT_MASKS:
+			o->run.masks = optarg;
+			break;
+		case OPT_MASKS_SIZE:
+			if (!strcmp(optarg, "feature"))
+				o->run.masks_h = o->run.masks_w = DROP_MASKS_FEATURE;
+			else if (!strcmp(optarg, "image"))
+				o->run.masks_h = o->run.masks_w = DROP_MASKS_IMAGE;
+			else
+				parse_size("--masks-size", optarg, &o->run.masks_h, &o->run.masks_w);
+			break;
+		case OPT_DUMP:
+			o->run.dump = (enum drop_embed_dump)(1 + drop_arg_choice("--dump", optarg,
+			                                                         drop_embed_dump_names));
+			break;
+		default:
+			drop_common_option(common, c, optarg, usage);
+		}
+	}
+	if (!o->model)
+		drop_usage_error("missing -m MODEL");
+	if (optind >= argc)
+		drop_usage_error("missing INPUT operand");
+	if ((o->run.masks_h || o->run.masks_w) && !o->run.masks)
+		drop_usage_error("--masks-size needs --masks DIR");
+}
+
+int main(int argc, char **argv)
+{
+	struct drop_common common;
+	struct embed_cli o;
+	drop_proginit(&common, argv);
+	parse_args(argc, argv, &o, &common);
+	drop_common_finish(&common);
+	o.run.progress = drop_progress_wanted(&common);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	o.run.threads = common.threads > 0 ? common.threads : cores > 0 ? (int)cores : 1;
+
+	const struct drop_backend *be =
+		drop_backend_get(common.device == DROP_DEVICE_CUDA ? "cuda" : "cpu");
+	if (!be)
+		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
+	struct drop_model m;
+	if (drop_model_load(o.model, be, &m))
+		drop_die(DROP_EXIT_DATA, "%s: %s", o.model, drop_errmsg());
+	if (o.size_h && (o.size_h != m.cfg.height || o.size_w != m.cfg.width))
+		drop_die(DROP_EXIT_DATA, "--size %dx%d: %s takes %dx%d images", o.size_h, o.size_w,
+		         o.model, m.cfg.height, m.cfg.width);
+
+	struct drop_embed_inputs in = { 0 };
+	if (drop_embed_collect(&in, argv + optind, argc - optind, o.lists))
+		drop_die(DROP_EXIT_DATA, "%s", drop_errmsg());
+
+	struct drop_out out;
+	if (drop_out_open(&out, o.output, true))
+		drop_die(DROP_EXIT_DATA, "%s: %s", o.output, drop_errmsg());
+	if (drop_embed_run(&m, &in, &o.run, out.f)) {
+		drop_out_abort(&out);
+		drop_die(DROP_EXIT_DATA, "%s", drop_errmsg());
+	}
+	if (drop_out_commit(&out))
+		drop_die(DROP_EXIT_DATA, "%s: %s", o.output, drop_errmsg());
+	drop_embed_inputs_free(&in);
+	drop_model_free(&m);
+	return DROP_EXIT_OK;
+}
