@@ -45,7 +45,7 @@ static void usage(int status)
 	       "                        (the default for a single input file)\n"
 	       "  -s, --size HxW        resize the labels to H x W (nearest neighbour)\n"
 	       "      --overlay IMAGES  also write NAME.overlay.png: the labels blended over\n"
-	       "                        the image IMAGES/<same relative path>.{jpg,jpeg,png}\n"
+	       "                        the image IMAGES/<same relative path>.{jpg,png,tif}\n"
 	       "\n"
 	       "Output names: the field's name without .npy, .confidence_fields and an image\n"
 	       "extension, plus .png (or .npy): query/0001_c2_f0046182.jpg.confidence_fields.npy\n"

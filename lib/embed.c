@@ -297,7 +297,7 @@ static int write_mask(const struct drop_embed_inputs *in, const struct drop_embe
 	int h = o->masks_h, w = o->masks_w;
 	if (h == DROP_MASKS_IMAGE) {
 		struct drop_image im;
-		if (drop_image_read_any(in->ds.v[i].path, &im))
+		if (drop_image_read(in->ds.v[i].path, &im))
 			return drop_fail("%s: %s", in->ds.v[i].path, drop_errmsg());
 		h = im.h;
 		w = im.w;

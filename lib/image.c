@@ -18,6 +18,9 @@
 
 #include <jpeglib.h>
 #include <jerror.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <tiffio.h>
 
 #define MAX_SIDE 65535
 
@@ -90,6 +93,60 @@ static int read_jpeg(FILE *f, struct drop_image *im)
 	return 0;
 }
 
+/* ---- TIFF -------------------------------------------------------------------------------- */
+
+static _Thread_local char tiff_msg[256];
+static pthread_once_t tiff_once = PTHREAD_ONCE_INIT;
+
+static void tiff_on_error(const char *module, const char *fmt, va_list ap)
+{
+	if (!tiff_msg[0])
+		vsnprintf(tiff_msg, sizeof tiff_msg, fmt, ap);
+}
+
+static void tiff_on_warning(const char *module, const char *fmt, va_list ap)
+{
+}
+
+static void tiff_init(void)
+{
+	TIFFSetErrorHandler(tiff_on_error);
+	TIFFSetWarningHandler(tiff_on_warning);
+}
+
+static int read_tiff(const char *path, struct drop_image *im)
+{
+	pthread_once(&tiff_once, tiff_init);
+	tiff_msg[0] = '\0';
+	TIFF *t = TIFFOpen(path, "r");
+	if (!t)
+		return drop_fail("TIFF: %s", tiff_msg[0] ? tiff_msg : "cannot open");
+	uint32_t w = 0, h = 0;
+	TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
+	TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
+	if (w < 1 || h < 1 || w > 65535 || h > 65535) {
+		TIFFClose(t);
+		return drop_fail("TIFF: bad image size %ux%u", (unsigned)w, (unsigned)h);
+	}
+	uint32_t *raster = xmalloc((size_t)w * h * sizeof *raster);
+	if (!TIFFReadRGBAImageOriented(t, w, h, raster, ORIENTATION_TOPLEFT, 1)) {
+		free(raster);
+		TIFFClose(t);
+		return drop_fail("TIFF: %s", tiff_msg[0] ? tiff_msg : "cannot decode the image");
+	}
+	TIFFClose(t);
+	im->w = (int)w;
+	im->h = (int)h;
+	im->rgb = xmalloc((size_t)w * h * 3);
+	for (size_t i = 0; i < (size_t)w * h; i++) {
+		im->rgb[3 * i] = (uint8_t)TIFFGetR(raster[i]);
+		im->rgb[3 * i + 1] = (uint8_t)TIFFGetG(raster[i]);
+		im->rgb[3 * i + 2] = (uint8_t)TIFFGetB(raster[i]);
+	}
+	free(raster);
+	return 0;
+}
+
 int drop_image_read(const char *path, struct drop_image *im)
 {
 	memset(im, 0, sizeof *im);
@@ -105,6 +162,8 @@ int drop_image_read(const char *path, struct drop_image *im)
 		rc = drop_fail("empty file");
 	} else if (n >= 3 && magic[0] == 0xff && magic[1] == 0xd8 && magic[2] == 0xff) {
 		rc = read_jpeg(f, im);
+	} else if (n >= 4 && (!memcmp(magic, "II*\0", 4) || !memcmp(magic, "MM\0*", 4))) {
+		rc = read_tiff(path, im);
 	} else if (n == 8 && !memcmp(magic, "\x89PNG\r\n\x1a\n", 8)) {
 		struct drop_png_image p;
 		rc = drop_png_read_rgb(f, &p);
@@ -114,7 +173,7 @@ int drop_image_read(const char *path, struct drop_image *im)
 			im->rgb = p.pix;
 		}
 	} else {
-		rc = drop_fail("not a JPEG or PNG image");
+		rc = drop_fail("not a JPEG, PNG or TIFF image");
 	}
 	fclose(f);
 	return rc;

@@ -1,5 +1,6 @@
 /*
- * image.h - reading images (JPEG through libjpeg-turbo, PNG through lib/png.h) into 8-bit
+ * image.h - reading images (JPEG through libjpeg-turbo, PNG through lib/png.h, TIFF through
+ * libtiff, for Occluded-REID) into 8-bit
  * RGB, for overlays (drop-labels) and the image pipeline (drop-train, drop-embed).
  *
  * The format is recognised by the first bytes of the file, not by its name. A corrupt or
@@ -7,7 +8,7 @@
  * "PNG: truncated file"), never a grey-filled image; other recoverable JPEG warnings
  * (extraneous bytes between markers) are tolerated as libjpeg tolerates them. libjpeg's and
  * libpng's longjmps stay inside the module and leak nothing.
- * Not here: resizing, colour normalisation, other formats (TIFF, BMP), EXIF orientation.
+ * Not here: resizing, colour normalisation, other formats (BMP), EXIF orientation.
  */
 #ifndef DROP_IMAGE_H
 #define DROP_IMAGE_H
@@ -19,7 +20,7 @@ struct drop_image {
 	uint8_t *rgb;     /* (h, w, 3), malloc'd */
 };
 
-/* Read a JPEG or PNG file as RGB. Returns -1 with drop_errmsg() set (without the path). */
+/* Read a JPEG, PNG or TIFF file as RGB (alpha dropped). Returns -1 with drop_errmsg() set (without the path). */
 int drop_image_read(const char *path, struct drop_image *im);
 
 void drop_image_free(struct drop_image *im);

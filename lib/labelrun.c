@@ -57,12 +57,13 @@ static int write_overlay(FILE *f, void *ctx)
 	return drop_png_write_rgb(f, im->rgb, im->w, im->h);
 }
 
-/* The image IMAGES/<folder of rel>/<stem>.{jpg,jpeg,png} blended with m's labels, written to
+/* The image IMAGES/<folder of rel>/<stem>.{jpg,jpeg,png,tif} blended with m's labels, written to
  * j->overlay_out. */
 static int overlay(const struct drop_labelrun_opts *o, const struct drop_labeljob *j,
                    const struct label_map *m)
 {
-	static const char *const ext[] = { ".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG" };
+	static const char *const ext[] = { ".jpg", ".jpeg", ".png", ".tif", ".tiff",
+	                                   ".JPG", ".JPEG", ".PNG", ".TIF", ".TIFF" };
 	char *base = NULL;
 	for (size_t i = 0; i < sizeof ext / sizeof ext[0] && !base; i++) {
 		char *p = drop_labeljob_path(o->overlay, j->rel, ext[i]);
@@ -74,7 +75,7 @@ static int overlay(const struct drop_labelrun_opts *o, const struct drop_labeljo
 			free(p);
 	}
 	if (!base) {
-		char *p = drop_labeljob_path(o->overlay, j->rel, ".{jpg,jpeg,png}");
+		char *p = drop_labeljob_path(o->overlay, j->rel, ".{jpg,jpeg,png,tif}");
 		drop_fail("no image %s for the overlay", p ? p : "?");
 		free(p);
 		return -1;

@@ -20,76 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <tiffio.h>
-
-/* ---- TIFF -------------------------------------------------------------------------------- */
-
-static _Thread_local char tiff_msg[256];
-static pthread_once_t tiff_once = PTHREAD_ONCE_INIT;
-
-static void tiff_on_error(const char *module, const char *fmt, va_list ap)
-{
-	if (!tiff_msg[0])
-		vsnprintf(tiff_msg, sizeof tiff_msg, fmt, ap);
-}
-
-static void tiff_on_warning(const char *module, const char *fmt, va_list ap)
-{
-}
-
-static void tiff_init(void)
-{
-	TIFFSetErrorHandler(tiff_on_error);
-	TIFFSetWarningHandler(tiff_on_warning);
-}
-
-static int read_tiff(const char *path, struct drop_image *im)
-{
-	pthread_once(&tiff_once, tiff_init);
-	tiff_msg[0] = '\0';
-	TIFF *t = TIFFOpen(path, "r");
-	if (!t)
-		return drop_fail("TIFF: %s", tiff_msg[0] ? tiff_msg : "cannot open");
-	uint32_t w = 0, h = 0;
-	TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
-	TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
-	if (w < 1 || h < 1 || w > 65535 || h > 65535) {
-		TIFFClose(t);
-		return drop_fail("TIFF: bad image size %ux%u", (unsigned)w, (unsigned)h);
-	}
-	uint32_t *raster = xmalloc((size_t)w * h * sizeof *raster);
-	if (!TIFFReadRGBAImageOriented(t, w, h, raster, ORIENTATION_TOPLEFT, 1)) {
-		free(raster);
-		TIFFClose(t);
-		return drop_fail("TIFF: %s", tiff_msg[0] ? tiff_msg : "cannot decode the image");
-	}
-	TIFFClose(t);
-	im->w = (int)w;
-	im->h = (int)h;
-	im->rgb = xmalloc((size_t)w * h * 3);
-	for (size_t i = 0; i < (size_t)w * h; i++) {
-		im->rgb[3 * i] = (uint8_t)TIFFGetR(raster[i]);
-		im->rgb[3 * i + 1] = (uint8_t)TIFFGetG(raster[i]);
-		im->rgb[3 * i + 2] = (uint8_t)TIFFGetB(raster[i]);
-	}
-	free(raster);
-	return 0;
-}
-
-int drop_image_read_any(const char *path, struct drop_image *im)
-{
-	memset(im, 0, sizeof *im);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return drop_fail("%s", strerror(errno));
-	unsigned char m[4] = { 0 };
-	size_t got = fread(m, 1, 4, f);
-	fclose(f);
-	if (got == 4 && ((m[0] == 'I' && m[1] == 'I' && m[2] == 42 && m[3] == 0) ||
-	                 (m[0] == 'M' && m[1] == 'M' && m[2] == 0 && m[3] == 42)))
-		return read_tiff(path, im);
-	return drop_image_read(path, im);
-}
 
 /* ---- The pool ---------------------------------------------------------------------------- */
 
@@ -153,7 +83,7 @@ static int load_one(struct drop_loader *L, size_t j, float *x, uint8_t *lab, uin
 {
 	const struct drop_sample *s = &L->ds->v[L->order[j]];
 	struct drop_image im;
-	if (drop_image_read_any(s->path, &im))
+	if (drop_image_read(s->path, &im))
 		return drop_fail("%s: %s", s->path, drop_errmsg());
 	struct drop_png_image lp = { 0 };
 	if (L->c.labels && read_label(s->label, L->c.max_label, &lp)) {

@@ -67,9 +67,5 @@ int drop_loader_next(struct drop_loader *L, const struct drop_batch **b);
 /* Stop the workers and free everything (also mid-sequence). NULL is a no-op. */
 void drop_loader_close(struct drop_loader *L);
 
-/* Read a JPEG, PNG or TIFF file as RGB (the format from its first bytes; TIFF through
- * libtiff, any photometry libtiff's RGBA interface reads, alpha dropped). Returns -1 with
- * drop_errmsg() set, without the path, like drop_image_read(). */
-int drop_image_read_any(const char *path, struct drop_image *im);
 
 #endif

@@ -179,6 +179,18 @@ check_tree() {
     assert_output "indexed 7 9 9"
 }
 
+@test "--overlay reads TIFF images (Occluded-REID)" {
+    /usr/bin/python3 -c 'import PIL' 2>/dev/null || skip "no python3-pil to write a TIFF"
+    make_tree Occluded_REID occluded_body_images/001_01.npy > /dev/null
+    mkdir -p "$T/img/occluded_body_images"
+    /usr/bin/python3 -c 'import sys; from PIL import Image
+Image.new("RGB", (40, 100), (200, 30, 30)).save(sys.argv[1])' \
+        "$T/img/occluded_body_images/001_01.tif"
+    drop-labels --overlay "$T/img" -o "$T/ov" "$T/Occluded_REID/masks/pifpaf_maskrcnn_filtering"
+    run drop-test-png info "$T/ov/occluded_body_images/001_01.overlay.png"
+    assert_output "rgb 40 100"
+}
+
 @test "--overlay: a missing or corrupt image is an error for that file only" {
     make_tree Occluded_Duke query/a.jpg.confidence_fields.npy query/b.jpg.confidence_fields.npy \
         query/c.jpg.confidence_fields.npy > /dev/null
@@ -190,7 +202,7 @@ check_tree() {
         "$T/Occluded_Duke/masks/pifpaf_maskrcnn_filtering"
     [ "$status" -eq 1 ]
     m="$T/Occluded_Duke/masks/pifpaf_maskrcnn_filtering/query"
-    [ "${stderr_lines[0]}" = "drop-labels: $m/b.jpg.confidence_fields.npy: no image $T/img/query/b.{jpg,jpeg,png} for the overlay" ]
+    [ "${stderr_lines[0]}" = "drop-labels: $m/b.jpg.confidence_fields.npy: no image $T/img/query/b.{jpg,jpeg,png,tif} for the overlay" ]
     [ "${stderr_lines[1]}" = "drop-labels: $m/c.jpg.confidence_fields.npy: $T/img/query/c.jpg: JPEG: Premature end of JPEG file" ]
     [ -f "$T/ov/query/a.overlay.png" ] && [ -f "$T/ov/query/b.png" ]
     [ ! -e "$T/ov/query/b.overlay.png" ] && [ ! -e "$T/ov/query/c.overlay.png" ]

@@ -339,7 +339,7 @@ static void test_png(void)
 	FILE *o = fopen(t, "wb");
 	fputs("GIF89a", o);
 	fclose(o);
-	CHECK(drop_image_read(t, &img) == -1 && !strcmp(drop_errmsg(), "not a JPEG or PNG image"),
+	CHECK(drop_image_read(t, &img) == -1 && !strcmp(drop_errmsg(), "not a JPEG, PNG or TIFF image"),
 	      "another format: %s", drop_errmsg());
 	o = fopen(t, "wb");
 	fwrite("\xff\xd8\xff\xe0\0\x10JFIF", 1, 10, o);

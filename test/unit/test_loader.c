@@ -224,7 +224,7 @@ static void test_batches(struct drop_dataset *ds)
 		struct drop_image im;
 		struct drop_png_image lp;
 		FILE *f = fopen(s->label, "rb");
-		if (drop_image_read_any(s->path, &im) || !f || drop_png_read_indexed(f, &lp))
+		if (drop_image_read(s->path, &im) || !f || drop_png_read_indexed(f, &lp))
 			drop_die(1, "%s: %s", s->path, drop_errmsg());
 		fclose(f);
 		struct drop_aug_params p;
@@ -274,17 +274,17 @@ static void test_tiff(void)
 	char *p = tpath("t%d.tif", 0);
 	write_tiff(p, rgb, 13, 9);
 	struct drop_image im;
-	int rc = drop_image_read_any(p, &im);
+	int rc = drop_image_read(p, &im);
 	CHECK(rc == 0 && im.h == 13 && im.w == 9 && !memcmp(im.rgb, rgb, (size_t)13 * 9 * 3),
 	      "TIFF (LZW, RGB) reads back as written (%s)", rc ? drop_errmsg() : "ok");
 	if (!rc)
 		drop_image_free(&im);
 	if (truncate(p, 40))
 		drop_die(1, "%s: cannot truncate", p);
-	rc = drop_image_read_any(p, &im);
+	rc = drop_image_read(p, &im);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "TIFF"), "a truncated TIFF fails: %s",
 	      drop_errmsg());
-	rc = drop_image_read_any("/nonexistent/x.jpg", &im);
+	rc = drop_image_read("/nonexistent/x.jpg", &im);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "No such file"), "a missing file: %s",
 	      drop_errmsg());
 	free(p);
