@@ -5,7 +5,8 @@
  *
  * The gallery is read whole; the queries (default stdin) are read, matched and written in
  * blocks, so any number of queries runs in bounded memory. Output: the ranked-list stream
- * (default), TSV lines (--text) or the distance matrix (--matrix).
+ * (default), TSV lines (--text) or the distance matrix (--matrix); --sheet also draws
+ * the first queries' nearest images as a contact sheet (PNG).
  * This file holds only the options; the run and its outputs are lib/matchrun.c, distances
  * and ranking lib/match.c.
  */
@@ -13,15 +14,17 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../lib/cli.h"
 #include "../lib/drop.h"
 #include "../lib/match.h"
 #include "../lib/matchrun.h"
+#include "../lib/sheet.h"
 
 struct match_cli {
 	struct drop_matchrun_opts run;  /* --use, --vis-threshold, --metric, --top, --text,
-	                                   --matrix, --block, --progress */
+	                                   --matrix, --block, --progress, --sheet* */
 	const char *output;             /* -o, "-" = stdout */
 	const char *gallery;
 	const char *query;              /* "-" = stdin */
@@ -49,8 +52,17 @@ static void usage(int status)
 	       "      --block N            queries matched at a time (default 128)\n"
 	       "  -o, --output FILE        write to FILE (default: stdout)\n"
 	       "\n"
+	       "Contact sheet (in addition to the output):\n"
+	       "      --sheet FILE.png     draw the first queries and their nearest gallery\n"
+	       "                           images, framed green (same identity), red (another)\n"
+	       "                           or grey (unknown), distances under them\n"
+	       "      --sheet-queries N    queries drawn, one per row (default 8, at most %d)\n"
+	       "      --sheet-top K        gallery images per query (default 10, at most %d)\n"
+	       "      --sheet-root DIR     read relative image paths under DIR (default: the\n"
+	       "                           current folder)\n"
+	       "\n"
 	       "Default output: the ranked-list stream for drop-score (.npy records).\n"
-	       "\n" DROP_COMMON_HELP);
+	       "\n" DROP_COMMON_HELP, DROP_SHEET_MAX_ROWS, DROP_SHEET_MAX_TOP);
 	exit(DROP_EXIT_OK);
 }
 
@@ -62,6 +74,10 @@ enum {
 	OPT_TEXT,
 	OPT_MATRIX,
 	OPT_BLOCK,
+	OPT_SHEET,
+	OPT_SHEET_QUERIES,
+	OPT_SHEET_TOP,
+	OPT_SHEET_ROOT,
 };
 
 static const struct option longopts[] = {
@@ -73,6 +89,10 @@ static const struct option longopts[] = {
 	{ "matrix", no_argument, NULL, OPT_MATRIX },
 	{ "block", required_argument, NULL, OPT_BLOCK },
 	{ "output", required_argument, NULL, 'o' },
+	{ "sheet", required_argument, NULL, OPT_SHEET },
+	{ "sheet-queries", required_argument, NULL, OPT_SHEET_QUERIES },
+	{ "sheet-top", required_argument, NULL, OPT_SHEET_TOP },
+	{ "sheet-root", required_argument, NULL, OPT_SHEET_ROOT },
 	DROP_COMMON_LONGOPTS,
 };
 
@@ -80,11 +100,14 @@ static void parse_args(int argc, char **argv, struct match_cli *o, struct drop_c
 {
 	static const char *const metrics[] = { "euclidean", "cosine", NULL };
 	bool text = false, matrix = false;
+	const char *sheet_opt = NULL;   /* the first --sheet-* option given */
 	*o = (struct match_cli){
 		.run = {
 			.m = { .use = MATCH_F | MATCH_P, .vis_threshold = 0.4f,
 			       .metric = MATCH_EUCLIDEAN },
 			.block = 128,
+			.sheet_queries = 8,
+			.sheet_top = 10,
 		},
 		.output = "-",
 	};
@@ -115,6 +138,25 @@ static void parse_args(int argc, char **argv, struct match_cli *o, struct drop_c
 		case 'o':
 			o->output = optarg;
 			break;
+		case OPT_SHEET:
+			if (!strcmp(optarg, "-") || !*optarg)
+				drop_usage_error("--sheet needs a file name (the PNG is not written to stdout)");
+			o->run.sheet = optarg;
+			break;
+		case OPT_SHEET_QUERIES:
+			o->run.sheet_queries = (size_t)drop_arg_long("--sheet-queries", optarg, 1,
+			                                             DROP_SHEET_MAX_ROWS);
+			sheet_opt = sheet_opt ? sheet_opt : "--sheet-queries";
+			break;
+		case OPT_SHEET_TOP:
+			o->run.sheet_top = (size_t)drop_arg_long("--sheet-top", optarg, 1,
+			                                         DROP_SHEET_MAX_TOP);
+			sheet_opt = sheet_opt ? sheet_opt : "--sheet-top";
+			break;
+		case OPT_SHEET_ROOT:
+			o->run.sheet_root = optarg;
+			sheet_opt = sheet_opt ? sheet_opt : "--sheet-root";
+			break;
 		default:
 			drop_common_option(common, c, optarg, usage);
 		}
@@ -123,6 +165,10 @@ static void parse_args(int argc, char **argv, struct match_cli *o, struct drop_c
 		drop_usage_error("--text and --matrix cannot be combined");
 	if (matrix && o->run.top)
 		drop_usage_error("--top does not apply to --matrix (it holds every distance)");
+	if (sheet_opt && !o->run.sheet)
+		drop_usage_error("%s needs --sheet", sheet_opt);
+	if (o->run.sheet && !strcmp(o->run.sheet, o->output))
+		drop_usage_error("--sheet and --output name the same file");
 	o->run.mode = text ? DROP_MATCH_TEXT : matrix ? DROP_MATCH_MATRIX : DROP_MATCH_RANKLIST;
 	if (optind >= argc)
 		drop_usage_error("missing GALLERY operand");

@@ -57,12 +57,15 @@ _drop() {
         esac
         ;;
     drop-match)
-        opts="--use --vis-threshold --metric --top -o --output --text --matrix --block"
+        opts="--use --vis-threshold --metric --top -o --output --text --matrix --block
+              --sheet --sheet-queries --sheet-top --sheet-root"
         case $prev in
         --use) words="G F P G+F F+P G+F+P" ;;
         --metric) words="euclidean cosine" ;;
-        --vis-threshold | --top | --block) return ;;
+        --vis-threshold | --top | --block | --sheet-queries | --sheet-top) return ;;
         -o | --output) filter='!*.npy' ;;
+        --sheet) filter='!*.png' ;;
+        --sheet-root) dirs=1 ;;
         *) filter='!*.npy' ;;
         esac
         ;;

@@ -16,6 +16,7 @@
  *   lib/labeljob.*   drop-labels' inputs and output names; lib/labelrun.* its parallel run
  *   lib/embedding.*  the embedding stream (drop-embed writes, drop-match reads)
  *   lib/match.*      query-gallery distances and ranking; lib/matchrun.* drop-match's run
+ *   lib/sheet.*      contact sheets of ranked lists drawn as RGB PNGs (drop-match --sheet)
  *   lib/ranklist.*   the ranked-list stream (drop-match writes, drop-score reads)
  *   lib/metrics.*    the Market-1501 / CUHK03 evaluation protocols
  *   lib/scorerun.*   drop-score's run: ranked lists or a matrix in, results out

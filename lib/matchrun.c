@@ -8,7 +8,9 @@
 #include "npy.h"
 #include "outfile.h"
 #include "ranklist.h"
+#include "sheet.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,13 @@ struct output {
 	size_t k;                     /* ranks per query */
 };
 
+/* Ranks per query written for a gallery of ng items. */
+static size_t output_ranks(const struct drop_matchrun_opts *o, size_t ng)
+{
+	size_t k = o->top ? o->top : o->mode == DROP_MATCH_TEXT ? DROP_MATCH_TEXT_TOP : ng;
+	return k < ng ? k : ng;
+}
+
 /* Open `path` and write what comes before the queries: the matrix header, or the gallery
  * table and the query records' header; k ranks per query out of g's, query paths stored in
  * pathlen bytes. On failure the caller calls output_abort. */
@@ -32,9 +41,7 @@ static int output_open(struct output *w, const struct drop_matchrun_opts *o, con
                        const struct embedding_set *g, size_t pathlen)
 {
 	w->mode = o->mode;
-	w->k = o->top ? o->top : o->mode == DROP_MATCH_TEXT ? DROP_MATCH_TEXT_TOP : g->n;
-	if (w->k > g->n)
-		w->k = g->n;
+	w->k = output_ranks(o, g->n);
 	if (drop_out_open(&w->out, path, o->mode != DROP_MATCH_TEXT))
 		return -1;
 	FILE *f = w->out.f;
@@ -103,6 +110,34 @@ static int output_close(struct output *w)
 	return drop_out_commit(&w->out);
 }
 
+/* ---- The contact sheet ------------------------------------------------------------------- */
+
+/* The image at fault after a failed run, for *file (which outlives the sheet). */
+static _Thread_local char bad_image[4096];
+
+/* Draw the sheet's rows for the queries of the block q, while it has rows left: each
+ * query's sh->cols nearest items of g, ranked again from dist (q->n, g->n) into idx
+ * (sh->cols,), items (sh->cols,) scratch. On failure *file names the image. */
+static int sheet_block(struct drop_sheet *sh, const struct embedding_set *q,
+                       const struct embedding_set *g, const float *dist, int32_t *idx,
+                       struct drop_sheet_item *items, const char **file)
+{
+	size_t k = (size_t)sh->cols;
+	for (size_t i = 0; i < q->n && sh->nrows < sh->rows; i++) {
+		match_rank(dist + i * g->n, g->n, k, idx);
+		for (size_t r = 0; r < k; r++)
+			items[r] = (struct drop_sheet_item){ g->path[idx[r]], g->pid[idx[r]],
+			                                     dist[i * g->n + (size_t)idx[r]] };
+		struct drop_sheet_item qi = { q->path[i], q->pid[i], 0 };
+		if (drop_sheet_add(sh, &qi, items, (int)k) < 0) {
+			snprintf(bad_image, sizeof bad_image, "%s", sh->bad);
+			*file = bad_image;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* ---- The run ----------------------------------------------------------------------------- */
 
 int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const char *query,
@@ -115,8 +150,12 @@ int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const
 	struct embedding_reader qr = { 0 };
 	struct match_side gm = { 0 }, qm = { 0 };
 	struct output w = { 0 };
+	struct drop_sheet sh = { 0 };
+	struct drop_out so = { 0 };
+	struct drop_sheet_item *items = NULL;
 	float *dist = NULL, *sorted = NULL;
-	int32_t *index = NULL;
+	int32_t *index = NULL, *sidx = NULL;
+	bool opened = false;
 	int rc = -1;
 
 	*file = gallery;
@@ -132,8 +171,17 @@ int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const
 	}
 	drop_debug("gallery %s: %zu records, K = %zu, D = %zu", gallery, gs.n, gs.K, gs.D);
 	match_side_init(&gm, &gs);
+	if (o->sheet) {
+		size_t sk = o->sheet_top < gs.n ? o->sheet_top : gs.n;
+		*file = o->sheet;
+		if (drop_sheet_init(&sh, (int)o->sheet_queries, (int)sk, o->sheet_root))
+			goto out;
+		sidx = xmalloc(sk * sizeof *sidx);                /* (sk,) */
+		items = xmalloc(sk * sizeof *items);              /* (sk,) */
+	}
 
-	/* The first block is read and checked before any output, so bad queries leave none. */
+	/* The first block is read, checked and drawn before any output, so bad queries or a
+	 * missing image of the sheet leave none. */
 	*file = qname;
 	if (embedding_reader_open(&qr, query, kinds))
 		goto out;
@@ -141,21 +189,27 @@ int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const
 	if (embedding_reader_read(&qr, &qs, nb) < 0 || embedding_check_compatible(&qs, &gs))
 		goto out;
 
-	*file = oname;
-	if (output_open(&w, o, output, &gs, qr.path.size))
-		goto out;
-	size_t ng = gs.n, k = w.k, done = 0;
+	size_t ng = gs.n, k = output_ranks(o, ng), done = 0;
 	dist = xmalloc(nb * ng * sizeof *dist);                 /* (nb, ng) */
 	index = xmalloc((nb * k + 1) * sizeof *index);          /* (nb, k) */
 	sorted = xmalloc((k + 1) * sizeof *sorted);             /* (k,) */
-	while (qs.n > 0) {
-		match_side_init(&qm, &qs);
-		*file = qname;
-		if (match_distances(&o->m, &qm, &gm, dist))
+	for (;;) {
+		if (qs.n > 0) {
+			match_side_init(&qm, &qs);
+			*file = qname;
+			if (match_distances(&o->m, &qm, &gm, dist))
+				goto out;
+			if (o->sheet && sheet_block(&sh, &qs, &gs, dist, sidx, items, file))
+				goto out;
+		}
+		*file = oname;
+		if (!opened && output_open(&w, o, output, &gs, qr.path.size))
 			goto out;
+		opened = true;
+		if (qs.n == 0)
+			break;
 		if (w.mode != DROP_MATCH_MATRIX)
 			match_rank_rows(dist, qs.n, ng, k, index);
-		*file = oname;
 		if (output_block(&w, &qs, &gs, dist, index, sorted))
 			goto out;
 		done += qs.n;
@@ -169,17 +223,31 @@ int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const
 	}
 	if (o->progress)
 		fputc('\n', stderr);
+	if (o->sheet) {
+		*file = o->sheet;
+		if (drop_out_open(&so, o->sheet, true) || drop_sheet_write(&sh, so.f))
+			goto out;
+		drop_debug("sheet %s: %d queries, top %d", o->sheet, sh.nrows, sh.cols);
+	}
 	*file = oname;
 	if (output_close(&w))
+		goto out;
+	*file = o->sheet;
+	if (o->sheet && drop_out_commit(&so))
 		goto out;
 	drop_debug("%zu queries matched", done);
 	rc = 0;
 out:
-	if (rc)
+	if (rc) {
 		output_abort(&w);
+		drop_out_abort(&so);
+	}
 	free(dist);
 	free(index);
 	free(sorted);
+	free(sidx);
+	free(items);
+	drop_sheet_free(&sh);
 	embedding_reader_close(&qr);
 	match_side_free(&qm);
 	embedding_set_free(&qs);

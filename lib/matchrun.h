@@ -12,6 +12,13 @@
  *   DROP_MATCH_MATRIX    the float32 distance matrix (queries, gallery) as one .npy.
  * The first block of queries is read and checked before the output is opened, so bad
  * queries leave no output at all.
+ *
+ * With a sheet file, the first sheet_queries queries and their sheet_top nearest gallery
+ * items (ranked for the sheet, whatever the output) are also drawn as a contact sheet
+ * (lib/sheet.h) and written as a PNG: to its temporary file before the output is put in
+ * place, renamed after, so a failed run leaves neither. The images are read as the blocks
+ * are matched, so a missing image in the first block stops the run before any output is
+ * opened.
  * Not here: option parsing (cmd/drop-match.c), distances and ranking (lib/match.h), the
  * record layouts (lib/embedding.h, lib/ranklist.h).
  */
@@ -37,14 +44,20 @@ struct drop_matchrun_opts {
 	size_t block;                  /* queries read, matched and written at a time (>= 1) */
 	bool progress;                 /* "\rPROG: N queries" on stderr after each block, and a
 	                                  newline once every query is matched */
+	const char *sheet;             /* contact sheet PNG to write (a file name), or NULL */
+	size_t sheet_queries;          /* its rows: the first queries (1..DROP_SHEET_MAX_ROWS) */
+	size_t sheet_top;              /* gallery items per row (1..DROP_SHEET_MAX_TOP, clipped
+	                                  to the gallery size) */
+	const char *sheet_root;        /* folder of relative image paths (NULL: current) */
 };
 
 /* Match every record of the embedding stream `query` ("-" = stdin) against those of the
  * stream `gallery` and write the result to `output` ("-" = stdout). Returns 0, or -1 with
  * *file naming the file at fault (the gallery as given, the query or "stdin", the output
- * or "stdout") and drop_errmsg() the reason, nothing of the output left behind: a bad
- * stream, an empty gallery ("empty gallery (no records)"), queries of another K or D than
- * the gallery, a write error. */
+ * or "stdout", the sheet or an image of it as opened) and drop_errmsg() the reason,
+ * nothing of the outputs left behind: a bad stream, an empty gallery ("empty gallery (no
+ * records)"), queries of another K or D than the gallery, an image that cannot be read, a
+ * write error. */
 int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const char *query,
                   const char *output, const char **file);
 

@@ -3,10 +3,14 @@
 # (distances read back from the matrix with od), --top, every --use and --metric, queries
 # from a file, from stdin and '-', from a multi-document pipe; results independent of
 # --threads and --block; the pipe into drop-score; usage errors; every bad input (exit 1,
-# one line naming the file, nothing on stdout, no output file left); the man page examples.
+# one line naming the file, nothing on stdout, no output file left); the contact sheet
+# (--sheet: its size, every frame's colour against --text's same-id column, the images
+# drawn, the other outputs unchanged, missing and bad images, --sheet-root, its usage
+# errors); the man page examples.
 # (The distances themselves are checked against NumPy and a double-precision reference by
 # test/unit/test_match.c.)
-# also requires: drop-synth-embed (test/tools), drop-score for the pipe tests, od, awk
+# also requires: drop-synth-embed and drop-test-png (test/tools), drop-score for the pipe
+# tests, od, awk
 
 load test_helper
 bats_require_minimum_version 1.5.0
@@ -270,6 +274,192 @@ fails_with() {
     done
 }
 
+# ---- --sheet --------------------------------------------------------------------------------
+
+# A JPEG gradient of W x H (red across, green down) at every path of the TSV lists given.
+make_images() {
+    local w=$1 h=$2 p
+    shift 2
+    cut -f 1 "$@" | while IFS= read -r p; do
+        mkdir -p "$(dirname "$p")"
+        drop-test-png jpeg "$w" "$h" "$p"
+    done
+}
+
+# In $T (made the current folder): a gallery of 24 (some junk, pid -1) and 5 queries whose
+# paths img/... name JPEGs there: small gallery images (enlarged on the sheet), large query
+# images (shrunk).
+make_sheet_data() {
+    cd "$T"
+    drop-synth-embed -n 24 --parts 4 --dim 16 --ids 6 --noise 1.5 --junk 0.15 \
+        --prefix img/ --list g.tsv -o g.npy
+    drop-synth-embed -n 5 --parts 4 --dim 16 --ids 6 --noise 1.5 --first 1000 \
+        --prefix img/ --list q.tsv -o q.npy
+    make_images 40 90 g.tsv
+    make_images 200 400 q.tsv
+}
+
+# The sheet's geometry (lib/sheet.h): 64 x 128 images in 3-pixel frames (70 x 134), a
+# 12-pixel margin, a 24-pixel header, the matches from x = 106 every 78 pixels, rows every
+# 167 pixels from y = 36.
+col_x() { if [ "$1" -eq 0 ]; then echo 12; else echo $((106 + ($1 - 1) * 78)); fi; }
+row_y() { echo $((36 + 167 * $1)); }
+sheet_size() { echo "rgb $((110 + 78 * $1)) $(($2 ? 36 + 167 * $2 : 48))"; }
+
+@test "--sheet: a row per query, each frame green, red or grey as --text's same-id column" {
+    make_sheet_data
+    run drop-match --text --top 8 --sheet s.png --sheet-queries 4 --sheet-top 8 g.npy q.npy
+    assert_success
+    printf '%s\n' "${lines[@]}" > text.tsv
+    run drop-test-png info s.png
+    assert_output "$(sheet_size 8 4)"
+    # The queries' frames are blue.
+    for r in 0 1 2 3; do
+        run drop-test-png pixel s.png 13 $(($(row_y $r) + 1))
+        assert_output "31 119 180"
+    done
+    # Every match's frame, at two corners, against its same-id column.
+    local seen="" n=0 q="" r=0 want x y
+    while IFS=$'\t' read -r query rank path dist same; do
+        if [ "$query" != "$q" ]; then q=$query r=$((r + 1)); fi
+        [ "$r" -le 4 ] || break
+        case $same in 1) want="44 160 44" ;; 0) want="214 39 40" ;; -) want="150 150 150" ;; esac
+        seen="$seen$same"
+        x=$(col_x "$rank") y=$(row_y $((r - 1)))
+        run drop-test-png pixel s.png $((x + 1)) $((y + 1))
+        [ "$output" = "$want" ] || fail "query $r rank $rank ($same): $output at $((x + 1)),$((y + 1))"
+        run drop-test-png pixel s.png $((x + 68)) $((y + 132))
+        [ "$output" = "$want" ] || fail "query $r rank $rank ($same): $output at bottom right"
+        n=$((n + 1))
+    done < text.tsv
+    [ "$n" -eq 32 ]
+    # These data hold all three cases, so each colour was checked.
+    [[ $seen == *1* && $seen == *0* && $seen == *-* ]]
+}
+
+@test "--sheet: the images are drawn resized in their frames, the right way round" {
+    make_sheet_data
+    drop-match --sheet s.png --sheet-queries 1 --sheet-top 2 -o r.npy g.npy q.npy
+    # The gradients' red grows from left to right, their green from top to bottom, in the
+    # enlarged gallery image (column 1) and the shrunk query image (column 0) alike.
+    local c x y r1 g1 b1 r2 g2 b2 r3 g3 b3 r4 g4 b4
+    for c in 0 1; do
+        x=$(($(col_x $c) + 3)) y=$(($(row_y 0) + 3))
+        read -r r1 g1 b1 < <(drop-test-png pixel s.png $x $((y + 64)))
+        read -r r2 g2 b2 < <(drop-test-png pixel s.png $((x + 63)) $((y + 64)))
+        read -r r3 g3 b3 < <(drop-test-png pixel s.png $((x + 32)) $y)
+        read -r r4 g4 b4 < <(drop-test-png pixel s.png $((x + 32)) $((y + 127)))
+        [ "$r1" -lt 30 ] && [ "$r2" -gt 225 ] || fail "column $c: red $r1 .. $r2"
+        [ "$g3" -lt 30 ] && [ "$g4" -gt 225 ] || fail "column $c: green $g3 .. $g4"
+        [ "$b1" -gt 100 ] && [ "$b1" -lt 156 ] || fail "column $c: blue $b1"
+    done
+    run drop-test-png info s.png
+    assert_output "$(sheet_size 2 1)"
+}
+
+@test "--sheet leaves the ranked lists, --text and --matrix as they are" {
+    make_sheet_data
+    local mode
+    for mode in "" --text --matrix; do
+        drop-match $mode --block 2 g.npy q.npy > plain.out
+        drop-match $mode --block 2 --sheet "s$mode.png" g.npy q.npy > sheet.out
+        cmp plain.out sheet.out
+        [ -s "s$mode.png" ]
+    done
+    # The sheet ranks for itself, whatever the output: the same sheets.
+    cmp s.png s--text.png
+    cmp s.png s--matrix.png
+    # And whatever the thread count, and here the block size (the last bit a block size may
+    # move changes neither these rankings nor 3-decimal distances).
+    drop-match --threads 1 --block 1 --sheet s1.png g.npy q.npy > /dev/null
+    cmp s.png s1.png
+}
+
+@test "--sheet: fewer queries than rows, a gallery smaller than --sheet-top, no queries" {
+    make_sheet_data
+    drop-match --text --sheet s.png --sheet-queries 100 --sheet-top 50 g.npy q.npy > /dev/null
+    run drop-test-png info s.png
+    assert_output "$(sheet_size 24 5)"
+    drop-synth-embed -n 0 --parts 4 --dim 16 -o none.npy
+    drop-match --sheet s0.png g.npy none.npy > /dev/null
+    run drop-test-png info s0.png
+    assert_output "$(sheet_size 10 0)"
+}
+
+@test "--sheet-root: relative paths are read under it, absolute paths as they are" {
+    make_sheet_data
+    mkdir root
+    mv img root/
+    run --separate-stderr drop-match --sheet s.png g.npy q.npy
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == "drop-match: img/"*".jpg: cannot open: No such file or directory" ]]
+    drop-match --sheet s.png --sheet-root root g.npy q.npy > /dev/null
+    cd /
+    drop-match --sheet "$T/s2.png" --sheet-root "$T/root/" "$T/g.npy" "$T/q.npy" > /dev/null
+    cmp "$T/s.png" "$T/s2.png"
+    cd "$T"
+    drop-synth-embed -n 5 --parts 4 --dim 16 --ids 6 --noise 1.5 --first 1000 \
+        --prefix "$T/root/img/" -o qabs.npy
+    # The queries' paths are absolute, the gallery's relative (not under /nowhere).
+    run --separate-stderr drop-match --sheet s3.png --sheet-root /nowhere g.npy qabs.npy
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == "drop-match: /nowhere/img/"*".jpg: cannot open: No such file or directory" ]]
+    drop-match --sheet s3.png --sheet-root root --sheet-top 1 g.npy qabs.npy > /dev/null
+}
+
+@test "--sheet: an image that cannot be read is an error naming it; no output is left" {
+    make_sheet_data
+    local first q1 last
+    # The nearest gallery image of the first query.
+    first=$(drop-match --text --top 1 g.npy q.npy | head -n 1 | cut -f 3)
+    mv "$first" moved.jpg
+    EXPECT="drop-match: $first: cannot open: No such file or directory" \
+        fails_with --sheet s.png g.npy q.npy
+    run drop-match --sheet s.png -o r.npy g.npy q.npy
+    [ "$status" -eq 1 ]
+    [ -z "$(ls | grep -E '^(s\.png|r\.npy)')" ] || fail "left: $(ls)"
+    head -c 300 moved.jpg > "$first"
+    EXPECT="drop-match: $first: JPEG: *" fails_with --sheet s.png g.npy q.npy
+    echo "not an image" > "$first"
+    EXPECT="drop-match: $first: not a JPEG, PNG or TIFF image" \
+        fails_with --sheet s.png g.npy q.npy
+    mv moved.jpg "$first"
+    # A query's own image.
+    q1=$(head -n 1 q.tsv | cut -f 1)
+    rm "$q1"
+    EXPECT="drop-match: $q1: cannot open: No such file or directory" \
+        fails_with --sheet s.png --sheet-queries 1 --sheet-top 1 g.npy q.npy
+    # A missing image in a later block: the named outputs are not left behind either.
+    make_images 40 90 q.tsv
+    last=$(tail -n 1 q.tsv | cut -f 1)
+    rm "$last"
+    run drop-match --block 1 --sheet s.png -o r.npy g.npy q.npy
+    [ "$status" -eq 1 ]
+    [ -z "$(ls | grep -E '^(s\.png|r\.npy)')" ] || fail "left: $(ls)"
+    # An image not on the sheet is not needed.
+    drop-match --block 1 --sheet s.png --sheet-queries 4 -o r.npy g.npy q.npy
+    [ -s s.png ] && [ -s r.npy ]
+}
+
+@test "--sheet usage errors: exit 2 and the reason" {
+    make_sheet_data
+    local args msg
+    while IFS='|' read -r args msg; do
+        run --separate-stderr drop-match $args g.npy q.npy
+        [ "$status" -eq 2 ] || fail "drop-match $args: status $status"
+        assert_output ""
+        [ "${stderr_lines[0]}" = "drop-match: $msg" ] || fail "drop-match $args: $stderr"
+    done <<'END'
+--sheet-queries 3|--sheet-queries needs --sheet
+--sheet-top 3 --sheet-root img|--sheet-top needs --sheet
+--sheet s.png --sheet-queries 0|--sheet-queries: 0 is out of range [1, 100]
+--sheet s.png --sheet-top 51|--sheet-top: 51 is out of range [1, 50]
+--sheet -|--sheet needs a file name (the PNG is not written to stdout)
+--sheet s.png -o s.png|--sheet and --output name the same file
+END
+    [ ! -e s.png ]
+}
+
 @test "man page: mandoc -Tlint clean, every option documented, and its examples run" {
     have_score
     run mandoc -Tlint -W warning "$DROP_ROOT/man/drop-match.1"
@@ -280,5 +470,12 @@ fails_with() {
     cd "$T"
     drop-synth-embed -n 200 --ids 30 --noise 1.5 -o gallery.npy
     drop-synth-embed -n 40 --ids 30 --noise 1.5 --first 1000 -o query.npy
+    # The images of the sheet's example: the first 4 queries and their 10 nearest.
+    drop-match --text gallery.npy query.npy | head -n 40 | cut -f 1,3 | tr '\t' '\n' |
+        sort -u > shown.txt
+    mkdir images
+    (cd images && make_images 64 128 ../shown.txt)
     run_man_examples "$DROP_ROOT/man/drop-match.1"
+    run drop-test-png info sheet.png
+    assert_output "rgb 890 704"
 }

@@ -1,7 +1,10 @@
 /*
- * drop-test-png - image helper for the bats tests of drop-labels (not installed).
+ * drop-test-png - image helper for the bats tests of drop-labels and drop-match (not
+ * installed).
  *
  *   drop-test-png info FILE.png           "indexed W H NPALETTE" or "rgb W H"
+ *   drop-test-png pixel FILE.png X Y      "R G B" of the pixel at column X, row Y (from 0)
+ *                                         after palette lookup; exit 1 outside the image
  *   drop-test-png cmp FILE.png WANT.npy   the PNG's indices equal the integer array WANT
  *                                         [h, w]; exit 1 naming the first difference
  *   drop-test-png npycmp A.npy B.npy TOL  same shape, |a - b| <= TOL everywhere
@@ -45,6 +48,30 @@ static int info(const char *path)
 	drop_png_image_free(&im);
 	fclose(f);
 	return 0;
+}
+
+static int pixel(const char *path, const char *xs, const char *ys)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return die(path, "cannot open");
+	struct drop_png_image im;
+	int rc = drop_png_read_rgb(f, &im);
+	fclose(f);
+	if (rc)
+		return die(path, drop_errmsg());
+	char *e1, *e2;
+	long x = strtol(xs, &e1, 10), y = strtol(ys, &e2, 10);
+	if (*e1 || *e2 || x < 0 || y < 0 || x >= im.w || y >= im.h) {
+		fprintf(stderr, "drop-test-png: %s: no pixel (%s, %s) in %d x %d\n", path, xs, ys,
+		        im.w, im.h);
+		rc = 1;
+	} else {
+		const uint8_t *p = im.pix + ((size_t)y * (size_t)im.w + (size_t)x) * 3;
+		printf("%d %d %d\n", p[0], p[1], p[2]);
+	}
+	drop_png_image_free(&im);
+	return rc;
 }
 
 static int cmp(const char *png, const char *npy)
@@ -164,6 +191,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "info"))
 		return info(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "pixel"))
+		return pixel(argv[2], argv[3], argv[4]);
 	if (argc == 4 && !strcmp(argv[1], "cmp"))
 		return cmp(argv[2], argv[3]);
 	if (argc == 5 && !strcmp(argv[1], "npycmp"))
@@ -174,6 +203,6 @@ int main(int argc, char **argv)
 			return die(argv[1], "bad size");
 		return argv[1][0] == 'j' ? write_jpeg(w, h, argv[4]) : write_png(w, h, argv[4]);
 	}
-	fprintf(stderr, "usage: drop-test-png info|cmp|npycmp|jpeg|png ...\n");
+	fprintf(stderr, "usage: drop-test-png info|pixel|cmp|npycmp|jpeg|png ...\n");
 	return 2;
 }
