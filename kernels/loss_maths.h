@@ -102,22 +102,41 @@ static inline DROP_HD double drop_safe_sqrt(double sq, int *flows)
 	return sqrt(sq >= 1e-12 ? sq : 1e-12);
 }
 
+/* The per-step scalars of Adam's update (below), computed once per step rather than per
+ * parameter: step_size = lr / (1 - beta1^t) and bc2_sqrt = sqrt(1 - beta2^t), rounded to
+ * float as PyTorch 1.13 passes them. */
+static inline DROP_HD void drop_adam_scalars(double lr, double beta1, double beta2, int t,
+                                             float *step_size, float *bc2_sqrt)
+{
+	double bc1 = 1.0 - pow(beta1, t), bc2 = 1.0 - pow(beta2, t);
+	*step_size = (float)(lr / bc1);
+	*bc2_sqrt = (float)sqrt(bc2);
+}
+
 /* One Adam step on one parameter, PyTorch 1.13's torch.optim.Adam (amsgrad off) with
  * coupled L2 weight decay (the decay is added to the gradient), in PyTorch's order of
  * float operations: the hyper-parameters and bias corrections are doubles (Python floats)
- * rounded to float where PyTorch passes them to a float kernel as scalars. t is the step
- * number from 1. Updates *p, *m, *v. */
-static inline DROP_HD void drop_adam_step(float *p, float *m, float *v, float g, double lr,
-                                          double beta1, double beta2, double eps, double wd,
-                                          int t)
+ * rounded to float where PyTorch passes them to a float kernel as scalars; step_size and
+ * bc2_sqrt from drop_adam_scalars. Updates *p, *m, *v. */
+static inline DROP_HD void drop_adam_update(float *p, float *m, float *v, float g,
+                                            double beta1, double beta2, double eps, double wd,
+                                            float step_size, float bc2_sqrt)
 {
 	float gw = g + (float)wd * *p;
 	*m = *m * (float)beta1 + gw * (float)(1.0 - beta1);
 	*v = *v * (float)beta2 + gw * gw * (float)(1.0 - beta2);
-	double bc1 = 1.0 - pow(beta1, t), bc2 = 1.0 - pow(beta2, t);
-	float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
 	float denom = sqrtf(*v) / bc2_sqrt + (float)eps;
 	*p += -step_size * (*m / denom);
+}
+
+/* drop_adam_update with the scalars of step t (from 1) computed here. */
+static inline DROP_HD void drop_adam_step(float *p, float *m, float *v, float g, double lr,
+                                          double beta1, double beta2, double eps, double wd,
+                                          int t)
+{
+	float step_size, bc2_sqrt;
+	drop_adam_scalars(lr, beta1, beta2, t, &step_size, &bc2_sqrt);
+	drop_adam_update(p, m, v, g, beta1, beta2, eps, wd, step_size, bc2_sqrt);
 }
 
 /* The learning rate of epoch `epoch` (from 0): BPBreID's WarmupMultiStepLR with linear

@@ -8,10 +8,12 @@
 void drop_adam_cpu(size_t n, const struct drop_adam *a, float *p, const float *g, float *m,
                    float *v)
 {
-#pragma omp parallel for schedule(static)
+	float step_size, bc2_sqrt; /* once per step: pow() per parameter cost 10x the update */
+	drop_adam_scalars(a->lr, a->beta1, a->beta2, a->step, &step_size, &bc2_sqrt);
+#pragma omp parallel for simd schedule(static)
 	for (size_t i = 0; i < n; i++)
-		drop_adam_step(&p[i], &m[i], &v[i], g[i], a->lr, a->beta1, a->beta2, a->eps,
-		               a->weight_decay, a->step);
+		drop_adam_update(&p[i], &m[i], &v[i], g[i], a->beta1, a->beta2, a->eps,
+		                 a->weight_decay, step_size, bc2_sqrt);
 }
 
 double drop_lr_schedule(int epoch, double base, int warmup, double f0, const int *milestones,

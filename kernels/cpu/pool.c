@@ -39,13 +39,23 @@ void drop_pool_global_fwd_cpu(const struct drop_pool_desc *d, const float *x, fl
 			int am[POOL_MAXL] = { 0 };
 			for (int l = 0; l < L; l++)
 				mx[l] = p[l];
-			for (size_t i = 0; i < hw; i++)
-				for (int l = 0; l < L; l++) {
-					float v = p[i * L + l];
-					s[l] += v;
-					if (v > mx[l])
-						mx[l] = v, am[l] = (int)i;
-				}
+			if (max) {
+				for (size_t i = 0; i < hw; i++)
+					for (int l = 0; l < L; l++) {
+						float v = p[i * L + l];
+						s[l] += v;
+						if (v > mx[l])
+							mx[l] = v, am[l] = (int)i;
+					}
+			} else if (L == 8) { /* the same sums without the max, a constant width */
+				for (size_t i = 0; i < hw; i++)
+					for (int l = 0; l < 8; l++)
+						s[l] += p[i * 8 + l];
+			} else {
+				for (size_t i = 0; i < hw; i++)
+					for (int l = 0; l < L; l++)
+						s[l] += p[i * L + l];
+			}
 			for (int l = 0; l < L && g * L + l < d->c; l++) {
 				size_t o = (size_t)n * d->c + g * L + l;
 				if (avg)

@@ -67,11 +67,13 @@ void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, f
 		int f = d->ho / d->h;
 #pragma omp parallel for schedule(static)
 		for (int p = 0; p < planes; p++)
-			for (int oy = 0; oy < d->ho; oy++)
+			for (int oy = 0; oy < d->ho; oy++) {
+				const float *xr = x + p * in + (size_t)(oy / f) * d->w * L;
+				float *yr = y + p * out + (size_t)oy * d->wo * L;
 				for (int ox = 0; ox < d->wo; ox++)
-					memcpy(y + p * out + ((size_t)oy * d->wo + ox) * L,
-					       x + p * in + ((size_t)(oy / f) * d->w + ox / f) * L,
-					       L * sizeof *y);
+					for (int l = 0; l < L; l++) /* not memcpy: L is 1, 8 or 16 */
+						yr[(size_t)ox * L + l] = xr[(size_t)(ox / f) * L + l];
+			}
 		return;
 	}
 	struct taps ty = taps_make(d->h, d->ho, d->align_corners);

@@ -5,7 +5,11 @@
  * independent of the thread count.
  */
 
-/* y(n, :, p) = exp(x - max) / sum exp(x - max) over the K channels of pixel p. */
+/* y(n, :, p) = exp(x - max) / sum exp(x - max) over the K channels of pixel p. The first
+ * SM_KEEP exponentials are kept rather than computed twice (exp in double dominates). */
+#ifndef SM_KEEP
+#define SM_KEEP 32
+#endif
 void SM_NAME(softmax_fwd)(int n, int k, int hw, const REAL *x, REAL *y)
 {
 #pragma omp parallel for collapse(2) schedule(static)
@@ -13,13 +17,19 @@ void SM_NAME(softmax_fwd)(int n, int k, int hw, const REAL *x, REAL *y)
 		for (int p = 0; p < hw; p++) {
 			const REAL *xp = x + (size_t)i * k * hw + p;
 			REAL *yp = y + (size_t)i * k * hw + p;
-			double mx = xp[0], s = 0;
+			double mx = xp[0], s = 0, e[SM_KEEP];
 			for (int c = 1; c < k; c++)
 				mx = xp[(size_t)c * hw] > mx ? xp[(size_t)c * hw] : mx;
-			for (int c = 0; c < k; c++)
-				s += exp((double)xp[(size_t)c * hw] - mx);
-			for (int c = 0; c < k; c++)
-				yp[(size_t)c * hw] = (REAL)(exp((double)xp[(size_t)c * hw] - mx) / s);
+			for (int c = 0; c < k; c++) {
+				double t = exp((double)xp[(size_t)c * hw] - mx);
+				if (c < SM_KEEP)
+					e[c] = t;
+				s += t;
+			}
+			for (int c = 0; c < k; c++) {
+				double t = c < SM_KEEP ? e[c] : exp((double)xp[(size_t)c * hw] - mx);
+				yp[(size_t)c * hw] = (REAL)(t / s);
+			}
 		}
 	}
 }
