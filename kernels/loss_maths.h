@@ -10,13 +10,7 @@
 #ifndef DROP_LOSS_MATHS_H
 #define DROP_LOSS_MATHS_H
 
-#ifndef DROP_HD
-#ifdef __CUDACC__
-#define DROP_HD __host__ __device__
-#else
-#define DROP_HD
-#endif
-#endif
+#include "hd.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -6,11 +6,7 @@
 #ifndef DROP_MATHS_H
 #define DROP_MATHS_H
 
-#ifdef __CUDACC__
-#define DROP_HD __host__ __device__
-#else
-#define DROP_HD
-#endif
+#include "hd.h"
 
 #include <math.h>
 

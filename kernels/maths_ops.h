@@ -10,14 +10,7 @@
 #ifndef DROP_MATHS_OPS_H
 #define DROP_MATHS_OPS_H
 
-/* The same definition as kernels/maths.h (an identical redefinition is allowed). */
-#ifndef DROP_HD
-#ifdef __CUDACC__
-#define DROP_HD __host__ __device__
-#else
-#define DROP_HD
-#endif
-#endif
+#include "hd.h"
 
 #include <math.h>
 
