@@ -19,53 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct conv_plan {
-	dnnl_memory_desc_t src_md, dst_md, wplain_md, bias_md;
-	dnnl_primitive_desc_t fwd_pd, bd_pd, bw_pd;
-	dnnl_primitive_t fwd, bd, bw;
-	/* forward: x, w, b, y, scratch */
-	dnnl_memory_t f_src, f_w, f_b, f_dst, f_scr;
-	struct drop_wcopy wf;
-	/* backward data: dx, w, dy, scratch */
-	dnnl_memory_t d_dsrc, d_w, d_ddst, d_scr;
-	struct drop_wcopy wd;
-	/* backward weights: x, dy, dw (preferred layout), db, scratch; dw reorder to plain */
-	dnnl_memory_t w_src, w_ddst, w_dw, w_db, w_scr, w_dwplain;
-	float *dw_buf;
-	dnnl_primitive_t dw_reorder;
-};
 
 int drop_conv2d_out(int in, int k, int stride, int pad)
 {
 	return (in + 2 * pad - k) / stride + 1;
 }
 
-static void plan_destroy(void *v)
-{
-	struct conv_plan *p = v;
-	dnnl_primitive_desc_destroy(p->fwd_pd);
-	dnnl_primitive_destroy(p->fwd);
-	dnnl_memory_t mems[] = { p->f_src, p->f_w, p->f_b, p->f_dst, p->f_scr,
-	                         p->d_dsrc, p->d_w, p->d_ddst, p->d_scr,
-	                         p->w_src, p->w_ddst, p->w_dw, p->w_db, p->w_scr, p->w_dwplain };
-	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
-		if (mems[i])
-			dnnl_memory_destroy(mems[i]);
-	drop_wcopy_free(&p->wf);
-	if (p->bd) {
-		dnnl_primitive_desc_destroy(p->bd_pd);
-		dnnl_primitive_destroy(p->bd);
-		drop_wcopy_free(&p->wd);
-	}
-	if (p->bw) {
-		dnnl_primitive_desc_destroy(p->bw_pd);
-		dnnl_primitive_destroy(p->bw);
-		if (p->dw_reorder)
-			dnnl_primitive_destroy(p->dw_reorder);
-		free(p->dw_buf);
-	}
-	free(p);
-}
 
 /* Symmetric padding: oneDNN's output size (H + 2 pad - k) / stride + 1 with integer
  * division is PyTorch's. */
@@ -76,12 +35,12 @@ static void conv_geometry(const struct drop_conv2d_desc *d, dnnl_dims_t strides,
 	pad_l[0] = pad_l[1] = pad_r[0] = pad_r[1] = d->pad;
 }
 
-static struct conv_plan *plan_get(const struct drop_conv2d_desc *d)
+static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
 {
 	int key[] = { d->n, d->cin, d->h, d->w, d->cout, d->k, d->stride, d->pad, d->bias,
 	              d->src_layout };
 	int nkey = (int)(sizeof key / sizeof key[0]);
-	struct conv_plan *p = drop_plan_find(DROP_PLAN_CONV2D, key, nkey);
+	struct drop_wplan *p = drop_plan_find(DROP_PLAN_CONV2D, key, nkey);
 	if (p)
 		return p;
 	if (d->n < 1 || d->cin < 1 || d->cout < 1 || d->k < 1 || d->stride < 1 || d->pad < 0 ||
@@ -117,11 +76,11 @@ static struct conv_plan *plan_get(const struct drop_conv2d_desc *d)
 	p->f_b = drop_dnnl_mem(&p->bias_md);
 	p->f_dst = drop_dnnl_mem(&p->dst_md);
 	p->f_scr = drop_dnnl_scratch_mem(p->fwd_pd);
-	drop_plan_add(DROP_PLAN_CONV2D, key, nkey, p, plan_destroy);
+	drop_plan_add(DROP_PLAN_CONV2D, key, nkey, p, drop_wplan_destroy);
 	return p;
 }
 
-static void plan_bwd_data(const struct drop_conv2d_desc *d, struct conv_plan *p)
+static void plan_bwd_data(const struct drop_conv2d_desc *d, struct drop_wplan *p)
 {
 	dnnl_dims_t wdims = { d->cout, d->cin, d->k, d->k }, strides, pad_l, pad_r;
 	dnnl_memory_desc_t wany;
@@ -143,7 +102,7 @@ static void plan_bwd_data(const struct drop_conv2d_desc *d, struct conv_plan *p)
 	p->d_scr = drop_dnnl_scratch_mem(p->bd_pd);
 }
 
-static void plan_bwd_weights(const struct drop_conv2d_desc *d, struct conv_plan *p)
+static void plan_bwd_weights(const struct drop_conv2d_desc *d, struct drop_wplan *p)
 {
 	dnnl_dims_t wdims = { d->cout, d->cin, d->k, d->k }, strides, pad_l, pad_r;
 	dnnl_memory_desc_t wany;
@@ -201,7 +160,7 @@ void drop_conv2d_fwd_cpu(const struct drop_conv2d_desc *d, const struct drop_ten
 	check_args(d, x, w, y);
 	if (d->bias && !b)
 		drop_die(DROP_EXIT_DATA, "conv2d: the descriptor has a bias but none is given");
-	struct conv_plan *p = plan_get(d);
+	struct drop_wplan *p = plan_get(d);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_src, x->data));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_w, drop_wcopy_get(&p->wf, w)));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_dst, y->data));
@@ -220,7 +179,7 @@ void drop_conv2d_bwd_data_cpu(const struct drop_conv2d_desc *d, const struct dro
                               const struct drop_tensor *w, struct drop_tensor *dx)
 {
 	check_args(d, dx, w, dy);
-	struct conv_plan *p = plan_get(d);
+	struct drop_wplan *p = plan_get(d);
 	if (!p->bd)
 		plan_bwd_data(d, p);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_dsrc, dx->data));
@@ -240,7 +199,7 @@ void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
 	check_args(d, x, NULL, dy);
 	if (d->bias && !db)
 		drop_die(DROP_EXIT_DATA, "conv2d: the descriptor has a bias but no gradient for it");
-	struct conv_plan *p = plan_get(d);
+	struct drop_wplan *p = plan_get(d);
 	if (!p->bw)
 		plan_bwd_weights(d, p);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, x->data));

@@ -213,3 +213,30 @@ int drop_cpu_block(void)
 	}
 	return block;
 }
+
+void drop_wplan_destroy(void *v)
+{
+	struct drop_wplan *p = v;
+	dnnl_primitive_desc_destroy(p->fwd_pd);
+	dnnl_primitive_destroy(p->fwd);
+	dnnl_memory_t mems[] = { p->f_src, p->f_w, p->f_b, p->f_dst, p->f_scr,
+	                         p->d_dsrc, p->d_w, p->d_ddst, p->d_scr,
+	                         p->w_src, p->w_ddst, p->w_dw, p->w_db, p->w_scr, p->w_dwplain };
+	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
+		if (mems[i])
+			dnnl_memory_destroy(mems[i]);
+	drop_wcopy_free(&p->wf);
+	if (p->bd) {
+		dnnl_primitive_desc_destroy(p->bd_pd);
+		dnnl_primitive_destroy(p->bd);
+		drop_wcopy_free(&p->wd);
+	}
+	if (p->bw) {
+		dnnl_primitive_desc_destroy(p->bw_pd);
+		dnnl_primitive_destroy(p->bw);
+		if (p->dw_reorder)
+			dnnl_primitive_destroy(p->dw_reorder);
+		free(p->dw_buf);
+	}
+	free(p);
+}

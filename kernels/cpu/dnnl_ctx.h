@@ -72,4 +72,25 @@ void *drop_plan_find(int kind, const int *key, int nkey);
 void drop_plan_add(int kind, const int *key, int nkey, void *plan, void (*destroy)(void *));
 enum { DROP_PLAN_CONV2D = 1, DROP_PLAN_LINEAR };
 
+/* The oneDNN plan of a layer with weights (convolution, linear): forward, backward-data and
+ * backward-weights primitives, created on first use, and the memory objects whose data
+ * handles each call sets. drop_wplan_destroy frees one (the plan cache's destructor). */
+struct drop_wplan {
+	dnnl_memory_desc_t src_md, dst_md, wplain_md, bias_md;
+	dnnl_primitive_desc_t fwd_pd, bd_pd, bw_pd;
+	dnnl_primitive_t fwd, bd, bw;
+	/* forward: x, w, b, y, scratch */
+	dnnl_memory_t f_src, f_w, f_b, f_dst, f_scr;
+	struct drop_wcopy wf;
+	/* backward data: dx, w, dy, scratch */
+	dnnl_memory_t d_dsrc, d_w, d_ddst, d_scr;
+	struct drop_wcopy wd;
+	/* backward weights: x, dy, dw (preferred layout), db, scratch; dw reorder to plain */
+	dnnl_memory_t w_src, w_ddst, w_dw, w_db, w_scr, w_dwplain;
+	float *dw_buf;
+	dnnl_primitive_t dw_reorder;
+};
+
+void drop_wplan_destroy(void *plan);
+
 #endif

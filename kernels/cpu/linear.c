@@ -13,45 +13,7 @@
 
 #include <stdlib.h>
 
-struct linear_plan {
-	dnnl_memory_desc_t src_md, dst_md, wplain_md, bias_md;
-	dnnl_primitive_desc_t fwd_pd, bd_pd, bw_pd;
-	dnnl_primitive_t fwd, bd, bw;
-	dnnl_memory_t f_src, f_w, f_b, f_dst, f_scr;
-	struct drop_wcopy wf;
-	dnnl_memory_t d_dsrc, d_w, d_ddst, d_scr;
-	struct drop_wcopy wd;
-	dnnl_memory_t w_src, w_ddst, w_dw, w_db, w_scr, w_dwplain;
-	float *dw_buf;
-	dnnl_primitive_t dw_reorder;
-};
 
-static void plan_destroy(void *v)
-{
-	struct linear_plan *p = v;
-	dnnl_primitive_desc_destroy(p->fwd_pd);
-	dnnl_primitive_destroy(p->fwd);
-	dnnl_memory_t mems[] = { p->f_src, p->f_w, p->f_b, p->f_dst, p->f_scr,
-	                         p->d_dsrc, p->d_w, p->d_ddst, p->d_scr,
-	                         p->w_src, p->w_ddst, p->w_dw, p->w_db, p->w_scr, p->w_dwplain };
-	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
-		if (mems[i])
-			dnnl_memory_destroy(mems[i]);
-	drop_wcopy_free(&p->wf);
-	if (p->bd) {
-		dnnl_primitive_desc_destroy(p->bd_pd);
-		dnnl_primitive_destroy(p->bd);
-		drop_wcopy_free(&p->wd);
-	}
-	if (p->bw) {
-		dnnl_primitive_desc_destroy(p->bw_pd);
-		dnnl_primitive_destroy(p->bw);
-		if (p->dw_reorder)
-			dnnl_primitive_destroy(p->dw_reorder);
-		free(p->dw_buf);
-	}
-	free(p);
-}
 
 static void wany_md(const struct drop_linear_desc *d, dnnl_memory_desc_t *md)
 {
@@ -68,11 +30,11 @@ static dnnl_primitive_desc_t make_pd(const void *op_desc, const_dnnl_primitive_d
 	return pd;
 }
 
-static struct linear_plan *plan_get(const struct drop_linear_desc *d)
+static struct drop_wplan *plan_get(const struct drop_linear_desc *d)
 {
 	int key[] = { d->n, d->cin, d->cout, d->bias };
 	int nkey = (int)(sizeof key / sizeof key[0]);
-	struct linear_plan *p = drop_plan_find(DROP_PLAN_LINEAR, key, nkey);
+	struct drop_wplan *p = drop_plan_find(DROP_PLAN_LINEAR, key, nkey);
 	if (p)
 		return p;
 	if (d->n < 1 || d->cin < 1 || d->cout < 1)
@@ -98,11 +60,11 @@ static struct linear_plan *plan_get(const struct drop_linear_desc *d)
 	p->f_b = drop_dnnl_mem(&p->bias_md);
 	p->f_dst = drop_dnnl_mem(&p->dst_md);
 	p->f_scr = drop_dnnl_scratch_mem(p->fwd_pd);
-	drop_plan_add(DROP_PLAN_LINEAR, key, nkey, p, plan_destroy);
+	drop_plan_add(DROP_PLAN_LINEAR, key, nkey, p, drop_wplan_destroy);
 	return p;
 }
 
-static void plan_bwd_data(const struct drop_linear_desc *d, struct linear_plan *p)
+static void plan_bwd_data(const struct drop_linear_desc *d, struct drop_wplan *p)
 {
 	dnnl_memory_desc_t wany;
 	wany_md(d, &wany);
@@ -118,7 +80,7 @@ static void plan_bwd_data(const struct drop_linear_desc *d, struct linear_plan *
 	p->d_scr = drop_dnnl_scratch_mem(p->bd_pd);
 }
 
-static void plan_bwd_weights(const struct drop_linear_desc *d, struct linear_plan *p)
+static void plan_bwd_weights(const struct drop_linear_desc *d, struct drop_wplan *p)
 {
 	dnnl_memory_desc_t wany;
 	wany_md(d, &wany);
@@ -154,7 +116,7 @@ void drop_linear_fwd_cpu(const struct drop_linear_desc *d, const float *x,
 	check_w(d, w);
 	if (d->bias && !b)
 		drop_die(DROP_EXIT_DATA, "linear: the descriptor has a bias but none is given");
-	struct linear_plan *p = plan_get(d);
+	struct drop_wplan *p = plan_get(d);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_src, (void *)x));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_w, drop_wcopy_get(&p->wf, w)));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_dst, y));
@@ -173,7 +135,7 @@ void drop_linear_bwd_data_cpu(const struct drop_linear_desc *d, const float *dy,
                               const struct drop_tensor *w, float *dx)
 {
 	check_w(d, w);
-	struct linear_plan *p = plan_get(d);
+	struct drop_wplan *p = plan_get(d);
 	if (!p->bd)
 		plan_bwd_data(d, p);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_dsrc, dx));
@@ -191,7 +153,7 @@ void drop_linear_bwd_weights_cpu(const struct drop_linear_desc *d, const float *
 {
 	if (d->bias && !db)
 		drop_die(DROP_EXIT_DATA, "linear: the descriptor has a bias but no gradient for it");
-	struct linear_plan *p = plan_get(d);
+	struct drop_wplan *p = plan_get(d);
 	if (!p->bw)
 		plan_bwd_weights(d, p);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, (void *)x));
