@@ -23,6 +23,7 @@
 
 #include "../../lib/model.h"
 #include "test_ops_util.h"
+#include "tiny_model.h"
 
 #define FIX "test/fixtures/model/"
 #define PARSING_SCALE 300.0f
@@ -63,19 +64,6 @@ static void check_out(const char *what, const float *got, const char *fixture, d
 	struct npy_array a = load_f32(fixture);
 	compare_f(what, got, a.data, a.h.count, atol, rtol);
 	npy_array_free(&a);
-}
-
-static void tiny_config(struct drop_model_config *c)
-{
-	drop_model_config_default(c);
-	c->backbone = DROP_HRNET_TINY;
-	c->height = 64;
-	c->width = 32;
-	c->parts = 4;
-	c->dim = 32;
-	c->classes = 6;
-	c->hp_channels = 16;
-	c->pemb = 3;
 }
 
 /* Scale an entry's values (the fixtures' parsing classifier). */

@@ -15,6 +15,7 @@
 #include "../../lib/drop.h"
 #include "../../lib/model_io.h"
 #include "tap.h"
+#include "tiny_model.h"
 
 static char dir[] = "/tmp/test_model_io.XXXXXX";
 
@@ -25,19 +26,6 @@ static char *tmp_path(const char *name)
 	k = (k + 1) % 4;
 	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
 	return buf[k];
-}
-
-static void tiny_config(struct drop_model_config *c)
-{
-	drop_model_config_default(c);
-	c->backbone = DROP_HRNET_TINY;
-	c->height = 64;
-	c->width = 32;
-	c->parts = 4;
-	c->dim = 32;
-	c->classes = 6;
-	c->hp_channels = 16;
-	c->pemb = 3;
 }
 
 static void make_model(struct drop_model *m, const struct drop_model_config *c, uint64_t seed)
