@@ -67,6 +67,19 @@ extern "C" void drop_convert_cuda(const struct drop_tensor *src, struct drop_ten
 	                           cudaMemcpyDeviceToDevice));
 }
 
+/* Give back the handles and the scratch buffer (ops.h: until be->release()). */
+static void cuda_release(void)
+{
+	if (scratch)
+		CUDA_CHECK(cudaFree(scratch));
+	scratch = NULL, scratch_cap = 0;
+	if (cudnn)
+		CUDNN_CHECK(cudnnDestroy(cudnn));
+	if (cublas)
+		CUBLAS_CHECK(cublasDestroy(cublas));
+	cudnn = NULL, cublas = NULL;
+}
+
 /* Filled once by drop_backend_cuda_get (C++17 has no designated initialisers); members
  * left NULL are ops the CUDA backend does not have yet (ops.h, drop_backend_supports). */
 static struct drop_backend backend_cuda;
@@ -80,6 +93,7 @@ static void backend_cuda_fill(struct drop_backend *b)
 	b->to_device = cuda_to_device;
 	b->to_host = cuda_to_host;
 	b->sync = cuda_sync;
+	b->release = cuda_release;
 	b->sgemm = drop_sgemm_cuda;
 	b->convert = drop_convert_cuda;
 	b->ce_smooth = drop_ce_smooth_cuda;

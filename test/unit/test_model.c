@@ -251,8 +251,14 @@ static void check_losses(const struct drop_model_loss *L, int step)
  * incre_modules.0.0.bn2 has a pre-activation of 2.8e-6 (float64) whose sign float32
  * rounding flips, which moves that channel's bias gradient by 1.2 % (0.73 % of s) and
  * what lies before it by less; PyTorch's own float32 run differs from float64 by up to
- * 0.4 % of s (global_reduction.1.weight). Limits: every element within 2e-2 s + 1e-2 |ref|
- * and each tensor's relative L2 error below 1e-2. Entries whose twin gradient is zero up to
+ * 0.4 % of s (global_reduction.1.weight). The float32 result depends on the CPU's kernels:
+ * measured against the old limits (2e-2 s + 1e-2 |ref|, L2 1e-2), the worst element is 0.28
+ * of them on AVX2 and 1.66 on an AVX-512 host (relative L2 0.011); PyTorch's float32 is 0.19
+ * on AVX2 and, with ONEDNN_MAX_CPU_ISA=SSE41 (no FMA, oneDNN's reference kernels), 6.8 of
+ * them (L2 0.035, stage4 fuse layers) - exactly what drop gives there, so that is this
+ * fixture's conditioning, not an error. Limits, for FMA machines with a 2x margin: every
+ * element within 8e-2 s + 4e-2 |ref| and each tensor's relative L2 error below 3e-2 (a wrong
+ * gradient is off by O(1)). Entries whose twin gradient is zero up to
  * float64 rounding (s < 1e-10: biases right before a batch norm, which cancels them) must
  * be below 1e-6 in float32.
  */
@@ -272,7 +278,7 @@ static void check_grads(struct drop_model *m)
 		double s = k < ns ? scale[k] : 0, e2 = 0, r2 = 0;
 		for (size_t j = 0; j < p->numel; j++) {
 			double ref = (double)((float *)g16.data)[off + j] * s, got = p->grad[j];
-			double lim = s < 1e-10 ? 1e-6 : 2e-2 * s + 1e-2 * fabs(ref);
+			double lim = s < 1e-10 ? 1e-6 : 8e-2 * s + 4e-2 * fabs(ref);
 			double r = fabs(got - ref) / lim;
 			e2 += (got - ref) * (got - ref);
 			r2 += ref * ref;
@@ -284,7 +290,7 @@ static void check_grads(struct drop_model *m)
 		double l2 = s < 1e-10 ? 0 : sqrt(e2 / r2);
 		if (l2 > worst_l2)
 			worst_l2 = l2, worst_l2_name = p->name;
-		if (l2 > 1e-2 && bad++ < 5)
+		if (l2 > 3e-2 && bad++ < 5)
 			printf("#   %s: relative L2 error %.3g\n", p->name, l2);
 		nzero += s < 1e-10;
 		off += p->numel;
@@ -302,8 +308,9 @@ static void check_grads(struct drop_model *m)
  * about lr sign(g) per step whatever |g|, so an element whose gradient is small beside its
  * float32 error (the ReLU near-ties above, zero-gradient biases) may move differently, by at
  * most the sum of the learning rates (1.15e-4). Limits: each tensor's relative L2 error
- * below 5e-2 (measured worst 7e-3), at most 0.2 % of the elements outside
- * 2e-3 s + 2e-2 |ref| (measured 0.02 %), and every element within 1.2e-4.
+ * below 5e-2 (measured worst 7e-3 on AVX2, 0.025 on AVX-512), at most 2 % of the elements
+ * outside 2e-3 s + 2e-2 |ref| (measured 0.02 % on AVX2, 0.94 % on AVX-512, where step 1's
+ * gradients are further from float64 as above), and every element within 1.2e-4.
  */
 static void check_after(struct drop_model *m, const float *p0)
 {
@@ -338,7 +345,7 @@ static void check_after(struct drop_model *m, const float *p0)
 		off += p->numel;
 		k++;
 	}
-	CHECK(bad == 0 && loose <= total / 500, "after 3 Adam steps: trained values within limits "
+	CHECK(bad == 0 && loose <= total / 50, "after 3 Adam steps: trained values within limits "
 	      "(relative L2 worst %.3g, %s; %zu of %zu outside the tight bound)", worst_l2,
 	      worst_name, loose, total);
 	npy_array_free(&d16);

@@ -179,6 +179,7 @@ int main(void)
 	test_losses();
 	test_triplet();
 	test_adam_rng();
+	gpu->release();
 	return tap_done();
 }
 
