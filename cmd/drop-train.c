@@ -38,6 +38,7 @@ static void usage(int status)
 	       "      --no-ppe           no position encoder\n"
 	       "      --triplet MODE     pct (default), part-avg or none\n"
 	       "      --ss-gamma G       weight of the parsing smoothness term (default 0.5)\n"
+	       "      --label-smooth E   label smoothing of the identity and parsing losses (0.1)\n"
 	       "      --pemb M           batches in the memory bank (default 4)\n"
 	       "      --hp-weight W      weight of the parsing loss (default 0.4)\n"
 	       "      --hp-channels C    parsing branch channels (default 128)\n"
@@ -54,6 +55,8 @@ static void usage(int status)
 	       "      --steps LIST       epochs where the rate drops (default 40,70)\n"
 	       "      --gamma G          factor at each step (default 0.1)\n"
 	       "      --flip P           horizontal flip probability (default 0.5)\n"
+	       "      --pad N            zero padding before the random crop (default 10)\n"
+	       "      --erase P          random erasing probability (default 0.5)\n"
 	       "      --seed N           random seed (default 1)\n"
 	       "      --resume FILE      continue from a checkpoint of this command\n"
 	       "      --save-every N     epochs between checkpoints (default 1)\n"
@@ -69,7 +72,7 @@ enum {
 	OPT_LIST = DROP_OPT_TOOL, OPT_BACKBONE, OPT_SIZE, OPT_PARTS, OPT_DIM, OPT_INIT,
 	OPT_NO_DECOUPLE, OPT_NO_PPE, OPT_TRIPLET, OPT_SS_GAMMA, OPT_PEMB, OPT_HP_WEIGHT,
 	OPT_HP_CHANNELS, OPT_VIS_THRESHOLD, OPT_BATCH, OPT_INSTANCES, OPT_EPOCHS, OPT_LR,
-	OPT_WEIGHT_DECAY, OPT_WARMUP, OPT_WARMUP_FACTOR, OPT_STEPS, OPT_GAMMA, OPT_FLIP,
+	OPT_WEIGHT_DECAY, OPT_WARMUP, OPT_WARMUP_FACTOR, OPT_STEPS, OPT_GAMMA, OPT_FLIP, OPT_PAD, OPT_ERASE, OPT_LABEL_SMOOTH,
 	OPT_SEED, OPT_RESUME, OPT_SAVE_EVERY, OPT_LOG, OPT_LOG_EVERY, OPT_EVAL, OPT_EVAL_EVERY,
 };
 
@@ -102,6 +105,9 @@ static const struct option longopts[] = {
 	{ "steps", required_argument, NULL, OPT_STEPS },
 	{ "gamma", required_argument, NULL, OPT_GAMMA },
 	{ "flip", required_argument, NULL, OPT_FLIP },
+	{ "pad", required_argument, NULL, OPT_PAD },
+	{ "erase", required_argument, NULL, OPT_ERASE },
+	{ "label-smooth", required_argument, NULL, OPT_LABEL_SMOOTH },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "resume", required_argument, NULL, OPT_RESUME },
 	{ "save-every", required_argument, NULL, OPT_SAVE_EVERY },
@@ -165,6 +171,9 @@ int main(int argc, char **argv)
 			mc->triplet = (enum drop_triplet_mode)drop_arg_choice("--triplet", optarg,
 			                                                      triplet_names);
 			break;
+		case OPT_LABEL_SMOOTH:
+			mc->label_smooth = (float)drop_arg_double("--label-smooth", optarg, 0, 0.999);
+			break;
 		case OPT_SS_GAMMA:
 			mc->ss_gamma = (float)drop_arg_double("--ss-gamma", optarg, 0, 1e6);
 			break;
@@ -199,6 +208,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_GAMMA: o.gamma = drop_arg_double("--gamma", optarg, 0, 1e3); break;
 		case OPT_FLIP: o.flip_p = (float)drop_arg_double("--flip", optarg, 0, 1); break;
+		case OPT_PAD: o.pad = (int)drop_arg_long("--pad", optarg, 0, 1000); break;
+		case OPT_ERASE: o.erase_p = (float)drop_arg_double("--erase", optarg, 0, 1); break;
 		case OPT_SEED:
 			o.seed = (uint64_t)drop_arg_long("--seed", optarg, 0, INT64_MAX);
 			break;

@@ -26,10 +26,10 @@ _drop() {
         ;;
     drop-train)
         opts="-d --dataset -r --root --list -l --labels -o --output --backbone --size --parts
-              --dim --init --no-decouple --no-ppe --triplet --ss-gamma --pemb --hp-weight
+              --dim --init --no-decouple --no-ppe --triplet --ss-gamma --label-smooth --pemb --hp-weight
               --hp-channels --vis-threshold --batch --instances --epochs --lr --weight-decay
-              --warmup --warmup-factor --steps --gamma --flip --seed --resume --save-every
-              --log --log-every --eval --eval-every"
+              --warmup --warmup-factor --steps --gamma --flip --pad --erase --seed --resume
+              --save-every --log --log-every --eval --eval-every"
         case $prev in
         -d | --dataset)
             words="market1501 dukemtmcreid occluded_duke occluded_reid p_dukemtmc_reid" ;;
@@ -39,9 +39,10 @@ _drop() {
         --list) filter='!*.tsv' ;;
         -o | --output | --init | --resume) filter='!*.safetensors' ;;
         --log) ;;
-        --size | --parts | --dim | --ss-gamma | --pemb | --hp-weight | --hp-channels | \
+        --size | --parts | --dim | --ss-gamma | --label-smooth | --pemb | --hp-weight | --hp-channels | \
             --vis-threshold | --batch | --instances | --epochs | --lr | --weight-decay | \
-            --warmup | --warmup-factor | --steps | --gamma | --flip | --seed | --save-every | \
+            --warmup | --warmup-factor | --steps | --gamma | --flip | --pad | --erase | --seed | \
+            --save-every | \
             --log-every | --eval-every) return ;;
         esac
         ;;

@@ -68,6 +68,8 @@ void drop_train_defaults(struct drop_train_opts *o)
 	o->gamma = 0.1;
 	o->seed = 1;
 	o->flip_p = 0.5f;
+	o->pad = 10;
+	o->erase_p = 0.5f;
 	o->threads = 1;
 	o->save_every = 1;
 	o->log_every = 10;
@@ -141,6 +143,10 @@ char *drop_train_meta(const struct drop_train_opts *o)
 	json_double(&w, o->gamma);
 	json_key(&w, "flip");
 	json_double(&w, o->flip_p);
+	json_key(&w, "pad");
+	json_int(&w, o->pad);
+	json_key(&w, "erase");
+	json_double(&w, o->erase_p);
 	json_end_object(&w);
 	size_t len;
 	return json_writer_take(&w, &len);
@@ -824,6 +830,8 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	                                .labels = true, .max_label = m->cfg.parts };
 	drop_aug_defaults(&c.aug, m->cfg.height, m->cfg.width, true);
 	c.aug.flip_p = o->flip_p;
+	c.aug.pad = o->pad;
+	c.aug.erase_p = o->erase_p;
 	struct drop_loader *L = drop_loader_open(ds, order, norder, B, &c);
 	free(order);
 	if (!L)

@@ -18,7 +18,7 @@
  *   train.bank                    (B, K, D) the PEMB's entries (B = 0: none stored)
  *   train.bank_pid, train.bank_vis (B), (B, K) their classes and visibility (0/1), float32
  *   metadata "train"   JSON: every option that decides the steps (batch, instances, seed,
- *                      lr, weight_decay, warmup, warmup_factor, steps, gamma, flip,
+ *                      lr, weight_decay, warmup, warmup_factor, steps, gamma, flip, pad, erase,
  *                      classes, init); a resumed run must ask for the same values
  *            "epoch"   epochs finished; "batch" batches of the next epoch done (non-zero
  *                      only after an interrupt); "step" Adam steps taken;
@@ -56,6 +56,8 @@ struct drop_train_opts {
 	double gamma;                   /* 0.1 */
 	uint64_t seed;                  /* 1 */
 	float flip_p;                   /* horizontal flip probability, 0.5 */
+	int pad;                        /* pixels of zero padding before the random crop, 10 */
+	float erase_p;                  /* random erasing probability, 0.5 */
 	int threads;                    /* loader threads, >= 1 */
 	const char *out;                /* the checkpoint written */
 	const char *init;               /* ImageNet weights by name, or NULL */

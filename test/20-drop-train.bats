@@ -169,6 +169,23 @@ assert rows[-1]["parsing_acc"] > rows[0]["parsing_acc"], "parsing accuracy did n
     [ ! -e "$T/m.st" ]
 }
 
+@test "--pad, --erase and --label-smooth change the run and are recorded in the checkpoint" {
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/a.st" --epochs 1
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/p.st" --epochs 1 --pad 2
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/e.st" --epochs 1 --erase 0
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/s.st" --epochs 1 --label-smooth 0
+    grep -aq 'pad\\":10,\\"erase\\":0.5' "$T/a.st"
+    grep -aq 'pad\\":2,' "$T/p.st"
+    grep -aq 'erase\\":0}' "$T/e.st"
+    grep -aq 'label_smooth\\":0,' "$T/s.st"
+    grep -aq 'label_smooth\\":0.1' "$T/a.st"
+    local f
+    for f in p e s; do
+        run cmp -s "$T/a.st" "$T/$f.st"
+        assert_failure
+    done
+}
+
 @test "usage errors exit 2" {
     run drop-train --dataset nope --root "$T" --labels "$T" -o "$T/m.st"
     assert_failure 2
@@ -189,6 +206,13 @@ assert rows[-1]["parsing_acc"] > rows[0]["parsing_acc"], "parsing accuracy did n
     run drop-train "${LIST[@]}" -o "$T/m.st" --triplet hard
     assert_failure 2
     run drop-train "${LIST[@]}" -o "$T/m.st" --steps 70,40
+    assert_failure 2
+    run drop-train "${LIST[@]}" -o "$T/m.st" --erase 1.5
+    assert_failure 2
+    assert_output --partial "--erase: 1.5 is out of range [0, 1]"
+    run drop-train "${LIST[@]}" -o "$T/m.st" --pad -1
+    assert_failure 2
+    run drop-train "${LIST[@]}" -o "$T/m.st" --label-smooth 1
     assert_failure 2
     run drop-train --bogus
     assert_failure 2
