@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 
 	const struct drop_backend *be =
 		drop_backend_get(common.device == DROP_DEVICE_CUDA ? "cuda" : "cpu");
-	if (!be)
+	if (!be || drop_model_backend_check(be, false))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
 	struct drop_model m;
 	if (drop_model_load(o.model, be, &m))

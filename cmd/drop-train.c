@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 	o.report = stdout;
 	const struct drop_backend *be =
 		drop_backend_get(common.device == DROP_DEVICE_CUDA ? "cuda" : "cpu");
-	if (!be)
+	if (!be || drop_model_backend_check(be, true))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
 	int rc = drop_train(&o, be);
 	if (rc < 0)

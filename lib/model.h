@@ -301,8 +301,13 @@ struct drop_model {
 	unsigned char *bank_vis_h;
 };
 
+/* 0 when backend be has every op the model runs (the backward ones too when train), else
+ * -1 with a message naming the first missing op (ops.h: optional members). The tools call
+ * it first, to stop with "device unavailable" rather than fail later. */
+int drop_model_backend_check(const struct drop_backend *be, bool train);
+
 /* Build the model (parameters registered and allocated, not initialised): 0, or -1 with
- * a message (bad configuration). */
+ * a message (bad configuration, or a backend without the model's ops). */
 int drop_model_create(struct drop_model *m, const struct drop_model_config *cfg,
                       const struct drop_backend *be);
 void drop_model_free(struct drop_model *m);

@@ -112,11 +112,32 @@ static int parsing_branch(struct drop_model *m)
 	return php;
 }
 
+int drop_model_backend_check(const struct drop_backend *be, bool train)
+{
+#define NEED(op)                                                                            \
+	if (!drop_backend_supports(be, op))                                                 \
+		return drop_fail("the %s backend has no " #op " yet, which the model needs "  \
+		                 "(kernels/STATUS.md); use --device cpu", be->name);
+	NEED(convert) NEED(conv2d_fwd) NEED(linear_fwd) NEED(bn_fwd_train) NEED(bn_fwd_eval)
+	NEED(resample_fwd) NEED(pool_global_fwd) NEED(wamp_fwd) NEED(softmax_fwd)
+	NEED(l2norm_fwd) NEED(chanmax_fwd) NEED(maxpool_fwd) NEED(relu) NEED(add) NEED(scale)
+	NEED(axpy) NEED(concat) NEED(split) NEED(rand_uniform) NEED(rand_normal)
+	if (train) {
+		NEED(conv2d_bwd_data) NEED(conv2d_bwd_weights) NEED(linear_bwd_data)
+		NEED(linear_bwd_weights) NEED(bn_bwd) NEED(resample_bwd) NEED(pool_global_bwd)
+		NEED(wamp_bwd) NEED(softmax_bwd) NEED(l2norm_bwd) NEED(chanmax_bwd)
+		NEED(maxpool_bwd) NEED(relu_bwd) NEED(ce_smooth) NEED(parsing_loss)
+		NEED(triplet) NEED(adam)
+	}
+#undef NEED
+	return 0;
+}
+
 int drop_model_create(struct drop_model *m, const struct drop_model_config *cfg,
                       const struct drop_backend *be)
 {
 	memset(m, 0, sizeof *m);
-	if (check_config(cfg))
+	if (check_config(cfg) || drop_model_backend_check(be, false))
 		return -1;
 	m->cfg = *cfg;
 	m->be = be;

@@ -62,6 +62,17 @@ help_flags() {
     done
 }
 
+@test "--device cuda: drop-train and drop-embed stop with exit 3 (no CUDA convolutions yet)" {
+    require_cuda
+    run --separate-stderr drop-embed --device cuda -m "$T/none.safetensors" "$T/none.png"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == "drop-embed: the cuda backend has no conv2d_fwd yet, which the model needs"* ]]
+    run --separate-stderr drop-train --device cuda --list "$T/none.tsv" -o "$T/m.st"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == "drop-train: the cuda backend has no conv2d_fwd yet"* ]]
+    [ ! -e "$T/m.st" ]
+}
+
 @test "man pages pass mandoc -Tlint" {
     for m in "$DROP_ROOT"/man/*.[157]; do
         run mandoc -Tlint -W warning "$m"

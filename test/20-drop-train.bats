@@ -10,6 +10,7 @@
 # without them, a failure under DROP_TEST_STRICT=1) and json, drop-labels, cmp, grep
 
 load test_helper
+model_tools_on_cpu
 
 GEN="$DROP_ROOT/scripts/make-synthetic-reid"
 TINY=(--backbone hrnet-tiny --size 64x32 --batch 8 --threads 2 -q)

@@ -10,6 +10,7 @@
 # pipeline test only.
 
 load test_helper
+model_tools_on_cpu
 bats_require_minimum_version 1.5.0
 
 # One tiny model (hrnet-tiny, 64x32, K 4, D 32) and a few images, made once.

@@ -8,6 +8,7 @@
 # also requires: gnuplot (Debian gnuplot-nox), drop-test-png (test/tools), awk
 
 load test_helper
+model_tools_on_cpu
 
 PLOT="$DROP_ROOT/scripts/plot-log"
 

@@ -12,6 +12,7 @@
 # a failure under DROP_TEST_STRICT=1), bash, make, find, awk
 
 load test_helper
+model_tools_on_cpu
 bats_require_minimum_version 1.5.0
 
 GEN="$DROP_ROOT/scripts/make-synthetic-reid"
