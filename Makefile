@@ -1,7 +1,8 @@
 # drop - build, test and install.
 #
 #   make              the CPU tools in build/bin (installs missing packages first)
-#   make demo         build, then run a small example on synthetic data
+#   make demo         build, then run the whole method on a synthetic occluded set
+#   make demo-retrieval  the matching and scoring half alone, on synthetic embeddings
 #   make test         build, then run every C unit test and bats test
 #   make asan         the same tests built with AddressSanitizer + UBSan (build-asan/)
 #   make CUDA=1       also build the CUDA backend with nvcc (build-cuda/)
@@ -55,7 +56,7 @@ UNITS = $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 TEST_TOOLS = $(patsubst test/tools/%.c,$(BUILD)/test/tools/%,$(wildcard test/tools/*.c))
 DEPS_STAMP = $(BUILD)/.deps-installed
 
-.PHONY: all test check asan install uninstall clean deps bench demo
+.PHONY: all test check asan install uninstall clean deps bench demo demo-retrieval
 all: $(BINS) $(UNITS) $(TEST_TOOLS)
 
 # Missing build and test packages are installed once per build folder.
@@ -102,9 +103,14 @@ asan:
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
-# The README's main command: a small run of the toolkit on synthetic data.
+# The README's main command: the whole method (labels, training, embedding, matching,
+# scoring, pictures) on a synthetic occluded set, in minutes on the CPU.
 demo: all
-	@scripts/demo $(BUILD)
+	@scripts/demo-method $(BUILD)
+
+# The retrieval half alone (drop-match | drop-score) on synthetic embeddings, in seconds.
+demo-retrieval: all
+	@scripts/demo-retrieval $(BUILD)
 
 # Benchmarks (each prints its figures next to a baseline measured in the same run).
 bench: all
