@@ -335,9 +335,12 @@ class Drop(nn.Module):
         fg = prob[:, 1:].max(1).values
         maps = torch.cat([fg[:, None], prob], 1)                       # (N, K+2, H, W)
         gap = preid.mean((2, 3))
-        wx = maps[:, :, None] * preid[:, None]                        # (N, K+2, C, H, W)
-        wavg = wx.sum((3, 4)) / maps.sum((2, 3)).clamp(min=1e-6)[..., None]
-        wmax = wx.flatten(3).max(-1).values
+        # WAMP one map at a time: the (N, K+2, C, H, W) product of all maps at once would
+        # take 10 GB at batch 64 and 256x128 (and make the twin a poor speed baseline)
+        wavg = torch.einsum("nkhw,nchw->nkc", maps, preid) / \
+            maps.sum((2, 3)).clamp(min=1e-6)[..., None]
+        wmax = torch.stack([(maps[:, j, None] * preid).flatten(2).max(-1).values
+                            for j in range(maps.shape[1])], 1)
         e = wavg + wmax
         n = images.shape[0]
         g1 = self.global_reduction(gap)
