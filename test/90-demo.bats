@@ -36,8 +36,11 @@ setup() {
         assert_success
         n=$((n + 1))
     done
-    # 4 label maps and their overlays, 4 + 4 parsing maps, 2 contact sheets, 1 training plot
-    [ "$n" -eq 19 ]
+    # 4 label maps and their overlays, 4 + 4 parsing maps, those side by side, 2 contact
+    # sheets, 1 training plot
+    [ "$n" -eq 20 ]
+    run drop-test-png info "$T/demo/pictures/parsing-side-by-side.png"
+    assert_output "rgb $((4 * (2 * 64 + 4))) $((4 * (2 * 128 + 4)))"
     run drop-test-png info "$T/demo/pictures/sheet-trained.png"
     assert_output --regexp '^rgb [0-9]+ [0-9]+$'
     run drop-test-png info "$T/demo/pictures/training.png"
