@@ -53,15 +53,6 @@ static inline DROP_HD double drop_bn_running(double running, double batch, doubl
 	return (1.0 - momentum) * running + momentum * batch;
 }
 
-/* Batch-norm input gradient, per element, from the per-channel sums over the m = N H W
- * elements: sum_dy = sum dy, sum_dy_xhat = sum dy xhat, with xhat = (x - mean) invstd:
- * dx = gamma invstd (dy - sum_dy / m - xhat sum_dy_xhat / m). */
-static inline DROP_HD double drop_bn_dx(double dy, double xhat, double gamma, double invstd,
-                                        double sum_dy, double sum_dy_xhat, double m)
-{
-	return gamma * invstd * (dy - sum_dy / m - xhat * sum_dy_xhat / m);
-}
-
 /* Bilinear source position of output index `dst` along an axis of `in` -> `out` samples,
  * PyTorch's upsample_bilinear2d with an output size: align_corners true maps the corner
  * samples onto each other (scale (in - 1)/(out - 1)); false maps pixel centres

@@ -8,6 +8,7 @@
  */
 #include "../ops.h"
 #include "../maths_ops.h"
+#include "par.h"
 
 #include <stdlib.h>
 

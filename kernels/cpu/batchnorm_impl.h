@@ -16,7 +16,7 @@ static void BN_NAME(stats)(const struct drop_bn_desc *d, const REAL *x, double *
 	int L = bn_lanes(d), G = bn_groups(d);
 	size_t hw = (size_t)d->h * d->w;
 	double m = (double)d->n * hw;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int g = 0; g < G; g++) {
 		double s1[BN_MAXL] = { 0 }, s2[BN_MAXL] = { 0 };
 		for (int n = 0; n < d->n; n++) {
@@ -48,7 +48,7 @@ static void BN_NAME(apply)(const struct drop_bn_desc *d, const REAL *x, const do
 {
 	int L = bn_lanes(d), G = bn_groups(d);
 	size_t hw = (size_t)d->h * d->w;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int n = 0; n < d->n; n++) {
 		for (int g = 0; g < G; g++) {
 			const REAL *p = x + ((size_t)n * G + g) * hw * L;
@@ -103,6 +103,55 @@ void BN_NAME(fwd_eval)(const struct drop_bn_desc *d, const REAL *x, const REAL *
 	free(mean);
 }
 
+/* One group of the backward pass. Sums per lane in double, in (n, s) order, over the
+ * m = N H W elements; then dx = gamma invstd (dy - sum_dy/m - xhat sum_dy_xhat/m), with
+ * xhat = (x - mu) invstd, rewritten as a dy + b (x - mu) + c with per-lane coefficients,
+ * in REAL, so that the element loop vectorises. Called with a literal L (8, 16) where it can be, for the same reason. */
+static inline __attribute__((always_inline)) void
+BN_NAME(bwd_group)(const struct drop_bn_desc *d, int L, int g, int G, size_t hw, double m,
+                   const REAL *x, const REAL *dy, const REAL *gamma, const REAL *save_mean,
+                   const REAL *save_invstd, REAL *dx, REAL *dgamma, REAL *dbeta)
+{
+	double sdy[BN_MAXL] = { 0 }, sdyx[BN_MAXL] = { 0 }, mu[BN_MAXL] = { 0 },
+	       is[BN_MAXL] = { 0 };
+	REAL a[BN_MAXL] = { 0 }, b[BN_MAXL] = { 0 }, c0[BN_MAXL] = { 0 }, mr[BN_MAXL] = { 0 };
+	int live = d->c - g * L < L ? d->c - g * L : L; /* lanes that hold channels */
+	for (int l = 0; l < live; l++) {
+		mu[l] = save_mean[g * L + l];
+		is[l] = save_invstd[g * L + l];
+	}
+	for (int n = 0; n < d->n; n++) {
+		size_t o = ((size_t)n * G + g) * hw * L;
+		for (size_t s = 0; s < hw; s++)
+			for (int l = 0; l < L; l++) {
+				double t = dy[o + s * L + l];
+				sdy[l] += t;
+				sdyx[l] += t * (x[o + s * L + l] - mu[l]) * is[l];
+			}
+	}
+	for (int l = 0; l < live; l++) {
+		dgamma[g * L + l] = (REAL)sdyx[l];
+		if (dbeta)
+			dbeta[g * L + l] = (REAL)sdy[l];
+		double gi = gamma[g * L + l] * is[l];
+		a[l] = (REAL)gi;
+		b[l] = (REAL)(-gi * is[l] * sdyx[l] / m);
+		c0[l] = (REAL)(-gi * sdy[l] / m);
+		mr[l] = (REAL)mu[l];
+	}
+	for (int n = 0; n < d->n; n++) {
+		size_t o = ((size_t)n * G + g) * hw * L;
+		for (size_t s = 0; s < hw; s++)
+			for (int l = 0; l < L; l++) {
+				size_t i = o + s * L + l;
+				dx[i] = a[l] * dy[i] + b[l] * (x[i] - mr[l]) + c0[l];
+			}
+		for (int l = live; l < L; l++) /* padding lanes: exactly 0 */
+			for (size_t s = 0; s < hw; s++)
+				dx[o + s * L + l] = 0;
+	}
+}
+
 void BN_NAME(bwd)(const struct drop_bn_desc *d, const REAL *x, const REAL *dy,
                   const REAL *gamma, const REAL *save_mean, const REAL *save_invstd, REAL *dx,
                   REAL *dgamma, REAL *dbeta)
@@ -110,39 +159,16 @@ void BN_NAME(bwd)(const struct drop_bn_desc *d, const REAL *x, const REAL *dy,
 	int L = bn_lanes(d), G = bn_groups(d);
 	size_t hw = (size_t)d->h * d->w;
 	double m = (double)d->n * hw;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int g = 0; g < G; g++) {
-		double sdy[BN_MAXL] = { 0 }, sdyx[BN_MAXL] = { 0 }, mu[BN_MAXL] = { 0 },
-		       is[BN_MAXL] = { 0 }, ga[BN_MAXL] = { 0 };
-		for (int l = 0; l < L && g * L + l < d->c; l++) {
-			mu[l] = save_mean[g * L + l];
-			is[l] = save_invstd[g * L + l];
-			ga[l] = gamma[g * L + l];
-		}
-		for (int n = 0; n < d->n; n++) {
-			size_t o = ((size_t)n * G + g) * hw * L;
-			for (size_t s = 0; s < hw; s++)
-				for (int l = 0; l < L; l++) {
-					double t = dy[o + s * L + l];
-					sdy[l] += t;
-					sdyx[l] += t * (x[o + s * L + l] - mu[l]) * is[l];
-				}
-		}
-		for (int l = 0; l < L && g * L + l < d->c; l++) {
-			dgamma[g * L + l] = (REAL)sdyx[l];
-			if (dbeta)
-				dbeta[g * L + l] = (REAL)sdy[l];
-		}
-		for (int n = 0; n < d->n; n++) {
-			size_t o = ((size_t)n * G + g) * hw * L;
-			for (size_t s = 0; s < hw; s++)
-				for (int l = 0; l < L; l++) {
-					size_t i = o + s * L + l;
-					dx[i] = g * L + l < d->c
-					        ? (REAL)drop_bn_dx(dy[i], (x[i] - mu[l]) * is[l], ga[l],
-					                           is[l], sdy[l], sdyx[l], m)
-					        : 0;
-				}
-		}
+		if (L == 8)
+			BN_NAME(bwd_group)(d, 8, g, G, hw, m, x, dy, gamma, save_mean, save_invstd,
+			                   dx, dgamma, dbeta);
+		else if (L == 16)
+			BN_NAME(bwd_group)(d, 16, g, G, hw, m, x, dy, gamma, save_mean, save_invstd,
+			                   dx, dgamma, dbeta);
+		else
+			BN_NAME(bwd_group)(d, L, g, G, hw, m, x, dy, gamma, save_mean, save_invstd,
+			                   dx, dgamma, dbeta);
 	}
 }

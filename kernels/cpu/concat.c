@@ -5,6 +5,7 @@
  * contiguous copy; otherwise channels are copied one by one.
  */
 #include "../ops.h"
+#include "par.h"
 
 #include <string.h>
 
@@ -29,7 +30,7 @@ static void concat_split(int nparts, struct drop_tensor *const *parts, struct dr
 		         y->c);
 	size_t hw = (size_t)y->h * y->w, ypad = (size_t)drop_tensor_cpad(y, block);
 	if (aligned) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)y->n * ypad * hw))
 		for (int n = 0; n < y->n; n++) {
 			for (int i = 0; i < nparts; i++) {
 				int off = 0;
@@ -50,7 +51,7 @@ static void concat_split(int nparts, struct drop_tensor *const *parts, struct dr
 	for (int i = 0; i < nparts; i++) {
 		struct drop_tensor *p = parts[i];
 		size_t pc = (size_t)drop_tensor_cpad(p, block);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)y->n * ypad * hw))
 		for (int n = 0; n < y->n; n++) {
 			for (int c = 0; c < p->c; c++) {
 				for (size_t s = 0; s < hw; s++) {

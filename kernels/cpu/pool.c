@@ -11,6 +11,7 @@
  */
 #include "../ops.h"
 #include "../maths_ops.h"
+#include "par.h"
 
 #include <float.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ void drop_pool_global_fwd_cpu(const struct drop_pool_desc *d, const float *x, fl
 {
 	int L = lanes(d), G = (d->c + L - 1) / L;
 	size_t hw = (size_t)d->h * d->w;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int n = 0; n < d->n; n++) {
 		for (int g = 0; g < G; g++) {
 			const float *p = x + ((size_t)n * G + g) * hw * L;
@@ -74,7 +75,7 @@ void drop_pool_global_bwd_cpu(const struct drop_pool_desc *d, const float *davg,
 {
 	int L = lanes(d), G = (d->c + L - 1) / L;
 	size_t hw = (size_t)d->h * d->w;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int n = 0; n < d->n; n++) {
 		for (int g = 0; g < G; g++) {
 			float *p = dx + ((size_t)n * G + g) * hw * L;
@@ -96,7 +97,7 @@ void drop_wamp_fwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 {
 	int L = lanes(d), G = (d->c + L - 1) / L, K = d->k1;
 	size_t hw = (size_t)d->h * d->w;
-#pragma omp parallel for collapse(3) schedule(static)
+#pragma omp parallel for collapse(3) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L * K))
 	for (int n = 0; n < d->n; n++) {
 		for (int k = 0; k < K; k++) {
 			for (int g = 0; g < G; g++) {
@@ -146,7 +147,7 @@ void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 			floored[n * K + k] = !(mass > 1e-6);
 		}
 	/* dx: one thread per (n, plane), maps in order. */
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int n = 0; n < d->n; n++) {
 		for (int g = 0; g < G; g++) {
 			float *q = dx + ((size_t)n * G + g) * hw * L;
@@ -170,7 +171,7 @@ void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 	}
 	/* dm: one thread per (n, k), channels in order.
 	 * d wavg_c / d m(p) = x_c(p) / den - [not floored] wsum_c / den^2. */
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int n = 0; n < d->n; n++) {
 		for (int k = 0; k < K; k++) {
 			float *dmk = dm + ((size_t)n * K + k) * hw;

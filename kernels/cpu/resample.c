@@ -11,6 +11,7 @@
  */
 #include "../ops.h"
 #include "../maths_ops.h"
+#include "par.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,7 @@ void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, f
 	size_t in = (size_t)d->h * d->w * L, out = (size_t)d->ho * d->wo * L;
 	if (d->mode == DROP_NEAREST) {
 		int f = d->ho / d->h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)planes * out))
 		for (int p = 0; p < planes; p++)
 			for (int oy = 0; oy < d->ho; oy++) {
 				const float *xr = x + p * in + (size_t)(oy / f) * d->w * L;
@@ -78,7 +79,7 @@ void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, f
 	}
 	struct taps ty = taps_make(d->h, d->ho, d->align_corners);
 	struct taps tx = taps_make(d->w, d->wo, d->align_corners);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)planes * out))
 	for (int p = 0; p < planes; p++) {
 		const float *xp = x + p * in;
 		for (int oy = 0; oy < d->ho; oy++) {
@@ -106,7 +107,7 @@ void drop_resample_bwd_cpu(const struct drop_resample_desc *d, const float *dy, 
 	size_t in = (size_t)d->h * d->w * L, out = (size_t)d->ho * d->wo * L;
 	if (d->mode == DROP_NEAREST) {
 		int f = d->ho / d->h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)planes * out))
 		for (int p = 0; p < planes; p++) {
 			float *dp = dx + p * in;
 			memset(dp, 0, in * sizeof *dp);
@@ -122,7 +123,7 @@ void drop_resample_bwd_cpu(const struct drop_resample_desc *d, const float *dy, 
 	}
 	struct taps ty = taps_make(d->h, d->ho, d->align_corners);
 	struct taps tx = taps_make(d->w, d->wo, d->align_corners);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)planes * out))
 	for (int p = 0; p < planes; p++) {
 		float *dp = dx + p * in;
 		memset(dp, 0, in * sizeof *dp);

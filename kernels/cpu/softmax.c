@@ -7,6 +7,7 @@
  */
 #include "../ops.h"
 #include "../maths_ops.h"
+#include "par.h"
 
 #include <math.h>
 
@@ -25,7 +26,7 @@
 void drop_chanmax_fwd_cpu(int n, int k, int hw, int first, const float *x, float *y,
                           int *argmax)
 {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)n * k * hw))
 	for (int i = 0; i < n; i++) {
 		for (int p = 0; p < hw; p++) {
 			const float *xp = x + (size_t)i * k * hw + p;
@@ -41,7 +42,7 @@ void drop_chanmax_fwd_cpu(int n, int k, int hw, int first, const float *x, float
 
 void drop_chanmax_bwd_cpu(int n, int k, int hw, const int *argmax, const float *dy, float *dx)
 {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)n * k * hw))
 	for (int i = 0; i < n; i++) {
 		for (int p = 0; p < hw; p++) {
 			float *dp = dx + (size_t)i * k * hw + p;

@@ -12,7 +12,7 @@
 #endif
 void SM_NAME(softmax_fwd)(int n, int k, int hw, const REAL *x, REAL *y)
 {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)n * k * hw))
 	for (int i = 0; i < n; i++) {
 		for (int p = 0; p < hw; p++) {
 			const REAL *xp = x + (size_t)i * k * hw + p;
@@ -37,7 +37,7 @@ void SM_NAME(softmax_fwd)(int n, int k, int hw, const REAL *x, REAL *y)
 /* dx = y (dy - sum_c y dy) per pixel. */
 void SM_NAME(softmax_bwd)(int n, int k, int hw, const REAL *y, const REAL *dy, REAL *dx)
 {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)n * k * hw))
 	for (int i = 0; i < n; i++) {
 		for (int p = 0; p < hw; p++) {
 			size_t o = (size_t)i * k * hw + p;
@@ -54,7 +54,7 @@ void SM_NAME(softmax_bwd)(int n, int k, int hw, const REAL *y, const REAL *dy, R
 
 void SM_NAME(l2norm_fwd)(int n, int dim, const REAL *x, REAL *y)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)n * dim))
 	for (int i = 0; i < n; i++) {
 		const REAL *xr = x + (size_t)i * dim;
 		double s = 0;
@@ -70,7 +70,7 @@ void SM_NAME(l2norm_fwd)(int n, int dim, const REAL *x, REAL *y)
  * denominator is a constant: dx = dy / 1e-12. */
 void SM_NAME(l2norm_bwd)(int n, int dim, const REAL *x, const REAL *dy, REAL *dx)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)n * dim))
 	for (int i = 0; i < n; i++) {
 		const REAL *xr = x + (size_t)i * dim, *gr = dy + (size_t)i * dim;
 		double s = 0, dot = 0;
