@@ -34,19 +34,29 @@ void SM_NAME(softmax_fwd)(int n, int k, int hw, const REAL *x, REAL *y)
 	}
 }
 
-/* dx = y (dy - sum_c y dy) per pixel. */
+/* dx = y (dy - sum_c y dy) per pixel. Blocks of SM_PIX pixels with the pixel loop inside,
+ * so it vectorises; each pixel's sum is still in double and in channel order. */
+#ifndef SM_PIX
+#define SM_PIX 256
+#endif
 void SM_NAME(softmax_bwd)(int n, int k, int hw, const REAL *y, const REAL *dy, REAL *dx)
 {
+	int nb = (hw + SM_PIX - 1) / SM_PIX;
 #pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)n * k * hw))
 	for (int i = 0; i < n; i++) {
-		for (int p = 0; p < hw; p++) {
-			size_t o = (size_t)i * k * hw + p;
-			double s = 0;
-			for (int c = 0; c < k; c++)
-				s += (double)y[o + (size_t)c * hw] * dy[o + (size_t)c * hw];
+		for (int b = 0; b < nb; b++) {
+			int p0 = b * SM_PIX, np = hw - p0 < SM_PIX ? hw - p0 : SM_PIX;
+			size_t o = (size_t)i * k * hw + p0;
+			double s[SM_PIX] = { 0 };
+			for (int c = 0; c < k; c++) {
+				const REAL *yc = y + o + (size_t)c * hw, *gc = dy + o + (size_t)c * hw;
+				for (int p = 0; p < np; p++)
+					s[p] += (double)yc[p] * gc[p];
+			}
 			for (int c = 0; c < k; c++) {
 				size_t j = o + (size_t)c * hw;
-				dx[j] = (REAL)(y[j] * (dy[j] - s));
+				for (int p = 0; p < np; p++)
+					dx[j + p] = (REAL)(y[j + p] * (dy[j + p] - s[p]));
 			}
 		}
 	}
