@@ -3,7 +3,7 @@
  * (scripts/drop_twin.py) through the fixtures of scripts/make-model-fixtures
  * (test/fixtures/model/); also requires: kernels (CPU backend), lib/npy.
  *
- * hrnet-tiny at 64x32, batch 8: registry names and order, initial values, every head's
+ * hrnet-tiny at 64x32, batch NB = 16 (4 ids x 4): registry names and order, initial values, every head's
  * outputs in evaluation and training mode, the loss terms of three steps, all gradients of
  * the first step, the trained values after three Adam steps with the PEMB filling up, the
  * running statistics; the ablation switches and the resnet50 backbone (loss terms and
@@ -27,6 +27,11 @@
 
 #define FIX "test/fixtures/model/"
 #define PARSING_SCALE 300.0f
+/* The fixtures' batch (scripts/make-model-fixtures, N): 4 identities x 4 images. With 8
+ * images, stage 4's 2x1 maps gave its batch norms 16 values a channel and made the float32
+ * gradients chaotic (PyTorch's own float32 moved 7x past the limits below on another ISA);
+ * with 16 the same comparison stays within 0.3 of them. */
+#define NB 16
 
 static struct npy_array load(const char *name)
 {
@@ -101,8 +106,8 @@ static float *images(int step, int n, int h, int w)
 
 static void pids_of(int step, int *pids)
 {
-	for (int i = 0; i < 8; i++)
-		pids[i] = 2 * step + (i >= 4);
+	for (int i = 0; i < NB; i++)
+		pids[i] = (4 * step + i / 4) % 6;
 }
 
 /* Trained entries' values (or gradients) in registry order, one flat array. */
@@ -175,8 +180,8 @@ static void test_init(struct drop_model *m)
  */
 static void test_eval(struct drop_model *m)
 {
-	float *x = images(0, 8, 64, 32);
-	const struct drop_model_out *o = drop_model_forward(m, x, 8, false);
+	float *x = images(0, NB, 64, 32);
+	const struct drop_model_out *o = drop_model_forward(m, x, NB, false);
 	check_out("eval S", o->parsing, "tiny.eval.S", 1e-4, 1e-3);
 	check_out("eval gap", m->heads->gap, "tiny.eval.gap", 1e-4, 1e-3);
 	check_out("eval parts", o->parts, "tiny.eval.p1", 1e-4, 1e-3);
@@ -186,9 +191,9 @@ static void test_eval(struct drop_model *m)
 
 	/* The same images in a batch of 3: eval mode is per image (oneDNN may pick another
 	 * kernel for another batch size: 1e-5 relative). */
-	float *parts = xmalloc(8 * 4 * 32 * sizeof *parts), *fore = xmalloc(8 * 32 * sizeof *fore);
-	memcpy(parts, o->parts, 8 * 4 * 32 * sizeof *parts);
-	memcpy(fore, o->fore_bn, 8 * 32 * sizeof *fore);
+	float *parts = xmalloc(NB * 4 * 32 * sizeof *parts), *fore = xmalloc(NB * 32 * sizeof *fore);
+	memcpy(parts, o->parts, NB * 4 * 32 * sizeof *parts);
+	memcpy(fore, o->fore_bn, NB * 32 * sizeof *fore);
 	o = drop_model_forward(m, x + 5 * 3 * 64 * 32, 3, false);
 	compare_f("eval: images 5-7 alone, parts", o->parts, parts + 5 * 4 * 32, 3 * 4 * 32, 1e-6,
 	          1e-5);
@@ -201,14 +206,14 @@ static void test_eval(struct drop_model *m)
 	struct drop_graph *g = &m->graph;
 	int before = g->buf[g->v[m->v_p[0]].buf_fwd].last;
 	drop_model_keep_stages(m);
-	drop_model_forward(m, x, 8, false);
+	drop_model_forward(m, x, NB, false);
 	int after = g->buf[g->v[m->v_p[0]].buf_fwd].last;
 	CHECK(before < g->nn && after >= g->nn, "eval plan: P1 live until %d, kept until %d (%d "
 	      "nodes)", before, after, g->nn);
 	float *p1 = tensor_plain(drop_graph_data(&m->graph, m->v_p[0]));
 	float *pr = tensor_plain(drop_graph_data(&m->graph, m->v_preid));
 	size_t c1 = 32, hw = 16 * 8, same = 1;
-	for (size_t i = 0; i < 8 && same; i++)
+	for (size_t i = 0; i < NB && same; i++)
 		same = !memcmp(p1 + i * c1 * hw, pr + i * (size_t)m->creid * hw, c1 * hw * sizeof *p1);
 	CHECK(same, "eval: kept P1 equals Preid's first 32 channels after the pass");
 	free(p1);
@@ -247,20 +252,14 @@ static void check_losses(const struct drop_model_loss *L, int step)
 /*
  * Gradient check. The fixture holds float16 values scaled by each tensor's largest
  * magnitude s, so the reference itself is good to 2^-12 s (measured: most tensors agree
- * within 3e-4 s). ReLU near-ties make float32 and float64 differ by more in a few places:
- * incre_modules.0.0.bn2 has a pre-activation of 2.8e-6 (float64) whose sign float32
- * rounding flips, which moves that channel's bias gradient by 1.2 % (0.73 % of s) and
- * what lies before it by less; PyTorch's own float32 run differs from float64 by up to
- * 0.4 % of s (global_reduction.1.weight). The float32 result depends on the CPU's kernels:
- * measured against the old limits (2e-2 s + 1e-2 |ref|, L2 1e-2), the worst element is 0.28
- * of them on AVX2 and 1.66 on an AVX-512 host (relative L2 0.011); PyTorch's float32 is 0.19
- * on AVX2 and, with ONEDNN_MAX_CPU_ISA=SSE41 (no FMA, oneDNN's reference kernels), 6.8 of
- * them (L2 0.035, stage4 fuse layers) - exactly what drop gives there, so that is this
- * fixture's conditioning, not an error. Limits, for FMA machines with a 2x margin: every
- * element within 8e-2 s + 4e-2 |ref| and each tensor's relative L2 error below 3e-2 (a wrong
- * gradient is off by O(1)). Entries whose twin gradient is zero up to
- * float64 rounding (s < 1e-10: biases right before a batch norm, which cancels them) must
- * be below 1e-6 in float32.
+ * within 3e-4 s). ReLU near-ties (a pre-activation whose sign float32 rounding flips)
+ * make float32 and float64 differ by more in a few places. Limits: every element within 2e-2 s + 1e-2 |ref|
+ * and each tensor's relative L2 error below 1e-2. Measured against them: worst element 0.13
+ * on AVX2 and 0.12 with ONEDNN_MAX_CPU_ISA=SSE41 (oneDNN's reference kernels, no FMA),
+ * relative L2 at most 0.0036. (With the fixtures' old batch of 8, the float32 results of
+ * two ISAs - PyTorch's as well as drop's - were up to 6.8 of these limits apart: see NB.)
+ * Entries whose twin gradient is zero up to float64 rounding (s < 1e-10: biases right
+ * before a batch norm, which cancels them) must be below 1e-6 in float32.
  */
 static void check_grads(struct drop_model *m)
 {
@@ -278,7 +277,7 @@ static void check_grads(struct drop_model *m)
 		double s = k < ns ? scale[k] : 0, e2 = 0, r2 = 0;
 		for (size_t j = 0; j < p->numel; j++) {
 			double ref = (double)((float *)g16.data)[off + j] * s, got = p->grad[j];
-			double lim = s < 1e-10 ? 1e-6 : 8e-2 * s + 4e-2 * fabs(ref);
+			double lim = s < 1e-10 ? 1e-6 : 2e-2 * s + 1e-2 * fabs(ref);
 			double r = fabs(got - ref) / lim;
 			e2 += (got - ref) * (got - ref);
 			r2 += ref * ref;
@@ -290,7 +289,7 @@ static void check_grads(struct drop_model *m)
 		double l2 = s < 1e-10 ? 0 : sqrt(e2 / r2);
 		if (l2 > worst_l2)
 			worst_l2 = l2, worst_l2_name = p->name;
-		if (l2 > 3e-2 && bad++ < 5)
+		if (l2 > 1e-2 && bad++ < 5)
 			printf("#   %s: relative L2 error %.3g\n", p->name, l2);
 		nzero += s < 1e-10;
 		off += p->numel;
@@ -308,9 +307,9 @@ static void check_grads(struct drop_model *m)
  * about lr sign(g) per step whatever |g|, so an element whose gradient is small beside its
  * float32 error (the ReLU near-ties above, zero-gradient biases) may move differently, by at
  * most the sum of the learning rates (1.15e-4). Limits: each tensor's relative L2 error
- * below 5e-2 (measured worst 7e-3 on AVX2, 0.025 on AVX-512), at most 2 % of the elements
- * outside 2e-3 s + 2e-2 |ref| (measured 0.02 % on AVX2, 0.94 % on AVX-512, where step 1's
- * gradients are further from float64 as above), and every element within 1.2e-4.
+ * below 1e-1 (measured worst 7e-3 on AVX2, 0.047 with SSE41: a batch-norm bias whose tiny
+ * gradient changes sign), at most 1 % of the elements outside 2e-3 s + 2e-2 |ref|
+ * (measured 0.14 % on AVX2, 0.22 % with SSE41), and every element within 1.2e-4.
  */
 static void check_after(struct drop_model *m, const float *p0)
 {
@@ -340,12 +339,12 @@ static void check_after(struct drop_model *m, const float *p0)
 		double l2 = gscale[k] < 1e-10 ? 0 : sqrt(e2 / r2);
 		if (l2 > worst_l2)
 			worst_l2 = l2, worst_name = p->name;
-		if (l2 > 5e-2 && bad++ < 5)
+		if (l2 > 1e-1 && bad++ < 5)
 			printf("#   %s: relative L2 error %.3g\n", p->name, l2);
 		off += p->numel;
 		k++;
 	}
-	CHECK(bad == 0 && loose <= total / 50, "after 3 Adam steps: trained values within limits "
+	CHECK(bad == 0 && loose <= total / 100, "after 3 Adam steps: trained values within limits "
 	      "(relative L2 worst %.3g, %s; %zu of %zu outside the tight bound)", worst_l2,
 	      worst_name, loose, total);
 	npy_array_free(&d16);
@@ -375,14 +374,14 @@ static void check_after(struct drop_model *m, const float *p0)
 
 static void test_train(struct drop_model *m)
 {
-	int pids[8], labels[8 * 16 * 8];
+	int pids[NB], labels[NB * 16 * 8];
 	float *p0 = flat_trained(&m->params, false);
 	for (int step = 0; step < 3; step++) {
-		float *x = images(step, 8, 64, 32);
+		float *x = images(step, NB, 64, 32);
 		pids_of(step, pids);
 		labels_of(step, labels);
 		drop_params_zero_grad(&m->params);
-		const struct drop_model_out *o = drop_model_forward(m, x, 8, true);
+		const struct drop_model_out *o = drop_model_forward(m, x, NB, true);
 		if (step == 0) {
 			struct drop_graph *g = &m->graph;
 			size_t sum = 0;
@@ -433,7 +432,7 @@ static void test_train(struct drop_model *m)
 		                 0.9, 0.999, 1e-8, 5e-4);
 		free(x);
 	}
-	CHECK(m->bank_n == 16, "PEMB holds the 2 previous batches (%d entries)", m->bank_n);
+	CHECK(m->bank_n == 2 * NB, "PEMB holds the 2 previous batches (%d entries)", m->bank_n);
 	check_after(m, p0);
 	free(p0);
 }
@@ -446,12 +445,12 @@ static void test_variant(const char *name, void (*set)(struct drop_model_config 
 	tiny_config(&c);
 	set(&c);
 	struct drop_model *m = make(&c);
-	int pids[8], labels[8 * 16 * 8];
-	float *x = images(0, 8, 64, 32);
+	int pids[NB], labels[NB * 16 * 8];
+	float *x = images(0, NB, 64, 32);
 	pids_of(0, pids);
 	labels_of(0, labels);
 	drop_params_zero_grad(&m->params);
-	drop_model_forward(m, x, 8, true);
+	drop_model_forward(m, x, NB, true);
 	struct drop_model_loss L = drop_model_backward(m, pids, labels);
 	char fx[64];
 	snprintf(fx, sizeof fx, "var-%s.loss", name);
@@ -565,8 +564,8 @@ static void test_threads(void)
 {
 	struct drop_model_config c;
 	tiny_config(&c);
-	int pids[8], labels[8 * 16 * 8];
-	float *x = images(0, 8, 64, 32), *g[2];
+	int pids[NB], labels[NB * 16 * 8];
+	float *x = images(0, NB, 64, 32), *g[2];
 	double loss[2];
 	pids_of(0, pids);
 	labels_of(0, labels);
@@ -574,7 +573,7 @@ static void test_threads(void)
 		omp_set_num_threads(t + 1);
 		struct drop_model *m = make(&c);
 		drop_params_zero_grad(&m->params);
-		drop_model_forward(m, x, 8, true);
+		drop_model_forward(m, x, NB, true);
 		loss[t] = drop_model_backward(m, pids, labels).total;
 		g[t] = flat_trained(&m->params, true);
 		if (t == 1) {
