@@ -34,13 +34,6 @@ static inline DROP_HD float drop_axpy_f(float alpha, float x, float y)
 	return y + alpha * x;
 }
 
-/* Batch norm, per element: y = gamma (x - mean) invstd + beta. */
-static inline DROP_HD double drop_bn_apply(double x, double mean, double invstd, double gamma,
-                                           double beta)
-{
-	return gamma * (x - mean) * invstd + beta;
-}
-
 /* 1 / sqrt(var + eps) for the biased batch variance. */
 static inline DROP_HD double drop_bn_invstd(double var, double eps)
 {

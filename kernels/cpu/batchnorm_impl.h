@@ -42,6 +42,20 @@ static void BN_NAME(stats)(const struct drop_bn_desc *d, const REAL *x, double *
 	}
 }
 
+/* One (n, g) block of apply: y = a (x - mu) + beta per lane with a = gamma invstd, in
+ * REAL so that the lane loop vectorises (L a literal at the call sites); padding lanes 0. */
+static inline __attribute__((always_inline)) void
+BN_NAME(apply_block)(int L, int live, size_t hw, const REAL *p, const REAL *a, const REAL *mr,
+                     const REAL *be, REAL *q)
+{
+	for (size_t s = 0; s < hw; s++)
+		for (int l = 0; l < L; l++)
+			q[s * L + l] = a[l] * (p[s * L + l] - mr[l]) + be[l];
+	for (int l = live; l < L; l++)
+		for (size_t s = 0; s < hw; s++)
+			q[s * L + l] = 0;
+}
+
 /* y = gamma (x - mean) invstd + beta per channel; padding lanes get 0. */
 static void BN_NAME(apply)(const struct drop_bn_desc *d, const REAL *x, const double *mean,
                            const double *invstd, const REAL *gamma, const REAL *beta, REAL *y)
@@ -53,18 +67,20 @@ static void BN_NAME(apply)(const struct drop_bn_desc *d, const REAL *x, const do
 		for (int g = 0; g < G; g++) {
 			const REAL *p = x + ((size_t)n * G + g) * hw * L;
 			REAL *q = y + ((size_t)n * G + g) * hw * L;
-			for (int l = 0; l < L; l++) {
+			REAL a[BN_MAXL] = { 0 }, mr[BN_MAXL] = { 0 }, be[BN_MAXL] = { 0 };
+			int live = d->c - g * L < L ? d->c - g * L : L;
+			for (int l = 0; l < live; l++) {
 				int c = g * L + l;
-				if (c >= d->c) {
-					for (size_t s = 0; s < hw; s++)
-						q[s * L + l] = 0;
-					continue;
-				}
-				double mu = mean[c], is = invstd[c], ga = gamma[c],
-				       be = beta ? beta[c] : 0.0;
-				for (size_t s = 0; s < hw; s++)
-					q[s * L + l] = (REAL)drop_bn_apply(p[s * L + l], mu, is, ga, be);
+				a[l] = (REAL)(gamma[c] * invstd[c]);
+				mr[l] = (REAL)mean[c];
+				be[l] = beta ? beta[c] : 0;
 			}
+			if (L == 8)
+				BN_NAME(apply_block)(8, live, hw, p, a, mr, be, q);
+			else if (L == 16)
+				BN_NAME(apply_block)(16, live, hw, p, a, mr, be, q);
+			else
+				BN_NAME(apply_block)(L, live, hw, p, a, mr, be, q);
 		}
 	}
 }
