@@ -8,7 +8,6 @@
 # also requires: gnuplot (Debian gnuplot-nox), drop-test-png (test/tools), awk
 
 load test_helper
-model_tools_on_cpu
 
 PLOT="$DROP_ROOT/scripts/plot-log"
 

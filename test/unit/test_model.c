@@ -33,24 +33,26 @@
  * with 16 the same comparison stays within 0.3 of them. */
 #define NB 16
 
-static struct npy_array load(const char *name)
+/* Fixture NAME read by `reader` (npy_load, or npy_load_f32 converting to float32). */
+static struct npy_array load_with(int (*reader)(const char *, struct npy_array *),
+                                  const char *name)
 {
 	char path[256];
 	snprintf(path, sizeof path, FIX "%s.npy", name);
 	struct npy_array a;
-	if (npy_load(path, &a))
+	if (reader(path, &a))
 		drop_die(1, "%s: %s (run scripts/make-model-fixtures)", path, drop_errmsg());
 	return a;
 }
 
+static struct npy_array load(const char *name)
+{
+	return load_with(npy_load, name);
+}
+
 static struct npy_array load_f32(const char *name)
 {
-	char path[256];
-	snprintf(path, sizeof path, FIX "%s.npy", name);
-	struct npy_array a;
-	if (npy_load_f32(path, &a))
-		drop_die(1, "%s: %s (run scripts/make-model-fixtures)", path, drop_errmsg());
-	return a;
+	return load_with(npy_load_f32, name);
 }
 
 static double *load_f64(const char *name, size_t *n)
