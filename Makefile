@@ -9,7 +9,7 @@
 #   make install      PREFIX=/usr/local, DESTDIR for staged installs
 #   make clean
 #
-# Overridable: CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR, BUILD, NVCC, CUDA_ARCH, CUDA_HOME.
+# Overridable: CC, CFLAGS, ARCH, LDFLAGS, PREFIX, DESTDIR, BUILD, NVCC, CUDA_ARCH, CUDA_HOME.
 
 # DROP_DEVICE=cuda (the GPU test run: DROP_DEVICE=cuda make test) builds the CUDA backend.
 ifeq ($(DROP_DEVICE),cuda)
@@ -22,7 +22,13 @@ else
 BUILD ?= build
 endif
 PREFIX ?= /usr/local
-CFLAGS ?= -O2 -g
+CFLAGS ?= -O3 -g
+# ARCH: the instruction set of the C loops (batch norm, pooling, WAMP, resampling, softmax;
+# oneDNN and OpenBLAS choose theirs at run time). The default builds for this machine, as
+# ggml does: AVX2 loops run 2-4x faster than x86-64's SSE2 (kernels/STATUS.md). For a
+# binary to copy to other machines: make ARCH=-march=x86-64-v3 (AVX2) or ARCH= (any x86-64).
+# Results do not depend on it: -std=c11 keeps floating-point contraction off.
+ARCH ?= -march=native
 CUDA_HOME ?= /usr/local/cuda
 NVCC ?= $(CUDA_HOME)/bin/nvcc
 # CUDA_ARCH: compute capabilities to build for. Default: the GPU in this machine, or,
@@ -33,7 +39,7 @@ override CUDA_ARCH := 80 90
 endif
 
 WARN = -Wall -Wextra -Werror -Wundef -Wshadow -Wno-unused-parameter
-DROP_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp $(WARN) -I$(BUILD)/include -MMD -MP
+DROP_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp $(ARCH) $(WARN) -I$(BUILD)/include -MMD -MP
 LDLIBS = -ldnnl -lopenblas -lpng -ljpeg -ltiff -lz -lm
 DROP_LDFLAGS = -fopenmp
 

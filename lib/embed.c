@@ -171,7 +171,7 @@ static int add_stdin(struct drop_embed_inputs *in)
 		char *rest = strchr(camid, '\t');
 		if (rest)
 			*rest = '\0';
-		int32_t p, c;
+		int32_t p = -1, c = -1;
 		rc = parse_id(pid, lineno, "pid", &p) || parse_id(camid, lineno, "camid", &c) ? -1 : 0;
 		if (!rc)
 			add(in, line, base_name(line), true, p, c);

@@ -397,7 +397,7 @@ static int parse_typestr(const char *s, struct npy_field *f, size_t *void_size)
 static int parse_descr(struct lex *l, struct npy_header *h)
 {
 	char s[NPY_NAMELEN];
-	size_t void_size;
+	size_t void_size = 0;
 	if (!eat(l, '[')) {
 		if (parse_string(l, s, sizeof s) || parse_typestr(s, &h->base, &void_size))
 			return -1;

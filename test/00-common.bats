@@ -30,7 +30,7 @@ help_flags() {
         run "$t" --version
         assert_success
         assert_line --index 0 --regexp "^$t \(drop\) [0-9]+\.[0-9]+\.[0-9]+$"
-        assert_line --index 1 --regexp "^build: CUDA (no|yes).*BLAS"
+        assert_line --index 1 --regexp "^build: CUDA (no|yes).*BLAS.*; C loops (SSE2|AVX|AVX2|AVX-512);"
     done
 }
 

@@ -113,13 +113,24 @@ const char *drop_build_config(void)
 #if DROP_WITH_CUDA
 	cuda = drop_cuda_build_config();
 #endif
-	snprintf(buf, sizeof buf, "%s; BLAS %s; OpenMP %s; compiler %s", cuda,
+	/* The vector width the C loops were compiled for (the Makefile's ARCH). */
+	const char *loops =
+#if defined(__AVX512F__)
+	        "AVX-512";
+#elif defined(__AVX2__)
+	        "AVX2";
+#elif defined(__AVX__)
+	        "AVX";
+#else
+	        "SSE2";
+#endif
+	snprintf(buf, sizeof buf, "%s; BLAS %s; OpenMP %s; C loops %s; compiler %s", cuda,
 	         openblas_get_config(),
 #ifdef _OPENMP
 	         "yes",
 #else
 	         "no",
 #endif
-	         __VERSION__);
+	         loops, __VERSION__);
 	return buf;
 }

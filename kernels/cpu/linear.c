@@ -3,17 +3,17 @@
  * backward-data and backward-weights, PyTorch's Linear (y = x W^T + b).
  *
  * The same plan scheme as conv2d.c: one plan per descriptor, primitives created on first
- * use, weights reordered to the primitive's layout only when their version changes, the
- * weight gradient reordered back to plain (Cout, Cin). oneDNN rather than OpenBLAS: no
- * second thread pool fighting OpenMP, and no OPENBLAS_CORETYPE limit (issue 4).
+ * use, weights reordered to the primitive's layout only when their version changes. The
+ * weight gradient is written plain (Cout, Cin) directly: a blocked gradient and a reorder
+ * back made backward-weights at 32 rows 1.2x PyTorch's time (kernels/STATUS.md). oneDNN
+ * rather than OpenBLAS: no second thread pool fighting OpenMP, and no OPENBLAS_CORETYPE
+ * limit (issue 4).
  * Not here: the pairwise distances of drop-match (kernels/maths.h, lib/match.c).
  */
 #include "../ops.h"
 #include "dnnl_ctx.h"
 
 #include <stdlib.h>
-
-
 
 static void wany_md(const struct drop_linear_desc *d, dnnl_memory_desc_t *md)
 {
@@ -82,25 +82,16 @@ static void plan_bwd_data(const struct drop_linear_desc *d, struct drop_wplan *p
 
 static void plan_bwd_weights(const struct drop_linear_desc *d, struct drop_wplan *p)
 {
-	dnnl_memory_desc_t wany;
-	wany_md(d, &wany);
 	dnnl_inner_product_desc_t ipd;
 	DNNL_CHECK(dnnl_inner_product_backward_weights_desc_init(
-		&ipd, &p->src_md, &wany, d->bias ? &p->bias_md : NULL, &p->dst_md));
+		&ipd, &p->src_md, &p->wplain_md, d->bias ? &p->bias_md : NULL, &p->dst_md));
 	p->bw_pd = make_pd(&ipd, p->fwd_pd);
 	DNNL_CHECK(dnnl_primitive_create(&p->bw, p->bw_pd));
-	const dnnl_memory_desc_t *dwmd = drop_dnnl_pd_md(p->bw_pd, dnnl_query_diff_weights_md);
 	p->w_src = drop_dnnl_mem(&p->src_md);
 	p->w_ddst = drop_dnnl_mem(&p->dst_md);
-	p->w_dw = drop_dnnl_mem(dwmd);
+	p->w_dw = drop_dnnl_mem(&p->wplain_md);
 	p->w_db = drop_dnnl_mem(&p->bias_md);
 	p->w_scr = drop_dnnl_scratch_mem(p->bw_pd);
-	if (!dnnl_memory_desc_equal(dwmd, &p->wplain_md)) {
-		p->dw_buf = drop_dnnl_buffer(dnnl_memory_desc_get_size(dwmd));
-		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, p->dw_buf));
-		p->dw_reorder = drop_dnnl_reorder(dwmd, &p->wplain_md);
-		p->w_dwplain = drop_dnnl_mem(&p->wplain_md);
-	}
 }
 
 static void check_w(const struct drop_linear_desc *d, const struct drop_tensor *w)
@@ -158,8 +149,7 @@ void drop_linear_bwd_weights_cpu(const struct drop_linear_desc *d, const float *
 		plan_bwd_weights(d, p);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, (void *)x));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_ddst, (void *)dy));
-	if (!p->dw_reorder)
-		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, dw));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, dw));
 	drop_dnnl_scratch_bind(p->bw_pd, p->w_scr);
 	dnnl_exec_arg_t args[5] = { { DNNL_ARG_SRC, p->w_src }, { DNNL_ARG_DIFF_DST, p->w_ddst },
 	                            { DNNL_ARG_DIFF_WEIGHTS, p->w_dw },
@@ -170,9 +160,4 @@ void drop_linear_bwd_weights_cpu(const struct drop_linear_desc *d, const float *
 		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_BIAS, p->w_db };
 	}
 	drop_dnnl_run(p->bw, nargs, args);
-	if (p->dw_reorder) {
-		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dwplain, dw));
-		dnnl_exec_arg_t r[] = { { DNNL_ARG_FROM, p->w_dw }, { DNNL_ARG_TO, p->w_dwplain } };
-		drop_dnnl_run(p->dw_reorder, 2, r);
-	}
 }

@@ -1,9 +1,10 @@
 /*
  * softmax.c - softmax over the channels of each pixel (the parsing head, model.md §3), the
  * maximum over channels (the foreground map), and L2 normalisation of rows (test
- * embeddings, model.md §8) on the CPU, forward and backward. The loops are in softmax_impl.h, compiled here for float (the backend ops) and
- * double (the *_f64 reference path of the finite-difference tests). Plain layout only: the
- * heads convert out of the blocked layout first (ops.h).
+ * embeddings, model.md §8) on the CPU, forward and backward. The loops are in
+ * softmax_impl.h, compiled here for float (the backend ops, with drop_expf) and double (the
+ * *_f64 reference path of the finite-difference tests). Plain layout only: the heads
+ * convert out of the blocked layout first (ops.h).
  */
 #include "../ops.h"
 #include "../maths_ops.h"
@@ -13,15 +14,19 @@
 
 #define REAL float
 #define SM_NAME(x) drop_##x##_cpu
+#define SM_EXP drop_expf
 #include "softmax_impl.h"
 #undef REAL
 #undef SM_NAME
+#undef SM_EXP
 
 #define REAL double
 #define SM_NAME(x) drop_##x##_cpu_f64
+#define SM_EXP exp
 #include "softmax_impl.h"
 #undef REAL
 #undef SM_NAME
+#undef SM_EXP
 
 void drop_chanmax_fwd_cpu(int n, int k, int hw, int first, const float *x, float *y,
                           int *argmax)

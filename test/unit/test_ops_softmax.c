@@ -1,13 +1,17 @@
 /*
  * tests: kernels/cpu/softmax.c - softmax over channels, the channel maximum (foreground
- * map) and L2 normalisation (with a zero row at the 1e-12 floor), forward and backward, float and double paths, against PyTorch
- * (fixtures of scripts/make-fixtures); the double path against central finite
- * differences of L = sum(r * y).
+ * map) and L2 normalisation (with a zero row at the 1e-12 floor), forward and backward,
+ * float and double paths, against PyTorch (fixtures of scripts/make-fixtures); the double
+ * path against central finite differences of L = sum(r * y); the float exp of
+ * kernels/maths_ops.h against libm's double exp.
  * also requires: test/fixtures/ops (committed)
  */
 #include "test_ops_util.h"
+#include "../../kernels/maths_ops.h"
 
-/* Float path: sums in double, one rounding per output: 1e-6 + 1e-5 |ref|. Double path
+#include <omp.h>
+
+/* Float path: drop_expf within 1 ulp, K-term sums in float: 1e-6 + 1e-5 |ref|. Double path
  * against float32-rounded references: 1e-6 + 1e-6 |ref|. The floored zero row's dx is
  * dy / 1e-12 (~1e12): relative tolerance covers it. */
 static double *to_f64(const float *v, size_t n)
@@ -103,6 +107,43 @@ static void test_l2norm(void)
 	free(x.v), free(y.v), free(dy.v), free(dx.v);
 }
 
+/* drop_expf against exp in double, in units of the float spacing at exp(x), on a 1e-3 grid
+ * of [-87.3, 88.3] plus the ends: measured worst 0.99 ulp, limit 1.5; 0 below -87.3. */
+static void test_expf(void)
+{
+	double worst = 0, at = 0;
+	for (int i = 0; i <= 175600; i++) {
+		float x = i == 175600 ? 88.3f : -87.3f + 1e-3f * (float)i;
+		double r = exp((double)x);
+		float rf = (float)r;
+		double ulp = (double)nextafterf(rf, INFINITY) - rf, e = fabs(drop_expf(x) - r) / ulp;
+		if (e > worst)
+			worst = e, at = x;
+	}
+	CHECK(worst <= 1.5, "drop_expf: within 1.5 ulp of exp on [-87.3, 88.3] (worst %.3f at %g)",
+	      worst, at);
+	CHECK(drop_expf(-87.31f) == 0 && drop_expf(-1e30f) == 0 && drop_expf(-INFINITY) == 0,
+	      "drop_expf: 0 below -87.3");
+	CHECK(drop_expf(0) == 1 && drop_expf(1e30f) == drop_expf(88.3f),
+	      "drop_expf: exp(0) = 1, clamped above 88.3");
+}
+
+/* The softmax of a map big enough to run on several threads: the same bits on 1 and 2. */
+static void test_softmax_threads(void)
+{
+	int n = 4, k = 9, hw = 64 * 32;
+	size_t m = (size_t)n * k * hw;
+	float *x = xmalloc(m * sizeof *x), *y1 = xmalloc(m * sizeof *y1), *y2 = xmalloc(m * sizeof *y2);
+	for (size_t i = 0; i < m; i++)
+		x[i] = (float)((i * 2654435761u) % 2001) / 100.0f - 10.0f;
+	omp_set_num_threads(1);
+	drop_softmax_fwd_cpu(n, k, hw, x, y1);
+	omp_set_num_threads(2);
+	drop_softmax_fwd_cpu(n, k, hw, x, y2);
+	CHECK(memcmp(y1, y2, m * sizeof *y1) == 0, "softmax: 1 and 2 threads give the same bits");
+	free(x), free(y1), free(y2);
+}
+
 /* Piecewise linear: the fixture is exact (copies only). */
 static void test_chanmax(void)
 {
@@ -120,8 +161,10 @@ static void test_chanmax(void)
 
 int main(void)
 {
+	test_expf();
 	test_chanmax();
 	test_softmax();
+	test_softmax_threads();
 	test_l2norm();
 	return tap_done();
 }
