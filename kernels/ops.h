@@ -323,6 +323,8 @@ struct drop_tensor drop_tensor_make(int n, int c, int h, int w, enum drop_layout
 /* The CPU block size: 16 with AVX-512, 8 otherwise (what oneDNN prefers). */
 int drop_cpu_block(void);
 void drop_cpu_release(void);
+/* be->alloc of the CPU: 64-byte aligned, huge pages for large buffers (memory.c); free(). */
+void *drop_cpu_alloc(size_t bytes);
 
 void drop_sgemm_cpu(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                     const float *a, int lda, const float *b, int ldb, float beta, float *c,

@@ -17,7 +17,6 @@
 extern void openblas_set_num_threads(int n);
 extern char *openblas_get_config(void);
 
-static void *cpu_alloc(size_t bytes) { return xmalloc(bytes); }
 static void cpu_free(void *p) { free(p); }
 static void cpu_copy(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
 static void cpu_sync(void) {}
@@ -33,7 +32,7 @@ void drop_sgemm_cpu(bool trans_a, bool trans_b, int m, int n, int k, float alpha
 
 const struct drop_backend drop_backend_cpu = {
 	.name = "cpu",
-	.alloc = cpu_alloc,
+	.alloc = drop_cpu_alloc,
 	.free = cpu_free,
 	.to_device = cpu_copy,
 	.to_host = cpu_copy,

@@ -124,7 +124,7 @@ static void plan_bwd_weights(const struct drop_conv2d_desc *d, struct drop_wplan
 	p->w_db = drop_dnnl_mem(&p->bias_md);
 	p->w_scr = drop_dnnl_scratch_mem(p->bw_pd);
 	if (!dnnl_memory_desc_equal(dwmd, &p->wplain_md)) {
-		p->dw_buf = drop_dnnl_buffer(dnnl_memory_desc_get_size(dwmd));
+		p->dw_buf = drop_cpu_alloc(dnnl_memory_desc_get_size(dwmd));
 		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, p->dw_buf));
 		p->dw_reorder = drop_dnnl_reorder(dwmd, &p->wplain_md);
 		p->w_dwplain = drop_dnnl_mem(&p->wplain_md);

@@ -71,9 +71,7 @@ void drop_dnnl_scratch_bind(const_dnnl_primitive_desc_t pd, dnnl_memory_t mem)
 	size_t need = dnnl_memory_desc_get_size(md);
 	if (need > scratch_cap) {
 		free(scratch);
-		scratch = NULL;
-		if (posix_memalign(&scratch, 64, need))
-			drop_die(DROP_EXIT_DATA, "out of memory (%zu bytes of scratch)", need);
+		scratch = drop_cpu_alloc(need);
 		scratch_cap = need;
 	}
 	DNNL_CHECK(dnnl_memory_set_data_handle(mem, scratch));
@@ -96,14 +94,6 @@ dnnl_primitive_t drop_dnnl_reorder(const dnnl_memory_desc_t *from, const dnnl_me
 	return p;
 }
 
-float *drop_dnnl_buffer(size_t bytes)
-{
-	void *p = NULL;
-	if (posix_memalign(&p, 64, bytes ? bytes : 64))
-		drop_die(DROP_EXIT_DATA, "out of memory (%zu bytes)", bytes);
-	return p;
-}
-
 dnnl_memory_t drop_dnnl_scratch_mem(const_dnnl_primitive_desc_t pd)
 {
 	return drop_dnnl_mem(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
@@ -121,7 +111,7 @@ void drop_wcopy_init(struct drop_wcopy *c, const dnnl_memory_desc_t *md,
 	c->plain = dnnl_memory_desc_equal(md, plain);
 	if (c->plain)
 		return;
-	c->buf = drop_dnnl_buffer(dnnl_memory_desc_get_size(md));
+	c->buf = drop_cpu_alloc(dnnl_memory_desc_get_size(md));
 	c->reorder = drop_dnnl_reorder(plain, md);
 	c->from = drop_dnnl_mem(plain);
 	c->to = drop_dnnl_mem(md);

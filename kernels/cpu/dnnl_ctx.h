@@ -40,8 +40,6 @@ void drop_dnnl_run(dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args);
 /* A reorder between two mds of the CPU engine (caller destroys the primitive). */
 dnnl_primitive_t drop_dnnl_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
 
-/* A 64-byte aligned buffer (fatal when out of memory); free() it. */
-float *drop_dnnl_buffer(size_t bytes);
 /* The memory object of pd's scratchpad (bound to the shared buffer by scratch_bind). */
 dnnl_memory_t drop_dnnl_scratch_mem(const_dnnl_primitive_desc_t pd);
 /* md number 0 of kind `what` of pd. */
