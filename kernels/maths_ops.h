@@ -84,6 +84,13 @@ static inline DROP_HD double drop_l2norm_den(double sumsq)
 	return nrm > 1e-12 ? nrm : 1e-12;
 }
 
+/* The factor of d |x - y| / d x = (x - y) / |x - y| for an upstream gradient dd: dd / dist,
+ * and 0 at a zero distance (torch.cdist's choice there). */
+static inline DROP_HD double drop_pdist_coef(double dd, double dist)
+{
+	return dist > 0 ? dd / dist : 0.0;
+}
+
 /* exp(x) in float for the channel softmax: Cephes' expf (x = n ln2 + r with ln2 in two
  * parts, a polynomial in r, 2^n built in the exponent bits), with no branch and no call, so
  * the CPU loops vectorise it (n is rounded by adding and subtracting 1.5 2^23: gcc 12 does

@@ -225,6 +225,12 @@ struct drop_backend {
 	void (*softmax_bwd)(int n, int k, int hw, const float *y, const float *dy, float *dx);
 	void (*l2norm_fwd)(int n, int dim, const float *x, float *y);
 	void (*l2norm_bwd)(int n, int dim, const float *x, const float *dy, float *dx);
+	/* Pairwise Euclidean distances (torch.cdist, p = 2) between the rows of x (n, dim) and
+	 * y (m, dim), plain: d (n, m). bwd: dx (n, dim) and dy (m, dim) from the forward's d and
+	 * dd (n, m), either may be NULL; 0 through a zero distance, as PyTorch (optional). */
+	void (*pdist_fwd)(int n, int m, int dim, const float *x, const float *y, float *d);
+	void (*pdist_bwd)(int n, int m, int dim, const float *x, const float *y, const float *d,
+	                  const float *dd, float *dx, float *dy);
 	/* The maximum over channels first..K-1 of each pixel of (N, K, H, W) plain (the
 	 * foreground map P_fore = max_{k>=1} P_k, model.md §3): y and argmax (N, H, W); the
 	 * first channel wins ties. bwd: dx (N, K, H, W) (overwritten) from dy. */
@@ -388,6 +394,9 @@ void drop_softmax_fwd_cpu(int n, int k, int hw, const float *x, float *y);
 void drop_softmax_bwd_cpu(int n, int k, int hw, const float *y, const float *dy, float *dx);
 void drop_l2norm_fwd_cpu(int n, int dim, const float *x, float *y);
 void drop_l2norm_bwd_cpu(int n, int dim, const float *x, const float *dy, float *dx);
+void drop_pdist_fwd_cpu(int n, int m, int dim, const float *x, const float *y, float *d);
+void drop_pdist_bwd_cpu(int n, int m, int dim, const float *x, const float *y, const float *d,
+                        const float *dd, float *dx, float *dy);
 void drop_chanmax_fwd_cpu(int n, int k, int hw, int first, const float *x, float *y,
                           int *argmax);
 void drop_chanmax_bwd_cpu(int n, int k, int hw, const int *argmax, const float *dy, float *dx);
@@ -397,6 +406,9 @@ void drop_softmax_bwd_cpu_f64(int n, int k, int hw, const double *y, const doubl
                               double *dx);
 void drop_l2norm_fwd_cpu_f64(int n, int dim, const double *x, double *y);
 void drop_l2norm_bwd_cpu_f64(int n, int dim, const double *x, const double *dy, double *dx);
+void drop_pdist_fwd_cpu_f64(int n, int m, int dim, const double *x, const double *y, double *d);
+void drop_pdist_bwd_cpu_f64(int n, int m, int dim, const double *x, const double *y,
+                            const double *d, const double *dd, double *dx, double *dy);
 
 double drop_ce_smooth_cpu(int n, int c, const float *logits, const int *labels, float eps,
                           float scale, float *dlogits);

@@ -13,6 +13,10 @@
  *         (batch norm, resampling, pooling and WAMP, channel softmax, the 1920->512 linear
  *         layers, Adam over 31M parameters): one line per op, name and milliseconds.
  *
+ *         The conv table starts with the machine's fp32 peak measured in the same run: a
+ *         loop of independent multiply-adds on every thread (the roofline the GFLOP/s are
+ *         read against; scripts/bench-ops builds this file with -march=native).
+ *
  * Every time is the median of single-call times, after one warm-up call, over at least
  * SECONDS and at least 5 calls: a median shrugs off the calls another process disturbed.
  *
@@ -92,8 +96,55 @@ static double runs[MAXRUNS];
 		runs[n_ / 2];                                                         \
 	})
 
+/* The vector of the widest unit this file is compiled for; ten independent accumulators
+ * cover the FMA latency (4 cycles) times the pipes (2). gnu11 contracts a * b + c to FMA. */
+#if defined(__AVX512F__)
+typedef float peak_vec __attribute__((vector_size(64)));
+#else
+typedef float peak_vec __attribute__((vector_size(32)));
+#endif
+#define PEAK_ACC 10
+
+/* fp32 GFLOP/s of multiply-adds on all threads: the best of 5 runs of 2e8 per thread. */
+static double peak_gflops(void)
+{
+	const long iters = 20000000;
+	const int lanes = (int)(sizeof(peak_vec) / sizeof(float));
+	double best = 0;
+	volatile float sink = 0;
+	for (int rep = 0; rep < 5; rep++) {
+		int threads = 1;
+		double t0 = omp_get_wtime();
+#pragma omp parallel
+		{
+			peak_vec a[PEAK_ACC], b, c;
+			for (int l = 0; l < lanes; l++)
+				b[l] = 0.9999f, c[l] = 1e-4f;
+			for (int k = 0; k < PEAK_ACC; k++)
+				for (int l = 0; l < lanes; l++)
+					a[k][l] = (float)(k + l) * 1e-3f;
+			for (long i = 0; i < iters; i++)
+#pragma GCC unroll 10
+				for (int k = 0; k < PEAK_ACC; k++)
+					a[k] = a[k] * b + c;
+			float s = 0;
+			for (int k = 0; k < PEAK_ACC; k++)
+				s += a[k][0];
+#pragma omp critical
+			sink += s;
+#pragma omp single
+			threads = omp_get_num_threads();
+		}
+		double t = omp_get_wtime() - t0;
+		double gf = 2.0 * lanes * PEAK_ACC * (double)iters * threads / t * 1e-9;
+		best = gf > best ? gf : best;
+	}
+	return best;
+}
+
 static void bench_conv(int batch)
 {
+	printf("peak\t%.0f\n", peak_gflops());
 	double gflop[NSHAPES], fwd[NSHAPES], bwd_data[NSHAPES], bwd_weights[NSHAPES], gemm[NSHAPES];
 	for (size_t s = 0; s < NSHAPES; s++) {
 		const struct shape *sh = &shapes[s];
@@ -239,6 +290,22 @@ static void bench_linear(int rows)
 	free(w.data), free(x), free(dx), free(y), free(dy), free(b), free(db), free(dw);
 }
 
+/* The triplet loss's distances: a batch of anchors against the batch and the PEMB bank (4
+ * batches in all), 512-D. */
+static void bench_pdist(int n, int m)
+{
+	float *x = filled((size_t)n * 512, 1.0f), *y = filled((size_t)m * 512, 0.5f),
+	      *d = filled((size_t)n * m, 0.0f), *dd = filled((size_t)n * m, 1.0f),
+	      *dx = filled((size_t)n * 512, 0.0f), *dy = filled((size_t)m * 512, 0.0f);
+	char name[96];
+	snprintf(name, sizeof name, "pdist fwd %dx%dx512", n, m);
+	drop_pdist_fwd_cpu(n, m, 512, x, y, d);
+	line(name, TIME(drop_pdist_fwd_cpu(n, m, 512, x, y, d)));
+	snprintf(name, sizeof name, "pdist bwd %dx%dx512", n, m);
+	line(name, TIME(drop_pdist_bwd_cpu(n, m, 512, x, y, d, dd, dx, dy)));
+	free(x), free(y), free(d), free(dd), free(dx), free(dy);
+}
+
 static void bench_adam(size_t n)
 {
 	float *p = filled(n, 1.0f), *g = filled(n, 0.01f), *m = filled(n, 0.0f), *v = filled(n, 0.0f);
@@ -263,6 +330,7 @@ static void bench_ops(int batch)
 	bench_softmax(batch, 9);
 	bench_linear(batch);
 	bench_linear(batch * 8);
+	bench_pdist(batch, 4 * batch);
 	bench_adam(31000000);
 }
 

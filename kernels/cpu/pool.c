@@ -99,6 +99,50 @@ void drop_pool_global_bwd_cpu(const struct drop_pool_desc *d, const float *davg,
 	}
 }
 
+/* WAMP forward of one plane under one map: the weighted sums s and the weighted maxima mx
+ * (first pixel on ties) per lane; L a literal at the call sites so that it vectorises. */
+static inline __attribute__((always_inline)) void wamp_plane(int L, size_t hw, const float *p,
+                                                              const float *mk, double *s,
+                                                              float *mx, int *am)
+{
+	for (int l = 0; l < L; l++)
+		mx[l] = -FLT_MAX;
+	for (size_t i = 0; i < hw; i++)
+		for (int l = 0; l < L; l++) {
+			float v = mk[i] * p[i * L + l];
+			s[l] += v;
+			am[l] = v > mx[l] ? (int)i : am[l]; /* selects, not branches: they vectorise */
+			mx[l] = v > mx[l] ? v : mx[l];
+		}
+}
+
+/* WAMP backward to the map of one image: acc(p, l) = sum over planes g of de_(g L + l)
+ * x_(g L + l)(p) (the pixel's dot product with de, by lanes), and the return value
+ * sum_c de_c wsum_c with wsum_c = sum_p m(p) x_c(p), channels in order. One pass over the
+ * image's features in memory order; a (padding lanes have de 0). */
+static inline __attribute__((always_inline)) double wamp_dm_sums(int L, int G, int c, size_t hw,
+                                                                  const float *x, const float *mk,
+                                                                  const float *dek, double *acc)
+{
+	double corr = 0;
+	memset(acc, 0, hw * L * sizeof *acc);
+	for (int g = 0; g < G; g++) {
+		const float *p = x + (size_t)g * hw * L;
+		double a[POOL_MAXL] = { 0 }, ws[POOL_MAXL] = { 0 };
+		for (int l = 0; l < L && g * L + l < c; l++)
+			a[l] = dek[g * L + l];
+		for (size_t i = 0; i < hw; i++)
+			for (int l = 0; l < L; l++) {
+				double v = p[i * L + l];
+				acc[i * L + l] += a[l] * v;
+				ws[l] += mk[i] * v;
+			}
+		for (int l = 0; l < L; l++)
+			corr += a[l] * ws[l];
+	}
+	return corr;
+}
+
 void drop_wamp_fwd_cpu(const struct drop_pool_desc *d, const float *x, const float *m, float *e,
                        int *argmax)
 {
@@ -113,18 +157,14 @@ void drop_wamp_fwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 				double s[POOL_MAXL] = { 0 }, mass = 0;
 				float mx[POOL_MAXL];
 				int am[POOL_MAXL] = { 0 };
-				for (int l = 0; l < L; l++)
-					mx[l] = -FLT_MAX;
-				for (size_t i = 0; i < hw; i++) {
-					float w = mk[i];
-					mass += w;
-					for (int l = 0; l < L; l++) {
-						float v = w * p[i * L + l];
-						s[l] += v;
-						if (v > mx[l])
-							mx[l] = v, am[l] = (int)i;
-					}
-				}
+				for (size_t i = 0; i < hw; i++)
+					mass += mk[i];
+				if (L == 16)
+					wamp_plane(16, hw, p, mk, s, mx, am);
+				else if (L == 8)
+					wamp_plane(8, hw, p, mk, s, mx, am);
+				else
+					wamp_plane(L, hw, p, mk, s, mx, am);
 				double den = drop_wamp_den(mass);
 				for (int l = 0; l < L && g * L + l < d->c; l++) {
 					size_t o = ((size_t)n * K + k) * d->c + g * L + l;
@@ -176,41 +216,40 @@ void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 			}
 		}
 	}
-	/* dm: one thread per (n, k), channels in order.
+	/* dm: one thread per (n, k), one pass over the image's features (wamp_dm_sums).
 	 * d wavg_c / d m(p) = x_c(p) / den - [not floored] wsum_c / den^2. */
-#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
-	for (int n = 0; n < d->n; n++) {
-		for (int k = 0; k < K; k++) {
-			float *dmk = dm + ((size_t)n * K + k) * hw;
-			const float *mk = m + ((size_t)n * K + k) * hw;
-			const float *dek = de + ((size_t)n * K + k) * d->c;
-			const int *amk = argmax + ((size_t)n * K + k) * d->c;
-			double dn = den[n * K + k], corr = 0;
-			if (!floored[n * K + k]) {
-				/* sum_c de_c wsum_c / den^2, wsum_c = sum_p m(p) x_c(p) */
+#pragma omp parallel if (DROP_PAR((size_t)d->n * G * hw * L))
+	{
+		double *acc = xmalloc(hw * L * sizeof *acc);
+#pragma omp for collapse(2) schedule(static)
+		for (int n = 0; n < d->n; n++) {
+			for (int k = 0; k < K; k++) {
+				float *dmk = dm + ((size_t)n * K + k) * hw;
+				const float *xn = x + (size_t)n * G * hw * L;
+				const float *mk = m + ((size_t)n * K + k) * hw;
+				const float *dek = de + ((size_t)n * K + k) * d->c;
+				const int *amk = argmax + ((size_t)n * K + k) * d->c;
+				double dn = den[n * K + k], corr;
+				if (L == 16)
+					corr = wamp_dm_sums(16, G, d->c, hw, xn, mk, dek, acc);
+				else if (L == 8)
+					corr = wamp_dm_sums(8, G, d->c, hw, xn, mk, dek, acc);
+				else
+					corr = wamp_dm_sums(L, G, d->c, hw, xn, mk, dek, acc);
+				corr = floored[n * K + k] ? 0 : corr / (dn * dn);
+				for (size_t i = 0; i < hw; i++) {
+					double sum = 0;
+					for (int l = 0; l < L; l++)
+						sum += acc[i * L + l];
+					dmk[i] = (float)(sum / dn - corr);
+				}
 				for (int c = 0; c < d->c; c++) {
-					const float *p = x + ((size_t)n * G + c / L) * hw * L + c % L;
-					double ws = 0;
-					for (size_t i = 0; i < hw; i++)
-						ws += (double)mk[i] * p[i * L];
-					corr += dek[c] * ws;
+					size_t i = (size_t)amk[c];
+					dmk[i] += dek[c] * xn[((size_t)(c / L) * hw + i) * L + c % L];
 				}
-				corr /= dn * dn;
-			}
-			for (size_t i = 0; i < hw; i++) {
-				double s = 0;
-				for (int g = 0; g < G; g++) {
-					const float *p = x + (((size_t)n * G + g) * hw + i) * L;
-					for (int l = 0; l < L && g * L + l < d->c; l++)
-						s += dek[g * L + l] * (double)p[l];
-				}
-				dmk[i] = (float)(s / dn - corr);
-			}
-			for (int c = 0; c < d->c; c++) {
-				size_t i = (size_t)amk[c];
-				dmk[i] += dek[c] * x[(((size_t)n * G + c / L) * hw + i) * L + c % L];
 			}
 		}
+		free(acc);
 	}
 	free(den);
 	free(floored);
