@@ -28,8 +28,8 @@ _drop() {
         opts="-d --dataset -r --root --list -l --labels -o --output --backbone --size --parts
               --dim --init --no-decouple --no-ppe --triplet --ss-gamma --label-smooth --pemb --hp-weight
               --hp-channels --vis-threshold --batch --instances --epochs --lr --weight-decay
-              --warmup --warmup-factor --steps --gamma --flip --pad --erase --seed --resume
-              --save-every --log --log-every --eval --eval-every"
+              --warmup --warmup-factor --steps --gamma --flip --pad --erase --seed --recompute
+              --resume --save-every --log --log-every --eval --eval-every"
         case $prev in
         -d | --dataset)
             words="market1501 dukemtmcreid occluded_duke occluded_reid p_dukemtmc_reid" ;;

@@ -145,7 +145,9 @@ struct drop_backend {
 	const char *name; /* "cpu" or "cuda" */
 	int (*block)(void); /* channels per block of DROP_BLOCKED (fixed for a process) */
 
-	/* Memory the backend's ops read and write (host memory for the CPU). */
+	/* Memory the backend's ops read and write (host memory for the CPU: then host_memory
+	 * is true, and a reader may use backend pointers directly instead of to_host copies). */
+	bool host_memory;
 	void *(*alloc)(size_t bytes);
 	void (*free)(void *p);
 	void (*to_device)(void *dst, const void *src, size_t bytes);   /* host -> backend */

@@ -243,6 +243,13 @@ void drop_graph_keep(struct drop_graph *g, int v)
 	g->plan_n = 0;
 }
 
+void drop_graph_set_recompute(struct drop_graph *g, bool on)
+{
+	if (g->recompute_convs != on)
+		g->plan_n = 0;
+	g->recompute_convs = on;
+}
+
 /* ---- Planning ----------------------------------------------------------------------------- */
 
 static int t_bwd(const struct drop_graph *g, int node)
@@ -375,6 +382,31 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 			bwd_hi[nd->out] = t > bwd_hi[nd->out] ? t : bwd_hi[nd->out];
 		}
 	}
+	/* Which values backward rebuilds: BN outputs, and with recompute_convs the outputs of
+	 * convolutions read only by a BN. A rebuilt value's producer reads its inputs again
+	 * when it is rebuilt, so a rebuilt input must be there from then on: walking the
+	 * nodes backwards carries each rebuild time down the chain (conv -> BN -> conv). */
+	for (int i = 0; i < g->nv; i++) {
+		struct drop_val *v = &g->v[i];
+		const struct drop_node *pr = &g->nd[v->producer];
+		v->rebuilt = train && (v->recompute ||
+		                       (g->recompute_convs && pr->op == DROP_NODE_CONV && !v->output &&
+		                        !v->keep && nreaders[i] == 1 &&
+		                        g->nd[last_fwd[i]].op == DROP_NODE_BN));
+	}
+	for (int i = nn - 1; train && i >= 0; i--) {
+		struct drop_node *nd = &g->nd[i];
+		int w = nd->out;
+		if (w < 0 || !g->v[w].rebuilt || bwd_hi[w] < 0)
+			continue;
+		for (int j = 0; j < nd->nin; j++) {
+			int x = nd->in[j];
+			if (!g->v[x].rebuilt)
+				continue;
+			bwd_lo[x] = bwd_lo[w] < bwd_lo[x] ? bwd_lo[w] : bwd_lo[x];
+			bwd_hi[x] = bwd_lo[w] > bwd_hi[x] ? bwd_lo[w] : bwd_hi[x];
+		}
+	}
 	for (int i = 0; i < g->nv; i++) {
 		struct drop_val *v = &g->v[i];
 		size_t bytes = val_bytes(g, v);
@@ -388,12 +420,12 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 			drop_die(DROP_EXIT_DATA, "graph: value %d is never read", i);
 		if (v->keep && last < nn)
 			last = nn;
-		if (train && !v->recompute && bwd_hi[i] > last)
+		if (train && !v->rebuilt && bwd_hi[i] > last)
 			last = bwd_hi[i];
 		v->buf_fwd = new_buf(g, bytes, first, last);
 		if (!train)
 			continue;
-		if (v->recompute && bwd_hi[i] >= 0)
+		if (v->rebuilt && bwd_hi[i] >= 0)
 			v->buf_bwd = new_buf(g, bytes, bwd_lo[i], bwd_hi[i]);
 		if (v->needs_grad) {
 			int gfirst = v->output ? nn + 1 : t_bwd(g, v->first_writer);
@@ -601,6 +633,22 @@ static float *bn_mean_var(struct drop_graph *g, const struct drop_node *nd, floa
 	return scratch;
 }
 
+/* Rebuild value v in its backward buffer: a BN output from the kept or rebuilt input and
+ * the saved statistics, a convolution output by running the convolution again. */
+static void rebuild(struct drop_graph *g, int v, float *mv)
+{
+	struct drop_val *x = &g->v[v];
+	struct drop_node *pr = &g->nd[x->producer];
+	x->t.data = buf_ptr(g, x->buf_bwd);
+	if (pr->op == DROP_NODE_BN) {
+		recompute_bn(g, v, x->t.data, bn_mean_var(g, pr, mv));
+	} else {
+		struct drop_conv2d_desc d = conv_desc(g, pr);
+		g->be->conv2d_fwd(&d, &g->v[pr->in[0]].t, &P(g, pr->w)->t,
+		                  pr->b >= 0 ? P(g, pr->b)->t.data : NULL, &x->t);
+	}
+}
+
 /* Where node i's backward writes the gradient of input slot j: the value's gradient
  * (first writer) or a temporary to add afterwards. */
 static struct drop_tensor dx_target(struct drop_graph *g, struct drop_node *nd, int j)
@@ -631,13 +679,12 @@ void drop_graph_backward(struct drop_graph *g)
 	for (int i = g->nn - 1; i >= 0; i--) {
 		struct drop_node *nd = &g->nd[i];
 		int t = t_bwd(g, i);
-		/* Recompute the inputs this backward reads that were dropped after forward. */
-		for (int j = 0; j < nd->nin && bwd_reads_input(nd); j++) {
-			struct drop_val *x = &g->v[nd->in[j]];
-			if (x->recompute && x->buf_bwd >= 0 && g->buf[x->buf_bwd].first == t) {
-				x->t.data = buf_ptr(g, x->buf_bwd);
-				recompute_bn(g, nd->in[j], x->t.data, bn_mean_var(g, &g->nd[x->producer], mv));
-			}
+		/* Rebuild the values whose backward buffer starts now, producers first (values
+		 * are numbered in node order). */
+		for (int v = 0; v < g->nv; v++) {
+			struct drop_val *x = &g->v[v];
+			if (x->rebuilt && x->buf_bwd >= 0 && g->buf[x->buf_bwd].first == t)
+				rebuild(g, v, mv);
 		}
 		struct drop_val *yv = &g->v[nd->out];
 		if (!yv->needs_grad || nd->op == DROP_NODE_INPUT)

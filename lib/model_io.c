@@ -204,12 +204,16 @@ int drop_model_checkpoint_add(struct ckpt_writer *w, const struct drop_model *m)
 			rc = ckpt_add_i64(w, p->name, p->count);
 			continue;
 		}
+		int64_t shape[4];
+		entry_shape(p, shape);
+		if (ps->be->host_memory) { /* written from the parameters themselves at commit */
+			rc = ckpt_add(w, p->name, p->ndim, shape, p->t.data);
+			continue;
+		}
 		if (p->numel > cap) {
 			cap = p->numel;
 			h = xrealloc(h, cap * sizeof *h);
 		}
-		int64_t shape[4];
-		entry_shape(p, shape);
 		ps->be->to_host(h, p->t.data, p->numel * sizeof *h);
 		rc = ckpt_add_copy(w, p->name, p->ndim, shape, h);
 	}

@@ -166,15 +166,22 @@ int drop_train_save(const char *path, const struct drop_model *m,
 	size_t K = m->cfg.parts, D = m->cfg.dim, B = (size_t)m->bank_n;
 	struct ckpt_writer w;
 	ckpt_writer_init(&w);
-	float *mh = xmalloc((ps->ntrained ? ps->ntrained : 1) * sizeof *mh);
-	float *vh = xmalloc((ps->ntrained ? ps->ntrained : 1) * sizeof *vh);
+	/* Adam's moments: the backend's own memory where it is the host's (no 2 x 4 bytes per
+	 * parameter of copies at the peak of a training run), else host copies. */
+	float *mh = NULL, *vh = NULL;
+	const float *mom = ps->adam_m, *vel = ps->adam_v;
+	if (!be->host_memory) {
+		mh = xmalloc((ps->ntrained ? ps->ntrained : 1) * sizeof *mh);
+		vh = xmalloc((ps->ntrained ? ps->ntrained : 1) * sizeof *vh);
+		be->to_host(mh, ps->adam_m, ps->ntrained * sizeof *mh);
+		be->to_host(vh, ps->adam_v, ps->ntrained * sizeof *vh);
+		mom = mh, vel = vh;
+	}
 	float *bank = xmalloc((B ? B * K * D : 1) * sizeof *bank);
 	float *bpid = xmalloc((B ? B : 1) * sizeof *bpid);
 	float *bvis = xmalloc((B ? B * K : 1) * sizeof *bvis);
 	char *meta = drop_train_meta(o);
 	int rc = -1;
-	be->to_host(mh, ps->adam_m, ps->ntrained * sizeof *mh);
-	be->to_host(vh, ps->adam_v, ps->ntrained * sizeof *vh);
 	if (drop_model_checkpoint_add(&w, m))
 		goto out;
 	for (int i = 0; i < ps->n; i++) {
@@ -185,10 +192,10 @@ int drop_train_save(const char *path, const struct drop_model *m,
 		int64_t shape[4];
 		param_shape(p, shape);
 		snprintf(name, sizeof name, "optim.m.%s", p->name);
-		if (ckpt_add(&w, name, p->ndim, shape, mh + p->off))
+		if (ckpt_add(&w, name, p->ndim, shape, mom + p->off))
 			goto out;
 		snprintf(name, sizeof name, "optim.v.%s", p->name);
-		if (ckpt_add(&w, name, p->ndim, shape, vh + p->off))
+		if (ckpt_add(&w, name, p->ndim, shape, vel + p->off))
 			goto out;
 	}
 	struct json_writer jw;
@@ -924,6 +931,7 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	}
 	if (o.resume ? drop_train_load(o.resume, be, &o, &m, &st) : fresh_model(&o, be, &m))
 		goto out_data;
+	drop_graph_set_recompute(&m.graph, o.recompute);
 	if (m.hf * DROP_AUG_LABEL_STRIDE != o.model.height ||
 	    m.wf * DROP_AUG_LABEL_STRIDE != o.model.width) {
 		drop_fail("internal: feature map %dx%d is not the label map of %dx%d", m.hf, m.wf,

@@ -59,6 +59,9 @@ struct drop_train_opts {
 	int pad;                        /* pixels of zero padding before the random crop, 10 */
 	float erase_p;                  /* random erasing probability, 0.5 */
 	int threads;                    /* loader threads, >= 1 */
+	bool recompute;                 /* run convolutions again in backward rather than keep
+	                                 * their outputs (drop_graph_set_recompute); like
+	                                 * --threads, not part of the checkpoint */
 	const char *out;                /* the checkpoint written */
 	const char *init;               /* ImageNet weights by name, or NULL */
 	const char *resume;             /* checkpoint to continue, or NULL */

@@ -5,7 +5,8 @@
 # checkpoints), SIGINT after the first step (exit 130, a checkpoint that resumes to the
 # uninterrupted result) on the Occluded-Duke layout with --eval, --epochs 0, --init by
 # name, bad input (missing label, corrupt image, unknown dataset, incompatible or foreign
-# --resume, --init matching nothing), usage errors, the man page's examples.
+# --resume, --init matching nothing), --recompute (the same run within rounding, resumable
+# either way), usage errors, the man page's examples.
 # also requires: /usr/bin/python3 with numpy and PIL (scripts/make-synthetic-reid; skipped
 # without them, a failure under DROP_TEST_STRICT=1) and json, drop-labels, cmp, grep
 
@@ -185,6 +186,42 @@ assert rows[-1]["parsing_acc"] > rows[0]["parsing_acc"], "parsing accuracy did n
         run cmp -s "$T/a.st" "$T/$f.st"
         assert_failure
     done
+}
+
+@test "--recompute: the same losses, a checkpoint within rounding, resumable either way" {
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/a.st" --epochs 2 --log "$T/a.log" --log-every 1
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/r.st" --epochs 2 --log "$T/r.log" --log-every 1 \
+        --recompute
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/h.st" --epochs 1 --recompute
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/h.st" --epochs 2 --resume "$T/h.st"
+    run /usr/bin/python3 -c '
+import json, sys
+import numpy as np
+a, r = ([json.loads(l) for l in open(f)] for f in sys.argv[1:3])
+assert len(a) == len(r) == 2
+assert a[0]["loss"] == r[0]["loss"], (a[0], r[0])  # step 1: the same forward pass
+assert abs(a[1]["loss"] - r[1]["loss"]) <= 1e-5 * abs(a[1]["loss"]), (a[1], r[1])
+
+def tensors(path):
+    b = open(path, "rb").read()
+    n = int.from_bytes(b[:8], "little")
+    head = json.loads(b[8:8 + n])
+    out = {}
+    for k, v in head.items():
+        if k != "__metadata__" and v["dtype"] == "F32":
+            s, e = v["data_offsets"]
+            out[k] = np.frombuffer(b[8 + n + s:8 + n + e], dtype="<f4")
+    return out
+
+x = tensors(sys.argv[3])
+for other in sys.argv[4:]:
+    y = tensors(other)
+    assert x.keys() == y.keys()
+    for k in x:
+        d = np.abs(x[k] - y[k]).max() if x[k].size else 0
+        assert d <= 1e-4 + 1e-3 * np.abs(x[k]).max(), (other, k, d)
+' "$T/a.log" "$T/r.log" "$T/a.st" "$T/r.st" "$T/h.st"
+    assert_success
 }
 
 @test "usage errors exit 2" {

@@ -32,6 +32,7 @@ void drop_sgemm_cpu(bool trans_a, bool trans_b, int m, int n, int k, float alpha
 
 const struct drop_backend drop_backend_cpu = {
 	.name = "cpu",
+	.host_memory = true,
 	.alloc = drop_cpu_alloc,
 	.free = cpu_free,
 	.to_device = cpu_copy,

@@ -124,8 +124,7 @@ static void plan_bwd_weights(const struct drop_conv2d_desc *d, struct drop_wplan
 	p->w_db = drop_dnnl_mem(&p->bias_md);
 	p->w_scr = drop_dnnl_scratch_mem(p->bw_pd);
 	if (!dnnl_memory_desc_equal(dwmd, &p->wplain_md)) {
-		p->dw_buf = drop_cpu_alloc(dnnl_memory_desc_get_size(dwmd));
-		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, p->dw_buf));
+		p->dw_bytes = dnnl_memory_desc_get_size(dwmd);
 		p->dw_reorder = drop_dnnl_reorder(dwmd, &p->wplain_md);
 		p->w_dwplain = drop_dnnl_mem(&p->wplain_md);
 	}
@@ -204,8 +203,8 @@ void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
 		plan_bwd_weights(d, p);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, x->data));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_ddst, dy->data));
-	if (!p->dw_reorder)
-		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, dw));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, p->dw_reorder ? drop_dnnl_wshared(p->dw_bytes)
+	                                                                : (void *)dw));
 	drop_dnnl_scratch_bind(p->bw_pd, p->w_scr);
 	dnnl_exec_arg_t args[5] = { { DNNL_ARG_SRC, p->w_src }, { DNNL_ARG_DIFF_DST, p->w_ddst },
 	                            { DNNL_ARG_DIFF_WEIGHTS, p->w_dw },

@@ -148,10 +148,11 @@ void drop_wamp_fwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 {
 	int L = lanes(d), G = (d->c + L - 1) / L, K = d->k1;
 	size_t hw = (size_t)d->h * d->w;
+	/* The maps innermost: a plane (hw L floats, 128 KiB at 64x32) stays in cache for all K1. */
 #pragma omp parallel for collapse(3) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L * K))
 	for (int n = 0; n < d->n; n++) {
-		for (int k = 0; k < K; k++) {
-			for (int g = 0; g < G; g++) {
+		for (int g = 0; g < G; g++) {
+			for (int k = 0; k < K; k++) {
 				const float *p = x + ((size_t)n * G + g) * hw * L;
 				const float *mk = m + ((size_t)n * K + k) * hw;
 				double s[POOL_MAXL] = { 0 }, mass = 0;

@@ -87,6 +87,7 @@ static struct drop_backend backend_cuda;
 static void backend_cuda_fill(struct drop_backend *b)
 {
 	b->name = "cuda";
+	b->host_memory = false;
 	b->block = cuda_block;
 	b->alloc = cuda_alloc;
 	b->free = cuda_free;

@@ -2,7 +2,8 @@
  * tests: kernels/cpu/conv2d.c - forward, backward-data and backward-weights of 1x1 and 3x3
  * convolutions, stride 1 and 2, with and without bias, input plain or blocked, against
  * PyTorch (fixtures of scripts/make-fixtures); zero padding lanes; bit-identical repeats;
- * the weights cache (version bump); finite differences of L = sum(r * y).
+ * the weights cache (version bump; the shared buffer and kept copies); finite differences
+ * of L = sum(r * y).
  * also requires: test/fixtures/ops (committed)
  */
 #include "test_ops_util.h"
@@ -167,8 +168,55 @@ static void run_case(const struct conv_case *c, enum drop_layout layout)
 	free(fb.v), free(fdb.v);
 }
 
+/* Weight copies (kernels/cpu/dnnl_ctx.h): two layers take turns in the shared buffer, get
+ * copies of their own the second time their weights come, and a weight gradient borrows the
+ * shared buffer in between: every forward gives the bits of the first one. */
+static void test_weight_copies(void)
+{
+	struct drop_conv2d_desc da = { 2, 16, 6, 5, 24, 3, 1, 1, false, DROP_BLOCKED },
+	                        db = { 2, 24, 6, 5, 8, 3, 2, 1, false, DROP_BLOCKED };
+	size_t nwa = 24 * 16 * 9, nwb = 8 * 24 * 9, nxa = 2 * 16 * 30, nxb = 2 * 24 * 30;
+	float *wa = xmalloc(nwa * sizeof *wa), *wb = xmalloc(nwb * sizeof *wb);
+	float *xa = xmalloc(nxa * sizeof *xa), *xb = xmalloc(nxb * sizeof *xb);
+	for (size_t i = 0; i < nwa; i++)
+		wa[i] = (float)((i * 2654435761u) % 201) / 100.0f - 1.0f;
+	for (size_t i = 0; i < nwb; i++)
+		wb[i] = (float)((i * 40503u) % 199) / 100.0f - 1.0f;
+	for (size_t i = 0; i < nxa; i++)
+		xa[i] = (float)((i * 69069u) % 101) / 50.0f - 1.0f;
+	for (size_t i = 0; i < nxb; i++)
+		xb[i] = (float)((i * 1103515245u) % 103) / 50.0f - 1.0f;
+	struct drop_tensor x1 = tensor_from(xa, 2, 16, 6, 5, DROP_BLOCKED),
+	                   x2 = tensor_from(xb, 2, 24, 6, 5, DROP_BLOCKED),
+	                   y1 = tensor_from(NULL, 2, 24, 6, 5, DROP_BLOCKED),
+	                   y2 = tensor_from(NULL, 2, 8, 3, 3, DROP_BLOCKED);
+	struct drop_tensor w1 = drop_tensor_make(24, 16, 3, 3, DROP_PLAIN),
+	                   w2 = drop_tensor_make(8, 24, 3, 3, DROP_PLAIN);
+	w1.data = wa, w2.data = wb, w1.version = w2.version = 7;
+	size_t n1 = drop_tensor_floats(&y1, drop_cpu_block()), n2 = drop_tensor_floats(&y2, drop_cpu_block());
+	float *ref1 = xmalloc(n1 * sizeof *ref1), *ref2 = xmalloc(n2 * sizeof *ref2);
+	float *dw = xmalloc(nwa * sizeof *dw);
+	int same = 1;
+	for (int round = 0; round < 4; round++) {
+		drop_conv2d_fwd_cpu(&da, &x1, &w1, NULL, &y1);
+		drop_conv2d_fwd_cpu(&db, &x2, &w2, NULL, &y2);
+		if (round == 0) {
+			memcpy(ref1, y1.data, n1 * sizeof *ref1);
+			memcpy(ref2, y2.data, n2 * sizeof *ref2);
+		}
+		same &= !memcmp(ref1, y1.data, n1 * sizeof *ref1) &&
+		        !memcmp(ref2, y2.data, n2 * sizeof *ref2);
+		if (round == 1) /* a weight gradient through the shared buffer */
+			drop_conv2d_bwd_weights_cpu(&da, &x1, &y1, dw, NULL);
+	}
+	CHECK(same, "weight copies: shared, then kept, with a gradient in between: the same bits");
+	free(wa), free(wb), free(xa), free(xb), free(ref1), free(ref2), free(dw);
+	free(x1.data), free(x2.data), free(y1.data), free(y2.data);
+}
+
 int main(void)
 {
+	test_weight_copies();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		run_case(&cases[i], DROP_BLOCKED);
 		run_case(&cases[i], DROP_PLAIN);
