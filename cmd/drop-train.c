@@ -59,6 +59,8 @@ static void usage(int status)
 	       "      --erase P          random erasing probability (default 0.5)\n"
 	       "      --seed N           random seed (default 1)\n"
 	       "      --recompute        less memory: run convolutions again in backward\n"
+	       "      --bf16             convolutions multiply in bfloat16 (faster; needs\n"
+	       "                         AVX512-BF16 or AMX)\n"
 	       "      --resume FILE      continue from a checkpoint of this command\n"
 	       "      --save-every N     epochs between checkpoints (default 1)\n"
 	       "      --log FILE         JSON lines of the losses\n"
@@ -74,7 +76,7 @@ enum {
 	OPT_NO_DECOUPLE, OPT_NO_PPE, OPT_TRIPLET, OPT_SS_GAMMA, OPT_PEMB, OPT_HP_WEIGHT,
 	OPT_HP_CHANNELS, OPT_VIS_THRESHOLD, OPT_BATCH, OPT_INSTANCES, OPT_EPOCHS, OPT_LR,
 	OPT_WEIGHT_DECAY, OPT_WARMUP, OPT_WARMUP_FACTOR, OPT_STEPS, OPT_GAMMA, OPT_FLIP, OPT_PAD, OPT_ERASE, OPT_LABEL_SMOOTH,
-	OPT_SEED, OPT_RECOMPUTE, OPT_RESUME, OPT_SAVE_EVERY, OPT_LOG, OPT_LOG_EVERY, OPT_EVAL, OPT_EVAL_EVERY,
+	OPT_SEED, OPT_RECOMPUTE, OPT_BF16, OPT_RESUME, OPT_SAVE_EVERY, OPT_LOG, OPT_LOG_EVERY, OPT_EVAL, OPT_EVAL_EVERY,
 };
 
 static const struct option longopts[] = {
@@ -111,6 +113,7 @@ static const struct option longopts[] = {
 	{ "label-smooth", required_argument, NULL, OPT_LABEL_SMOOTH },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "recompute", no_argument, NULL, OPT_RECOMPUTE },
+	{ "bf16", no_argument, NULL, OPT_BF16 },
 	{ "resume", required_argument, NULL, OPT_RESUME },
 	{ "save-every", required_argument, NULL, OPT_SAVE_EVERY },
 	{ "log", required_argument, NULL, OPT_LOG },
@@ -216,6 +219,7 @@ int main(int argc, char **argv)
 			o.seed = (uint64_t)drop_arg_long("--seed", optarg, 0, INT64_MAX);
 			break;
 		case OPT_RECOMPUTE: o.recompute = true; break;
+		case OPT_BF16: o.bf16 = true; break;
 		case OPT_RESUME: o.resume = optarg; break;
 		case OPT_SAVE_EVERY:
 			o.save_every = (int)drop_arg_long("--save-every", optarg, 1, 1000000);
@@ -258,7 +262,7 @@ int main(int argc, char **argv)
 	o.report = stdout;
 	const struct drop_backend *be =
 		drop_backend_get(common.device == DROP_DEVICE_CUDA ? "cuda" : "cpu");
-	if (!be || drop_model_backend_check(be, true))
+	if (!be || drop_model_backend_check(be, true) || (o.bf16 && drop_graph_bf16_check(be)))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
 	int rc = drop_train(&o, be);
 	if (rc < 0)

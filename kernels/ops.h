@@ -82,6 +82,9 @@ struct drop_conv2d_desc {
 	int cout, k, stride, pad;
 	bool bias;
 	enum drop_layout src_layout; /* layout of x and dx; y and dy are always DROP_BLOCKED */
+	bool bf16;               /* multiply in bfloat16: x, w and dy rounded to bf16 (8-bit
+	                          * mantissa), sums in float, every tensor still float; only
+	                          * where be->bf16() says so */
 };
 
 /* A linear layer y = x W^T + b, PyTorch's Linear: x (N, Cin), W (Cout, Cin), y (N, Cout). */
@@ -144,6 +147,7 @@ struct drop_maxpool_desc; /* defined at the end (kernels/cpu/maxpool.c, the mode
 struct drop_backend {
 	const char *name; /* "cpu" or "cuda" */
 	int (*block)(void); /* channels per block of DROP_BLOCKED (fixed for a process) */
+	bool (*bf16)(void); /* whether convolutions may ask for bf16 (fast here); optional */
 
 	/* Memory the backend's ops read and write (host memory for the CPU: then host_memory
 	 * is true, and a reader may use backend pointers directly instead of to_host copies). */
@@ -330,6 +334,8 @@ struct drop_tensor drop_tensor_make(int n, int c, int h, int w, enum drop_layout
 
 /* The CPU block size: 16 with AVX-512, 8 otherwise (what oneDNN prefers). */
 int drop_cpu_block(void);
+/* Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX, as oneDNN sees it). */
+bool drop_cpu_bf16(void);
 void drop_cpu_release(void);
 /* be->alloc of the CPU: 64-byte aligned, huge pages for large buffers (memory.c); free(). */
 void *drop_cpu_alloc(size_t bytes);

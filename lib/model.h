@@ -211,6 +211,7 @@ struct drop_graph {
 	struct drop_node *nd;
 	int nn, capn;
 	bool recompute_convs;    /* drop_graph_set_recompute */
+	bool bf16;               /* drop_graph_set_bf16 */
 	/* the plan */
 	int plan_n;              /* batch of the plan (0: none) */
 	bool plan_train;
@@ -249,6 +250,12 @@ void drop_graph_output(struct drop_graph *g, int v);
 /* Keep a value's data valid after the forward pass (for --dump); replans on the next pass. */
 void drop_graph_keep(struct drop_graph *g, int v);
 
+/* Whether the convolutions multiply in bfloat16 (drop_conv2d_desc.bf16): about twice as
+ * fast where the backend has native bf16, at bf16's 8-bit mantissa for the products (sums
+ * and every stored tensor stay float). 0, or -1 with a message when the backend lacks it. */
+int drop_graph_set_bf16(struct drop_graph *g, bool on);
+/* Whether backend be can: 0, or -1 with the message. */
+int drop_graph_bf16_check(const struct drop_backend *be);
 /* Whether training plans also drop the outputs of convolutions read only by a batch norm
  * and run those convolutions again in backward (less memory, more compute); replans. */
 void drop_graph_set_recompute(struct drop_graph *g, bool on);

@@ -243,6 +243,22 @@ void drop_graph_keep(struct drop_graph *g, int v)
 	g->plan_n = 0;
 }
 
+int drop_graph_bf16_check(const struct drop_backend *be)
+{
+	if (!(be->bf16 && be->bf16()))
+		return drop_fail("--bf16: the %s backend has no native bf16 here%s", be->name,
+		                 strcmp(be->name, "cpu") ? "" : " (it needs AVX512-BF16 or AMX)");
+	return 0;
+}
+
+int drop_graph_set_bf16(struct drop_graph *g, bool on)
+{
+	if (on && drop_graph_bf16_check(g->be))
+		return -1;
+	g->bf16 = on;
+	return 0;
+}
+
 void drop_graph_set_recompute(struct drop_graph *g, bool on)
 {
 	if (g->recompute_convs != on)
@@ -498,7 +514,7 @@ static struct drop_conv2d_desc conv_desc(struct drop_graph *g, const struct drop
 {
 	struct drop_tensor x = g->v[nd->in[0]].t;
 	struct drop_conv2d_desc d = { x.n, x.c, x.h, x.w, g->v[nd->out].t.c, nd->k, nd->stride,
-	                              nd->pad, nd->b >= 0, x.layout };
+	                              nd->pad, nd->b >= 0, x.layout, g->bf16 };
 	return d;
 }
 

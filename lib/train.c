@@ -147,6 +147,10 @@ char *drop_train_meta(const struct drop_train_opts *o)
 	json_int(&w, o->pad);
 	json_key(&w, "erase");
 	json_double(&w, o->erase_p);
+	if (o->bf16) { /* only when on: checkpoints from before the option still resume */
+		json_key(&w, "bf16");
+		json_int(&w, 1);
+	}
 	json_end_object(&w);
 	size_t len;
 	return json_writer_take(&w, &len);
@@ -367,6 +371,10 @@ static int check_meta(const char *path, const char *have, const char *want)
 			break;
 		}
 	}
+	for (size_t i = 0; !rc && i < a.len; i++) /* an option this run does not ask for */
+		if (!json_get(&b, a.keys[i].str))
+			rc = drop_fail("%s: incompatible checkpoint: it was trained with --%s, this "
+			               "run is not", path, a.keys[i].str);
 	json_free(&a);
 	json_free(&b);
 	return rc;
@@ -932,6 +940,8 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	if (o.resume ? drop_train_load(o.resume, be, &o, &m, &st) : fresh_model(&o, be, &m))
 		goto out_data;
 	drop_graph_set_recompute(&m.graph, o.recompute);
+	if (drop_graph_set_bf16(&m.graph, o.bf16))
+		goto out_model;
 	if (m.hf * DROP_AUG_LABEL_STRIDE != o.model.height ||
 	    m.wf * DROP_AUG_LABEL_STRIDE != o.model.width) {
 		drop_fail("internal: feature map %dx%d is not the label map of %dx%d", m.hf, m.wf,

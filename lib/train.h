@@ -59,6 +59,8 @@ struct drop_train_opts {
 	int pad;                        /* pixels of zero padding before the random crop, 10 */
 	float erase_p;                  /* random erasing probability, 0.5 */
 	int threads;                    /* loader threads, >= 1 */
+	bool bf16;                      /* convolutions multiply in bf16 (drop_graph_set_bf16);
+	                                 * recorded in the checkpoint */
 	bool recompute;                 /* run convolutions again in backward rather than keep
 	                                 * their outputs (drop_graph_set_recompute); like
 	                                 * --threads, not part of the checkpoint */

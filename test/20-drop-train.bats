@@ -6,7 +6,7 @@
 # uninterrupted result) on the Occluded-Duke layout with --eval, --epochs 0, --init by
 # name, bad input (missing label, corrupt image, unknown dataset, incompatible or foreign
 # --resume, --init matching nothing), --recompute (the same run within rounding, resumable
-# either way), usage errors, the man page's examples.
+# either way), --bf16 (recorded, resumes exactly), usage errors, the man page's examples.
 # also requires: /usr/bin/python3 with numpy and PIL (scripts/make-synthetic-reid; skipped
 # without them, a failure under DROP_TEST_STRICT=1) and json, drop-labels, cmp, grep
 
@@ -222,6 +222,24 @@ for other in sys.argv[4:]:
         assert d <= 1e-4 + 1e-3 * np.abs(x[k]).max(), (other, k, d)
 ' "$T/a.log" "$T/r.log" "$T/a.st" "$T/r.st" "$T/h.st"
     assert_success
+}
+
+@test "--bf16: recorded in the checkpoint, resumed only with it; without native bf16, exit 3" {
+    run --separate-stderr drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/b.st" --epochs 1 --bf16
+    if [ "$status" = 3 ]; then
+        [[ "$stderr" == *"--bf16"*"AVX512-BF16"* ]]
+        [ ! -e "$T/b.st" ]
+        return
+    fi
+    assert_success
+    grep -aq 'erase\\":0.5,\\"bf16\\":1}' "$T/b.st"
+    run --separate-stderr drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/b.st" --epochs 2 \
+        --resume "$T/b.st"
+    [ "$status" = 1 ]
+    [[ "$stderr" == *"incompatible checkpoint: it was trained with --bf16"* ]]
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/b.st" --epochs 2 --resume "$T/b.st" --bf16
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/c.st" --epochs 2 --bf16
+    cmp "$T/b.st" "$T/c.st"
 }
 
 @test "usage errors exit 2" {

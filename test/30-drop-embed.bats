@@ -3,8 +3,9 @@
 # model), pid/camid from file names, TSV lists and stdin, input order (folders sorted,
 # operands in order), the same bytes for the same threads and batch, the same rankings and
 # near-zero distances across --threads and --batch, --masks PNGs (names, sizes, palette),
-# --dump shapes, -o, --size, the drop-embed | drop-match | drop-score pipeline, bad
-# inputs (missing or incompatible model, corrupt image, unknown option), man examples.
+# --dump shapes, --bf16 (within rounding of float), -o, --size, the drop-embed |
+# drop-match | drop-score pipeline, bad inputs (missing or incompatible model, corrupt
+# image, unknown option), man examples.
 # also requires: drop-test-model and drop-test-png (test/tools), drop-match, drop-score,
 # od, awk; scripts/make-synthetic-reid (/usr/bin/python3 with numpy and PIL) for the
 # pipeline test only.
@@ -228,6 +229,25 @@ $I/query/0002_c3_f0000002.jpg"
         hl=$(od -An -tu2 -j8 -N2 "$T/$1.npy" | tr -d ' ')
         [ "$size" -eq $((10 + hl + 4 * 6 * $2 * $3 * $4)) ]
     done
+}
+
+@test "--bf16: each record within bf16 rounding of float's; without native bf16, exit 3" {
+    run --separate-stderr embed --bf16 -m "$M" "$I"
+    if [ "$status" = 3 ]; then
+        [[ "$stderr" == *"--bf16"*"AVX512-BF16"* ]]
+        assert_output ""
+        return
+    fi
+    assert_success
+    embed --bf16 -m "$M" "$I" > "$T/b.npy"
+    embed -m "$M" "$I" > "$T/f.npy"
+    run cmp -s "$T/b.npy" "$T/f.npy"
+    assert_failure
+    # every bf16 record's own float record is within 0.02 (F+P distance, 0..2)
+    drop-match --top 6 --text "$T/b.npy" "$T/f.npy" | awk -F'\t' '$1 == $3' > "$T/self"
+    [ "$(wc -l < "$T/self")" -eq 6 ]
+    run awk -F'\t' '$4 >= 0.02' "$T/self"
+    assert_output ""
 }
 
 @test "-o writes a file; --size must be the model's" {

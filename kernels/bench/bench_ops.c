@@ -8,7 +8,8 @@
  *         own threads spin for a while after each call and would steal the cores from the
  *         next measurement), OpenBLAS sgemm of the same size (M = Cout, N = batch Ho Wo,
  *         K = Cin k k). One tab-separated line per shape: name, GFLOP per pass, GFLOP/s of
- *         fwd, bwd-data, bwd-weights and sgemm.
+ *         fwd, bwd-data, bwd-weights, sgemm and fwd with bf16 products (0 without native
+ *         bf16).
  *   ops   The other ops HRNet-W32 / DROP use heavily, on the model's shapes at 256x128
  *         (batch norm, resampling, pooling and WAMP, channel softmax, the 1920->512 linear
  *         layers, Adam over 31M parameters): one line per op, name and milliseconds.
@@ -145,13 +146,14 @@ static double peak_gflops(void)
 static void bench_conv(int batch)
 {
 	printf("peak\t%.0f\n", peak_gflops());
-	double gflop[NSHAPES], fwd[NSHAPES], bwd_data[NSHAPES], bwd_weights[NSHAPES], gemm[NSHAPES];
+	double gflop[NSHAPES], fwd[NSHAPES], fwd16[NSHAPES], bwd_data[NSHAPES], bwd_weights[NSHAPES],
+	       gemm[NSHAPES];
 	for (size_t s = 0; s < NSHAPES; s++) {
 		const struct shape *sh = &shapes[s];
 		int pad = sh->k / 2;
 		enum drop_layout lx = sh->cin == 3 ? DROP_PLAIN : DROP_BLOCKED;
 		struct drop_conv2d_desc d = { batch, sh->cin, sh->h, sh->w, sh->cout, sh->k,
-		                              sh->stride, pad, false, lx };
+		                              sh->stride, pad, false, lx, false };
 		int ho = drop_conv2d_out(sh->h, sh->k, sh->stride, pad);
 		int wo = drop_conv2d_out(sh->w, sh->k, sh->stride, pad);
 		struct drop_tensor x = drop_tensor_make(batch, sh->cin, sh->h, sh->w, lx);
@@ -168,6 +170,12 @@ static void bench_conv(int batch)
 		w.version = 1; /* weights unchanged between calls, as in inference */
 		gflop[s] = 2.0 * sh->cout * batch * ho * wo * sh->cin * sh->k * sh->k / 1e9;
 		fwd[s] = TIME(drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y));
+		fwd16[s] = 0;
+		if (drop_cpu_bf16()) { /* the same forward multiplying in bf16 */
+			d.bf16 = true;
+			fwd16[s] = TIME(drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y));
+			d.bf16 = false;
+		}
 		bwd_data[s] = sh->cin == 3 ? 0 : TIME(drop_conv2d_bwd_data_cpu(&d, &dy, &w, &dx));
 		bwd_weights[s] = TIME(drop_conv2d_bwd_weights_cpu(&d, &x, &dy, dw, NULL));
 		free(x.data), free(w.data), free(y.data), free(dy.data), free(dx.data), free(dw);
@@ -185,11 +193,12 @@ static void bench_conv(int batch)
 		                              b, (int)n, 0.0f, c, (int)n));
 		free(a), free(b), free(c);
 	}
-	printf("shape\tgflop\tfwd\tbwd_data\tbwd_weights\tsgemm\n");
+	printf("shape\tgflop\tfwd\tbwd_data\tbwd_weights\tsgemm\tfwd_bf16\n");
 	for (size_t s = 0; s < NSHAPES; s++)
-		printf("%s\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\n", shapes[s].name, gflop[s],
+		printf("%s\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\n", shapes[s].name, gflop[s],
 		       gflop[s] / fwd[s], bwd_data[s] > 0 ? gflop[s] / bwd_data[s] : 0.0,
-		       gflop[s] / bwd_weights[s], gflop[s] / gemm[s]);
+		       gflop[s] / bwd_weights[s], gflop[s] / gemm[s],
+		       fwd16[s] > 0 ? gflop[s] / fwd16[s] : 0.0);
 }
 
 static void line(const char *name, double t)

@@ -40,6 +40,7 @@ const struct drop_backend drop_backend_cpu = {
 	.sync = cpu_sync,
 	.sgemm = drop_sgemm_cpu,
 	.block = drop_cpu_block,
+	.bf16 = drop_cpu_bf16,
 	.release = drop_cpu_release,
 	.convert = drop_convert_cpu,
 	.conv2d_fwd = drop_conv2d_fwd_cpu,

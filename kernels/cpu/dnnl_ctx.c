@@ -18,6 +18,9 @@ static size_t scratch_cap;
 static void *wshared;
 static size_t wshared_cap;
 static const struct drop_wcopy *wshared_owner;
+/* The conversion buffers of drop_cvt_run. */
+static void *cvt_buf[2];
+static size_t cvt_cap[2];
 
 #define PLAN_MAXKEY 16
 #define PLAN_BUCKETS 256
@@ -168,6 +171,38 @@ void drop_wcopy_free(struct drop_wcopy *c)
 	free(c->buf);
 }
 
+void drop_cvt_init(struct drop_cvt *c, const dnnl_memory_desc_t *from,
+                   const dnnl_memory_desc_t *to)
+{
+	c->reorder = drop_dnnl_reorder(from, to);
+	c->from = drop_dnnl_mem(from);
+	c->to = drop_dnnl_mem(to);
+	c->bytes = dnnl_memory_desc_get_size(to);
+}
+
+void *drop_cvt_run(struct drop_cvt *c, const void *src, int slot)
+{
+	if (c->bytes > cvt_cap[slot]) {
+		free(cvt_buf[slot]);
+		cvt_buf[slot] = drop_cpu_alloc(c->bytes);
+		cvt_cap[slot] = c->bytes;
+	}
+	DNNL_CHECK(dnnl_memory_set_data_handle(c->from, (void *)src));
+	DNNL_CHECK(dnnl_memory_set_data_handle(c->to, cvt_buf[slot]));
+	dnnl_exec_arg_t args[] = { { DNNL_ARG_FROM, c->from }, { DNNL_ARG_TO, c->to } };
+	drop_dnnl_run(c->reorder, 2, args);
+	return cvt_buf[slot];
+}
+
+void drop_cvt_free(struct drop_cvt *c)
+{
+	if (!c->reorder)
+		return;
+	dnnl_primitive_destroy(c->reorder);
+	dnnl_memory_destroy(c->from);
+	dnnl_memory_destroy(c->to);
+}
+
 static unsigned plan_hash(int kind, const int *key, int nkey)
 {
 	unsigned h = 2166136261u ^ (unsigned)kind;
@@ -216,6 +251,11 @@ void drop_cpu_release(void)
 	wshared = NULL;
 	wshared_cap = 0;
 	wshared_owner = NULL;
+	for (int i = 0; i < 2; i++) {
+		free(cvt_buf[i]);
+		cvt_buf[i] = NULL;
+		cvt_cap[i] = 0;
+	}
 	if (engine) {
 		dnnl_stream_destroy(stream);
 		dnnl_engine_destroy(engine);
@@ -234,9 +274,19 @@ int drop_cpu_block(void)
 	return block;
 }
 
+bool drop_cpu_bf16(void)
+{
+	dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+	return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
 void drop_wplan_destroy(void *v)
 {
 	struct drop_wplan *p = v;
+	drop_cvt_free(&p->f_x);
+	drop_cvt_free(&p->d_dy);
+	drop_cvt_free(&p->w_x);
+	drop_cvt_free(&p->w_dy);
 	dnnl_primitive_desc_destroy(p->fwd_pd);
 	dnnl_primitive_destroy(p->fwd);
 	dnnl_memory_t mems[] = { p->f_src, p->f_w, p->f_b, p->f_dst, p->f_scr,

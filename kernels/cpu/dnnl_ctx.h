@@ -72,6 +72,19 @@ void drop_wcopy_free(struct drop_wcopy *c);
  * in the primitive's layout before its reorder to plain); it holds no copy afterwards. */
 void *drop_dnnl_wshared(size_t bytes);
 
+/* An activation converted to a primitive's layout and type (bf16 convolutions): a reorder
+ * into conversion buffer `slot` (0 or 1; one per operand of a call), reused by every call. */
+struct drop_cvt {
+	dnnl_primitive_t reorder; /* NULL: no conversion */
+	dnnl_memory_t from, to;
+	size_t bytes;
+};
+void drop_cvt_init(struct drop_cvt *c, const dnnl_memory_desc_t *from,
+                   const dnnl_memory_desc_t *to);
+/* src converted, in conversion buffer `slot`, valid until the next use of that slot. */
+void *drop_cvt_run(struct drop_cvt *c, const void *src, int slot);
+void drop_cvt_free(struct drop_cvt *c);
+
 /* Plan cache: `key` (nkey ints) -> plan of kind `kind`. find returns NULL when absent;
  * add takes ownership and calls destroy(plan) from drop_cpu_release(). */
 void *drop_plan_find(int kind, const int *key, int nkey);
@@ -96,6 +109,8 @@ struct drop_wplan {
 	dnnl_memory_t w_src, w_ddst, w_dw, w_db, w_scr, w_dwplain;
 	size_t dw_bytes;
 	dnnl_primitive_t dw_reorder;
+	/* bf16 convolutions: x for forward and backward-weights, dy for both backwards */
+	struct drop_cvt f_x, d_dy, w_x, w_dy;
 };
 
 void drop_wplan_destroy(void *plan);

@@ -3,7 +3,7 @@
  * convolutions, stride 1 and 2, with and without bias, input plain or blocked, against
  * PyTorch (fixtures of scripts/make-fixtures); zero padding lanes; bit-identical repeats;
  * the weights cache (version bump; the shared buffer and kept copies); finite differences
- * of L = sum(r * y).
+ * of L = sum(r * y); bf16 products within their rounding bound (on a CPU with bf16).
  * also requires: test/fixtures/ops (committed)
  */
 #include "test_ops_util.h"
@@ -99,7 +99,7 @@ static void run_case(const struct conv_case *c, enum drop_layout layout)
 		fdb = fix_load(c->name, "db");
 	}
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
-	                              c->bias, layout };
+	                              c->bias, layout, false };
 	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
 	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
 	CHECK(ho == fy.sh[2] && wo == fy.sh[3], "%s: output size %dx%d", c->name, ho, wo);
@@ -168,13 +168,106 @@ static void run_case(const struct conv_case *c, enum drop_layout layout)
 	free(fb.v), free(fdb.v);
 }
 
+/* |v| of n floats (caller frees). */
+static float *absf(const float *v, size_t n)
+{
+	float *a = xmalloc(n * sizeof *a);
+	for (size_t i = 0; i < n; i++)
+		a[i] = fabsf(v[i]);
+	return a;
+}
+
+/* |got - ref| <= 2^-7 bound + 1e-5 per element: each bf16 operand is within 2^-9 of its
+ * float value, so each product within ~2^-8 of its own size; bound is the same op on
+ * |operands| (float), the sum of the products' sizes. An indexing error is of order 1. */
+static void compare_bound(const char *what, const float *got, const float *ref,
+                          const float *bound, size_t n)
+{
+	size_t bad = 0;
+	double worst = 0;
+	for (size_t i = 0; i < n; i++) {
+		double lim = bound[i] / 128.0 + 1e-5, e = fabs((double)got[i] - ref[i]);
+		worst = fmax(worst, e / lim);
+		if (e > lim && bad++ < 3)
+			printf("#   %s[%zu]: got %.7g, expected %.7g, limit %.3g\n", what, i, got[i],
+			       ref[i], lim);
+	}
+	CHECK(bad == 0, "%s: %zu values within the bf16 bound (worst %.3g of it)", what, n, worst);
+}
+
+/* The fixture case with bf16 products: forward, backward-data, backward-weights against the
+ * float references, each within compare_bound of the same op on absolute values. */
+static void bf16_case(const struct conv_case *c, enum drop_layout layout)
+{
+	char what[128];
+	if (!drop_cpu_bf16()) {
+		printf("ok %d - # SKIP %s: no native bf16 on this CPU\n", ++tap_n, c->name);
+		return;
+	}
+	struct fix fx = fix_load(c->name, "x"), fw = fix_load(c->name, "w"),
+	           fy = fix_load(c->name, "y"), fdy = fix_load(c->name, "dy"),
+	           fdx = fix_load(c->name, "dx"), fdw = fix_load(c->name, "dw");
+	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
+	                              false, layout, true };
+	struct drop_conv2d_desc a = d;
+	a.bf16 = false;
+	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
+	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
+	float *ax = absf(fx.v, fx.n), *aw = absf(fw.v, fw.n), *ady = absf(fdy.v, fdy.n);
+	struct drop_tensor x = tensor_from(fx.v, c->n, c->cin, c->h, c->w, layout),
+	                   w = tensor_from(fw.v, c->cout, c->cin, c->k, c->k, DROP_PLAIN),
+	                   y = tensor_from(NULL, c->n, c->cout, ho, wo, DROP_BLOCKED),
+	                   dy = tensor_from(fdy.v, c->n, c->cout, ho, wo, DROP_BLOCKED),
+	                   dx = tensor_from(NULL, c->n, c->cin, c->h, c->w, layout),
+	                   tax = tensor_from(ax, c->n, c->cin, c->h, c->w, layout),
+	                   taw = tensor_from(aw, c->cout, c->cin, c->k, c->k, DROP_PLAIN),
+	                   tady = tensor_from(ady, c->n, c->cout, ho, wo, DROP_BLOCKED);
+	float *dw = xmalloc(fdw.n * sizeof *dw), *bw = xmalloc(fdw.n * sizeof *bw);
+
+	/* The fixture's y includes its bias: compare y - b with a bias-free forward. */
+	drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y);
+	float *got = tensor_plain(&y), *ref = xmalloc(fy.n * sizeof *ref);
+	if (c->bias) {
+		struct fix fb = fix_load(c->name, "b");
+		for (size_t i = 0; i < fy.n; i++)
+			ref[i] = fy.v[i] - fb.v[i / ((size_t)ho * wo) % c->cout];
+		free(fb.v);
+	} else {
+		memcpy(ref, fy.v, fy.n * sizeof *ref);
+	}
+	drop_conv2d_fwd_cpu(&a, &tax, &taw, NULL, &y);
+	float *bound = tensor_plain(&y);
+	snprintf(what, sizeof what, "%s (%s input, bf16): y", c->name, layout_name(layout));
+	compare_bound(what, got, ref, bound, fy.n);
+	free(got), free(bound);
+
+	drop_conv2d_bwd_data_cpu(&d, &dy, &w, &dx);
+	got = tensor_plain(&dx);
+	drop_conv2d_bwd_data_cpu(&a, &tady, &taw, &dx);
+	bound = tensor_plain(&dx);
+	snprintf(what, sizeof what, "%s (%s input, bf16): dx", c->name, layout_name(layout));
+	compare_bound(what, got, fdx.v, bound, fdx.n);
+	CHECK(padding_zero(&dx), "%s: padding lanes of dx are zero", what);
+	free(got), free(bound);
+
+	drop_conv2d_bwd_weights_cpu(&d, &x, &dy, dw, NULL);
+	drop_conv2d_bwd_weights_cpu(&a, &tax, &tady, bw, NULL);
+	snprintf(what, sizeof what, "%s (%s input, bf16): dw", c->name, layout_name(layout));
+	compare_bound(what, dw, fdw.v, bw, fdw.n);
+
+	free(ax), free(aw), free(ady), free(dw), free(bw), free(ref);
+	free(x.data), free(w.data), free(y.data), free(dy.data), free(dx.data);
+	free(tax.data), free(taw.data), free(tady.data);
+	free(fx.v), free(fw.v), free(fy.v), free(fdy.v), free(fdx.v), free(fdw.v);
+}
+
 /* Weight copies (kernels/cpu/dnnl_ctx.h): two layers take turns in the shared buffer, get
  * copies of their own the second time their weights come, and a weight gradient borrows the
  * shared buffer in between: every forward gives the bits of the first one. */
 static void test_weight_copies(void)
 {
-	struct drop_conv2d_desc da = { 2, 16, 6, 5, 24, 3, 1, 1, false, DROP_BLOCKED },
-	                        db = { 2, 24, 6, 5, 8, 3, 2, 1, false, DROP_BLOCKED };
+	struct drop_conv2d_desc da = { 2, 16, 6, 5, 24, 3, 1, 1, false, DROP_BLOCKED, false },
+	                        db = { 2, 24, 6, 5, 8, 3, 2, 1, false, DROP_BLOCKED, false };
 	size_t nwa = 24 * 16 * 9, nwb = 8 * 24 * 9, nxa = 2 * 16 * 30, nxb = 2 * 24 * 30;
 	float *wa = xmalloc(nwa * sizeof *wa), *wb = xmalloc(nwb * sizeof *wb);
 	float *xa = xmalloc(nxa * sizeof *xa), *xb = xmalloc(nxb * sizeof *xb);
@@ -220,6 +313,8 @@ int main(void)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		run_case(&cases[i], DROP_BLOCKED);
 		run_case(&cases[i], DROP_PLAIN);
+		bf16_case(&cases[i], DROP_BLOCKED);
+		bf16_case(&cases[i], DROP_PLAIN);
 	}
 	drop_cpu_release();
 	return tap_done();
