@@ -5,7 +5,8 @@
  * One plan per descriptor (ops.h, "Plans"): the forward primitive is created on the first
  * call, the backward ones on the first backward call, and all are reused afterwards. The
  * activations are given in their own layouts (y and dy blocked, x and dx as the descriptor
- * says), so no activation is ever reordered here. Weights are plain (Cout, Cin, k, k); each
+ * says), so no activation is reordered here, except where those layouts get only oneDNN's
+ * reference kernel (then x or dy is offered in any layout and converted per call, is_ref). Weights are plain (Cout, Cin, k, k); each
  * direction keeps its own copy in the layout its primitive prefers, refreshed only when the
  * weights tensor's pointer or version changes. The weight gradient is computed in the
  * layout the backward-weights primitive prefers and reordered to plain (a weights-sized
@@ -48,15 +49,51 @@ static void wany_md(const struct drop_conv2d_desc *d, dnnl_memory_desc_t *md)
 	                                        dnnl_format_tag_any));
 }
 
-/* What a primitive takes for the float activation `act`: act itself, or with bf16 the
- * same shape in bf16 and the layout the primitive chooses. */
-static void act_md(const struct drop_conv2d_desc *d, const dnnl_memory_desc_t *act,
+/* What a primitive is offered for the float activation `act` it reads: act itself, or
+ * (bf16, or `any` after act gave only oneDNN's reference kernel) the same shape in bf16 or
+ * float and the layout the primitive chooses, converted on each call (drop_cvt). */
+static void act_md(const struct drop_conv2d_desc *d, const dnnl_memory_desc_t *act, bool any,
                    dnnl_memory_desc_t *md)
 {
 	*md = *act;
-	if (d->bf16)
-		DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, act->ndims, act->dims, dnnl_bf16,
+	if (d->bf16 || any)
+		DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, act->ndims, act->dims,
+		                                        d->bf16 ? dnnl_bf16 : dnnl_f32,
 		                                        dnnl_format_tag_any));
+}
+
+/* Whether pd is oneDNN's reference implementation: what the fixed blocked layouts get for
+ * some shapes, e.g. 8 channels in AVX-512's 16-channel blocks (hrnet-tiny), backward
+ * weights there ran 100x slower than with a layout of oneDNN's choice. */
+static bool is_ref(const_dnnl_primitive_desc_t pd)
+{
+	const char *impl = NULL;
+	DNNL_CHECK(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
+	return impl && !strncmp(impl, "ref", 3);
+}
+
+/* A primitive descriptor for op_desc (hint: the forward one, or NULL). */
+static dnnl_primitive_desc_t make_pd(const void *op_desc, const_dnnl_primitive_desc_t hint)
+{
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_attr_t attr = drop_dnnl_attr();
+	DNNL_CHECK(dnnl_primitive_desc_create(&pd, op_desc, attr, drop_dnnl_engine(), hint));
+	dnnl_primitive_attr_destroy(attr);
+	return pd;
+}
+
+/* cvt converts our layout `ours` to the primitive's `theirs` when they differ. */
+static void cvt_if(struct drop_cvt *c, const dnnl_memory_desc_t *ours,
+                   const dnnl_memory_desc_t *theirs)
+{
+	if (!dnnl_memory_desc_equal(ours, theirs))
+		drop_cvt_init(c, ours, theirs);
+}
+
+/* src as the primitive takes it: converted into buffer `slot`, or src itself. */
+static void *cvt_or(struct drop_cvt *c, const void *src, int slot)
+{
+	return c->reorder ? drop_cvt_run(c, src, slot) : (void *)src;
 }
 
 static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
@@ -84,23 +121,25 @@ static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
 	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, bdims, dnnl_f32, dnnl_x));
 	dnnl_memory_desc_t wany, xany;
 	wany_md(d, &wany);
-	act_md(d, &p->src_md, &xany);
-
 	dnnl_dims_t strides, pad_l, pad_r;
 	conv_geometry(d, strides, pad_l, pad_r);
-	dnnl_convolution_desc_t cd;
-	DNNL_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training,
-	                                              dnnl_convolution_direct, &xany, &wany,
-	                                              d->bias ? &p->bias_md : NULL, &p->dst_md,
-	                                              strides, pad_l, pad_r));
-	dnnl_primitive_attr_t attr = drop_dnnl_attr();
-	DNNL_CHECK(dnnl_primitive_desc_create(&p->fwd_pd, &cd, attr, drop_dnnl_engine(), NULL));
-	dnnl_primitive_attr_destroy(attr);
+	for (int any = 0; any < 2; any++) {
+		act_md(d, &p->src_md, any, &xany);
+		dnnl_convolution_desc_t cd;
+		DNNL_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training,
+		                                              dnnl_convolution_direct, &xany, &wany,
+		                                              d->bias ? &p->bias_md : NULL,
+		                                              &p->dst_md, strides, pad_l, pad_r));
+		if (p->fwd_pd)
+			dnnl_primitive_desc_destroy(p->fwd_pd);
+		p->fwd_pd = make_pd(&cd, NULL);
+		if (!is_ref(p->fwd_pd))
+			break;
+	}
 	DNNL_CHECK(dnnl_primitive_create(&p->fwd, p->fwd_pd));
 	drop_wcopy_init(&p->wf, drop_dnnl_pd_md(p->fwd_pd, dnnl_query_weights_md), &p->wplain_md);
 	const dnnl_memory_desc_t *xmd = drop_dnnl_pd_md(p->fwd_pd, dnnl_query_src_md);
-	if (d->bf16)
-		drop_cvt_init(&p->f_x, &p->src_md, xmd);
+	cvt_if(&p->f_x, &p->src_md, xmd);
 	p->f_src = drop_dnnl_mem(xmd);
 	p->f_w = drop_dnnl_mem(&p->wf.md);
 	p->f_b = drop_dnnl_mem(&p->bias_md);
@@ -115,23 +154,25 @@ static void plan_bwd_data(const struct drop_conv2d_desc *d, struct drop_wplan *p
 	dnnl_dims_t strides, pad_l, pad_r;
 	dnnl_memory_desc_t wany, dyany;
 	wany_md(d, &wany);
-	act_md(d, &p->dst_md, &dyany);
 	conv_geometry(d, strides, pad_l, pad_r);
-	dnnl_convolution_desc_t cd;
-	DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct,
-	                                                    &p->src_md, &wany, &dyany,
-	                                                    strides, pad_l, pad_r));
-	dnnl_primitive_attr_t attr = drop_dnnl_attr();
-	DNNL_CHECK(dnnl_primitive_desc_create(&p->bd_pd, &cd, attr, drop_dnnl_engine(),
-	                                      p->fwd_pd));
-	dnnl_primitive_attr_destroy(attr);
+	for (int any = 0; any < 2; any++) {
+		act_md(d, &p->dst_md, any, &dyany);
+		dnnl_convolution_desc_t cd;
+		DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct,
+		                                                    &p->src_md, &wany, &dyany,
+		                                                    strides, pad_l, pad_r));
+		if (p->bd_pd)
+			dnnl_primitive_desc_destroy(p->bd_pd);
+		p->bd_pd = make_pd(&cd, p->fwd_pd);
+		if (!is_ref(p->bd_pd))
+			break;
+	}
 	DNNL_CHECK(dnnl_primitive_create(&p->bd, p->bd_pd));
 	drop_wcopy_init(&p->wd, drop_dnnl_pd_md(p->bd_pd, dnnl_query_weights_md), &p->wplain_md);
 	p->d_dsrc = drop_dnnl_mem(&p->src_md);
 	p->d_w = drop_dnnl_mem(&p->wd.md);
 	const dnnl_memory_desc_t *dymd = drop_dnnl_pd_md(p->bd_pd, dnnl_query_diff_dst_md);
-	if (d->bf16)
-		drop_cvt_init(&p->d_dy, &p->dst_md, dymd);
+	cvt_if(&p->d_dy, &p->dst_md, dymd);
 	p->d_ddst = drop_dnnl_mem(dymd);
 	p->d_scr = drop_dnnl_scratch_mem(p->bd_pd);
 }
@@ -141,25 +182,26 @@ static void plan_bwd_weights(const struct drop_conv2d_desc *d, struct drop_wplan
 	dnnl_dims_t wdims = { d->cout, d->cin, d->k, d->k }, strides, pad_l, pad_r;
 	dnnl_memory_desc_t wany, xany, dyany; /* the weight gradient is float either way */
 	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&wany, 4, wdims, dnnl_f32, dnnl_format_tag_any));
-	act_md(d, &p->src_md, &xany);
-	act_md(d, &p->dst_md, &dyany);
 	conv_geometry(d, strides, pad_l, pad_r);
-	dnnl_convolution_desc_t cd;
-	DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(
-		&cd, dnnl_convolution_direct, &xany, &wany, d->bias ? &p->bias_md : NULL,
-		&dyany, strides, pad_l, pad_r));
-	dnnl_primitive_attr_t attr = drop_dnnl_attr();
-	DNNL_CHECK(dnnl_primitive_desc_create(&p->bw_pd, &cd, attr, drop_dnnl_engine(),
-	                                      p->fwd_pd));
-	dnnl_primitive_attr_destroy(attr);
+	for (int any = 0; any < 2; any++) {
+		act_md(d, &p->src_md, any, &xany);
+		act_md(d, &p->dst_md, any, &dyany);
+		dnnl_convolution_desc_t cd;
+		DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(
+			&cd, dnnl_convolution_direct, &xany, &wany, d->bias ? &p->bias_md : NULL,
+			&dyany, strides, pad_l, pad_r));
+		if (p->bw_pd)
+			dnnl_primitive_desc_destroy(p->bw_pd);
+		p->bw_pd = make_pd(&cd, p->fwd_pd);
+		if (!is_ref(p->bw_pd))
+			break;
+	}
 	DNNL_CHECK(dnnl_primitive_create(&p->bw, p->bw_pd));
 	const dnnl_memory_desc_t *dwmd = drop_dnnl_pd_md(p->bw_pd, dnnl_query_diff_weights_md);
 	const dnnl_memory_desc_t *xmd = drop_dnnl_pd_md(p->bw_pd, dnnl_query_src_md),
 	                         *dymd = drop_dnnl_pd_md(p->bw_pd, dnnl_query_diff_dst_md);
-	if (d->bf16) {
-		drop_cvt_init(&p->w_x, &p->src_md, xmd);
-		drop_cvt_init(&p->w_dy, &p->dst_md, dymd);
-	}
+	cvt_if(&p->w_x, &p->src_md, xmd);
+	cvt_if(&p->w_dy, &p->dst_md, dymd);
 	p->w_src = drop_dnnl_mem(xmd);
 	p->w_ddst = drop_dnnl_mem(dymd);
 	p->w_dw = drop_dnnl_mem(dwmd);
@@ -202,8 +244,7 @@ void drop_conv2d_fwd_cpu(const struct drop_conv2d_desc *d, const struct drop_ten
 	if (d->bias && !b)
 		drop_die(DROP_EXIT_DATA, "conv2d: the descriptor has a bias but none is given");
 	struct drop_wplan *p = plan_get(d);
-	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_src, d->bf16 ? drop_cvt_run(&p->f_x, x->data, 0)
-	                                                          : (void *)x->data));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_src, cvt_or(&p->f_x, x->data, 0)));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_w, drop_wcopy_get(&p->wf, w)));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_dst, y->data));
 	drop_dnnl_scratch_bind(p->fwd_pd, p->f_scr);
@@ -226,8 +267,7 @@ void drop_conv2d_bwd_data_cpu(const struct drop_conv2d_desc *d, const struct dro
 		plan_bwd_data(d, p);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_dsrc, dx->data));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_w, drop_wcopy_get(&p->wd, w)));
-	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_ddst, d->bf16 ? drop_cvt_run(&p->d_dy, dy->data, 1)
-	                                                           : (void *)dy->data));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_ddst, cvt_or(&p->d_dy, dy->data, 1)));
 	drop_dnnl_scratch_bind(p->bd_pd, p->d_scr);
 	dnnl_exec_arg_t args[] = { { DNNL_ARG_DIFF_SRC, p->d_dsrc }, { DNNL_ARG_WEIGHTS, p->d_w },
 	                           { DNNL_ARG_DIFF_DST, p->d_ddst },
@@ -245,10 +285,8 @@ void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
 	struct drop_wplan *p = plan_get(d);
 	if (!p->bw)
 		plan_bwd_weights(d, p);
-	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, d->bf16 ? drop_cvt_run(&p->w_x, x->data, 0)
-	                                                          : (void *)x->data));
-	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_ddst, d->bf16 ? drop_cvt_run(&p->w_dy, dy->data, 1)
-	                                                           : (void *)dy->data));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, cvt_or(&p->w_x, x->data, 0)));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_ddst, cvt_or(&p->w_dy, dy->data, 1)));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, p->dw_reorder ? drop_dnnl_wshared(p->dw_bytes)
 	                                                                : (void *)dw));
 	drop_dnnl_scratch_bind(p->bw_pd, p->w_scr);
