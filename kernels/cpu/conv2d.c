@@ -6,11 +6,12 @@
  * call, the backward ones on the first backward call, and all are reused afterwards. The
  * activations are given in their own layouts (y and dy blocked, x and dx as the descriptor
  * says), so no activation is reordered here, except where those layouts get only oneDNN's
- * reference kernel (then x or dy is offered in any layout and converted per call, is_ref). Weights are plain (Cout, Cin, k, k); each
- * direction keeps its own copy in the layout its primitive prefers, refreshed only when the
- * weights tensor's pointer or version changes. The weight gradient is computed in the
- * layout the backward-weights primitive prefers and reordered to plain (a weights-sized
- * copy, small beside the convolution).
+ * reference kernel (then x or dy is offered in any layout and converted per call, is_ref).
+ * Weights are plain (Cout, Cin, k, k); each direction gets them in the layout its
+ * primitive prefers from drop_wcopy (dnnl_ctx.h: a shared buffer, or a copy of its own once
+ * the same weights come back). The weight gradient is computed in the layout the
+ * backward-weights primitive prefers and reordered to plain (a weights-sized copy, small
+ * beside the convolution).
  *
  * With desc->bf16 the primitives multiply in bfloat16 (oneDNN's avx512_core_bf16 kernels,
  * about twice the float rate): x and dy are converted to the primitive's bf16 layout on
