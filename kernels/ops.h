@@ -205,6 +205,12 @@ struct drop_backend {
 	void (*bn_bwd)(const struct drop_bn_desc *d, const float *x, const float *dy,
 	               const float *gamma, const float *save_mean, const float *save_invstd,
 	               float *dx, float *dgamma, float *dbeta);
+	/* The backward of ReLU(BN(x)) from the forward's x: bn_bwd with dy taken only where
+	 * gamma invstd (x - mean) + beta > 0; beta is required (optional; else the caller
+	 * rebuilds the output and runs relu_bwd, then bn_bwd). */
+	void (*bn_relu_bwd)(const struct drop_bn_desc *d, const float *x, const float *dy,
+	                    const float *gamma, const float *beta, const float *save_mean,
+	                    const float *save_invstd, float *dx, float *dgamma, float *dbeta);
 
 	/* ---- Resampling (optional). fwd: y from x; bwd: dx (overwritten) from dy. */
 	void (*resample_fwd)(const struct drop_resample_desc *d, const float *x, float *y);
@@ -371,6 +377,9 @@ void drop_bn_fwd_eval_cpu(const struct drop_bn_desc *d, const float *x, const fl
 void drop_bn_bwd_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
                      const float *gamma, const float *save_mean, const float *save_invstd,
                      float *dx, float *dgamma, float *dbeta);
+void drop_bn_relu_bwd_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
+                          const float *gamma, const float *beta, const float *save_mean,
+                          const float *save_invstd, float *dx, float *dgamma, float *dbeta);
 /* The same three in double precision, from the same source: the reference path of the
  * finite-difference tests (all arrays double). */
 void drop_bn_fwd_train_cpu_f64(const struct drop_bn_desc *d, const double *x,
@@ -385,6 +394,10 @@ void drop_bn_bwd_cpu_f64(const struct drop_bn_desc *d, const double *x, const do
                          const double *gamma, const double *save_mean,
                          const double *save_invstd, double *dx, double *dgamma,
                          double *dbeta);
+void drop_bn_relu_bwd_cpu_f64(const struct drop_bn_desc *d, const double *x, const double *dy,
+                              const double *gamma, const double *beta,
+                              const double *save_mean, const double *save_invstd, double *dx,
+                              double *dgamma, double *dbeta);
 
 void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, float *y);
 void drop_resample_bwd_cpu(const struct drop_resample_desc *d, const float *dy, float *dx);

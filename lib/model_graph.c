@@ -470,7 +470,7 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 					nd->tmp_dx[j] = new_buf(g, val_bytes(g, x), t, t);
 			}
 			nd->tmp_y = -1;
-			if (nd->op == DROP_NODE_BN && nd->relu)
+			if (nd->op == DROP_NODE_BN && nd->relu && !g->be->bn_relu_bwd)
 				nd->tmp_y = new_buf(g, val_bytes(g, &g->v[nd->out]), t, t);
 			if (nd->op == DROP_NODE_IBN)
 				nd->tmp_y = new_buf(g, drop_ibn_tmp_bytes(g, nd, true), t, t);
@@ -724,6 +724,16 @@ void drop_graph_backward(struct drop_graph *g)
 		case DROP_NODE_BN: {
 			struct drop_bn_desc d = bn_desc(x);
 			const float *dyp = dy->data;
+			if (nd->relu && be->bn_relu_bwd) { /* the ReLU's mask from x, in one op */
+				struct drop_tensor dx = dx_target(g, nd, 0);
+				if (!g->v[nd->in[0]].needs_grad)
+					drop_die(DROP_EXIT_DATA, "graph: batch norm on an input without gradient");
+				be->bn_relu_bwd(&d, x->data, dy->data, P(g, nd->w)->t.data,
+				                P(g, nd->b)->t.data, nd->save_mean, nd->save_invstd, dx.data,
+				                P(g, nd->w)->grad, P(g, nd->b)->grad);
+				dx_finish(g, nd, 0);
+				break;
+			}
 			if (nd->relu) {
 				float *yt = buf_ptr(g, nd->tmp_y);
 				recompute_bn(g, nd->out, yt, bn_mean_var(g, nd, mv));

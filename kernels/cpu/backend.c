@@ -52,6 +52,7 @@ const struct drop_backend drop_backend_cpu = {
 	.bn_fwd_train = drop_bn_fwd_train_cpu,
 	.bn_fwd_eval = drop_bn_fwd_eval_cpu,
 	.bn_bwd = drop_bn_bwd_cpu,
+	.bn_relu_bwd = drop_bn_relu_bwd_cpu,
 	.resample_fwd = drop_resample_fwd_cpu,
 	.resample_bwd = drop_resample_bwd_cpu,
 	.pool_global_fwd = drop_pool_global_fwd_cpu,

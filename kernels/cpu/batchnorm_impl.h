@@ -122,27 +122,38 @@ void BN_NAME(fwd_eval)(const struct drop_bn_desc *d, const REAL *x, const REAL *
 /* One group of the backward pass. Sums per lane in double, in (n, s) order, over the
  * m = N H W elements; then dx = gamma invstd (dy - sum_dy/m - xhat sum_dy_xhat/m), with
  * xhat = (x - mu) invstd, rewritten as a dy + b (x - mu) + c with per-lane coefficients,
- * in REAL, so that the element loop vectorises. Called with a literal L (8, 16) where it can be, for the same reason. */
+ * in REAL, so that the element loop vectorises. Called with a literal L (8, 16) where it
+ * can be, for the same reason. With relu (a BN + ReLU; a literal too), dy counts only
+ * where the output y = ga (x - mu) + beta is positive, ga = gamma invstd in REAL as in
+ * apply: the ReLU's backward without rebuilding y. */
 static inline __attribute__((always_inline)) void
-BN_NAME(bwd_group)(const struct drop_bn_desc *d, int L, int g, int G, size_t hw, double m,
-                   const REAL *x, const REAL *dy, const REAL *gamma, const REAL *save_mean,
-                   const REAL *save_invstd, REAL *dx, REAL *dgamma, REAL *dbeta)
+BN_NAME(bwd_group)(const struct drop_bn_desc *d, int L, int relu, int g, int G, size_t hw,
+                   double m, const REAL *x, const REAL *dy, const REAL *gamma,
+                   const REAL *beta, const REAL *save_mean, const REAL *save_invstd, REAL *dx,
+                   REAL *dgamma, REAL *dbeta)
 {
 	double sdy[BN_MAXL] = { 0 }, sdyx[BN_MAXL] = { 0 }, mu[BN_MAXL] = { 0 },
 	       is[BN_MAXL] = { 0 };
 	REAL a[BN_MAXL] = { 0 }, b[BN_MAXL] = { 0 }, c0[BN_MAXL] = { 0 }, mr[BN_MAXL] = { 0 };
+	REAL ga[BN_MAXL] = { 0 }, be[BN_MAXL] = { 0 };
 	int live = d->c - g * L < L ? d->c - g * L : L; /* lanes that hold channels */
 	for (int l = 0; l < live; l++) {
 		mu[l] = save_mean[g * L + l];
 		is[l] = save_invstd[g * L + l];
+		mr[l] = (REAL)mu[l];
+		ga[l] = (REAL)(gamma[g * L + l] * is[l]);
+		be[l] = relu ? beta[g * L + l] : 0;
 	}
 	for (int n = 0; n < d->n; n++) {
 		size_t o = ((size_t)n * G + g) * hw * L;
 		for (size_t s = 0; s < hw; s++)
 			for (int l = 0; l < L; l++) {
-				double t = dy[o + s * L + l];
+				REAL xv = x[o + s * L + l], dyv = dy[o + s * L + l];
+				if (relu) /* a product with 0 or 1, not a branch: it vectorises */
+					dyv *= (REAL)(ga[l] * (xv - mr[l]) + be[l] > 0);
+				double t = dyv;
 				sdy[l] += t;
-				sdyx[l] += t * (x[o + s * L + l] - mu[l]) * is[l];
+				sdyx[l] += t * (xv - mu[l]) * is[l];
 			}
 	}
 	for (int l = 0; l < live; l++) {
@@ -153,14 +164,16 @@ BN_NAME(bwd_group)(const struct drop_bn_desc *d, int L, int g, int G, size_t hw,
 		a[l] = (REAL)gi;
 		b[l] = (REAL)(-gi * is[l] * sdyx[l] / m);
 		c0[l] = (REAL)(-gi * sdy[l] / m);
-		mr[l] = (REAL)mu[l];
 	}
 	for (int n = 0; n < d->n; n++) {
 		size_t o = ((size_t)n * G + g) * hw * L;
 		for (size_t s = 0; s < hw; s++)
 			for (int l = 0; l < L; l++) {
 				size_t i = o + s * L + l;
-				dx[i] = a[l] * dy[i] + b[l] * (x[i] - mr[l]) + c0[l];
+				REAL dyv = dy[i];
+				if (relu)
+					dyv *= (REAL)(ga[l] * (x[i] - mr[l]) + be[l] > 0);
+				dx[i] = a[l] * dyv + b[l] * (x[i] - mr[l]) + c0[l];
 			}
 		for (int l = live; l < L; l++) /* padding lanes: exactly 0 */
 			for (size_t s = 0; s < hw; s++)
@@ -168,23 +181,41 @@ BN_NAME(bwd_group)(const struct drop_bn_desc *d, int L, int g, int G, size_t hw,
 	}
 }
 
-void BN_NAME(bwd)(const struct drop_bn_desc *d, const REAL *x, const REAL *dy,
-                  const REAL *gamma, const REAL *save_mean, const REAL *save_invstd, REAL *dx,
-                  REAL *dgamma, REAL *dbeta)
+/* bwd, or with beta the backward of ReLU(BN(x)) (see bwd_group). */
+static void BN_NAME(bwd_any)(const struct drop_bn_desc *d, const REAL *x, const REAL *dy,
+                             const REAL *gamma, const REAL *beta, const REAL *save_mean,
+                             const REAL *save_invstd, REAL *dx, REAL *dgamma, REAL *dbeta)
 {
 	int L = bn_lanes(d), G = bn_groups(d);
 	size_t hw = (size_t)d->h * d->w;
 	double m = (double)d->n * hw;
+#define BN_BWD_GROUP(LL, RELU)                                                          \
+	BN_NAME(bwd_group)(d, LL, RELU, g, G, hw, m, x, dy, gamma, beta, save_mean,        \
+	                   save_invstd, dx, dgamma, dbeta)
 #pragma omp parallel for schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int g = 0; g < G; g++) {
 		if (L == 8)
-			BN_NAME(bwd_group)(d, 8, g, G, hw, m, x, dy, gamma, save_mean, save_invstd,
-			                   dx, dgamma, dbeta);
+			beta ? BN_BWD_GROUP(8, 1) : BN_BWD_GROUP(8, 0);
 		else if (L == 16)
-			BN_NAME(bwd_group)(d, 16, g, G, hw, m, x, dy, gamma, save_mean, save_invstd,
-			                   dx, dgamma, dbeta);
+			beta ? BN_BWD_GROUP(16, 1) : BN_BWD_GROUP(16, 0);
 		else
-			BN_NAME(bwd_group)(d, L, g, G, hw, m, x, dy, gamma, save_mean, save_invstd,
-			                   dx, dgamma, dbeta);
+			beta ? BN_BWD_GROUP(L, 1) : BN_BWD_GROUP(L, 0);
 	}
+#undef BN_BWD_GROUP
+}
+
+void BN_NAME(bwd)(const struct drop_bn_desc *d, const REAL *x, const REAL *dy,
+                  const REAL *gamma, const REAL *save_mean, const REAL *save_invstd, REAL *dx,
+                  REAL *dgamma, REAL *dbeta)
+{
+	BN_NAME(bwd_any)(d, x, dy, gamma, NULL, save_mean, save_invstd, dx, dgamma, dbeta);
+}
+
+void BN_NAME(relu_bwd)(const struct drop_bn_desc *d, const REAL *x, const REAL *dy,
+                       const REAL *gamma, const REAL *beta, const REAL *save_mean,
+                       const REAL *save_invstd, REAL *dx, REAL *dgamma, REAL *dbeta)
+{
+	if (!beta)
+		drop_die(DROP_EXIT_DATA, "batch norm + ReLU backward: beta is required");
+	BN_NAME(bwd_any)(d, x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta);
 }

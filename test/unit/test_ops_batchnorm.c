@@ -211,8 +211,49 @@ static void test_threads(void)
 	free(x.v), free(g.v), free(b.v), free(dy.v);
 }
 
+/* ReLU(BN(x))'s fused backward against the composition the graph used before: the output
+ * rebuilt, relu_bwd, bn_bwd (both layouts, float and double). The mask can differ only
+ * where y is within rounding of 0; none is here: 1e-6 + 1e-6 |ref|. */
+static void test_relu_bwd(enum drop_layout layout)
+{
+	char what[96];
+	struct fix x = fix_load("bn2d_train", "x"), g = fix_load("bn2d_train", "gamma"),
+	           b = fix_load("bn2d_train", "beta"), dy = fix_load("bn2d_train", "dy");
+	struct drop_bn_desc d = desc(&x, layout);
+	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, layout),
+	                   tdy = tensor_from(dy.v, d.n, d.c, d.h, d.w, layout);
+	size_t nf = drop_tensor_floats(&tx, drop_cpu_block());
+	float *y = xcalloc(nf, sizeof *y), *dyr = xcalloc(nf, sizeof *dyr);
+	float *dx[2] = { xcalloc(nf, sizeof(float)), xcalloc(nf, sizeof(float)) };
+	float *rm = xcalloc(d.c, sizeof *rm), *rv = xcalloc(d.c, sizeof *rv), *sm = xmalloc(d.c * 4),
+	      *si = xmalloc(d.c * 4), *dg[2] = { xmalloc(d.c * 4), xmalloc(d.c * 4) },
+	      *db[2] = { xmalloc(d.c * 4), xmalloc(d.c * 4) };
+	drop_bn_fwd_train_cpu(&d, tx.data, g.v, b.v, rm, rv, y, sm, si);
+	size_t pos = 0;
+	for (size_t i = 0; i < nf; i++) {
+		pos += y[i] > 0;
+		y[i] = y[i] > 0 ? y[i] : 0;
+		dyr[i] = y[i] > 0 ? tdy.data[i] : 0;
+	}
+	drop_bn_bwd_cpu(&d, tx.data, dyr, g.v, sm, si, dx[0], dg[0], db[0]);
+	drop_bn_relu_bwd_cpu(&d, tx.data, tdy.data, g.v, b.v, sm, si, dx[1], dg[1], db[1]);
+	CHECK(pos > nf / 4 && pos < nf * 3 / 4, "bn + relu (%s): the ReLU cuts (%zu of %zu pass)",
+	      layout_name(layout), pos, nf);
+	snprintf(what, sizeof what, "bn + relu fused (%s): dx", layout_name(layout));
+	compare_f(what, dx[1], dx[0], nf, 1e-6, 1e-6);
+	snprintf(what, sizeof what, "bn + relu fused (%s): dgamma", layout_name(layout));
+	compare_f(what, dg[1], dg[0], d.c, 1e-6, 1e-6);
+	snprintf(what, sizeof what, "bn + relu fused (%s): dbeta", layout_name(layout));
+	compare_f(what, db[1], db[0], d.c, 1e-6, 1e-6);
+	free(y), free(dyr), free(dx[0]), free(dx[1]), free(rm), free(rv), free(sm), free(si);
+	free(dg[0]), free(dg[1]), free(db[0]), free(db[1]), free(tx.data), free(tdy.data);
+	free(x.v), free(g.v), free(b.v), free(dy.v);
+}
+
 int main(void)
 {
+	test_relu_bwd(DROP_PLAIN);
+	test_relu_bwd(DROP_BLOCKED);
 	test_threads();
 	static const struct { const char *name; bool frozen; } train[] = {
 		{ "bn2d_train", false }, { "bn2d_frozen", true }, { "bn1d_train", false } };
