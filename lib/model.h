@@ -26,8 +26,8 @@
  *    input and saved statistics when a backward pass needs them (be->bn_fwd_eval);
  *    a gradient lives from its first consumer's backward to its producer's. With
  *    drop_graph_set_recompute, the outputs of convolutions read only by a batch norm are
- *    not kept either: backward runs those convolutions again (a third less memory for
- *    HRNet-W32 training, a quarter more compute; the gradients agree within rounding).
+ *    not kept either: backward runs those convolutions again (40 % less memory for
+ *    HRNet-W32 training, a fifth more time; the gradients agree within rounding).
  *  - Heads (model_heads.c): softmax, foreground map, WAMP, global pooling, embeddings,
  *    BNNeck, classifiers, visibility; small buffers of their own, plus Preid-sized
  *    temporaries from the graph's plan.
