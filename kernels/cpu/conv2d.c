@@ -73,16 +73,6 @@ static bool is_ref(const_dnnl_primitive_desc_t pd)
 	return impl && !strncmp(impl, "ref", 3);
 }
 
-/* A primitive descriptor for op_desc (hint: the forward one, or NULL). */
-static dnnl_primitive_desc_t make_pd(const void *op_desc, const_dnnl_primitive_desc_t hint)
-{
-	dnnl_primitive_desc_t pd;
-	dnnl_primitive_attr_t attr = drop_dnnl_attr();
-	DNNL_CHECK(dnnl_primitive_desc_create(&pd, op_desc, attr, drop_dnnl_engine(), hint));
-	dnnl_primitive_attr_destroy(attr);
-	return pd;
-}
-
 /* cvt converts our layout `ours` to the primitive's `theirs` when they differ. */
 static void cvt_if(struct drop_cvt *c, const dnnl_memory_desc_t *ours,
                    const dnnl_memory_desc_t *theirs)
@@ -133,7 +123,7 @@ static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
 		                                              &p->dst_md, strides, pad_l, pad_r));
 		if (p->fwd_pd)
 			dnnl_primitive_desc_destroy(p->fwd_pd);
-		p->fwd_pd = make_pd(&cd, NULL);
+		p->fwd_pd = drop_dnnl_pd(&cd, NULL);
 		if (!is_ref(p->fwd_pd))
 			break;
 	}
@@ -164,7 +154,7 @@ static void plan_bwd_data(const struct drop_conv2d_desc *d, struct drop_wplan *p
 		                                                    strides, pad_l, pad_r));
 		if (p->bd_pd)
 			dnnl_primitive_desc_destroy(p->bd_pd);
-		p->bd_pd = make_pd(&cd, p->fwd_pd);
+		p->bd_pd = drop_dnnl_pd(&cd, p->fwd_pd);
 		if (!is_ref(p->bd_pd))
 			break;
 	}
@@ -193,7 +183,7 @@ static void plan_bwd_weights(const struct drop_conv2d_desc *d, struct drop_wplan
 			&dyany, strides, pad_l, pad_r));
 		if (p->bw_pd)
 			dnnl_primitive_desc_destroy(p->bw_pd);
-		p->bw_pd = make_pd(&cd, p->fwd_pd);
+		p->bw_pd = drop_dnnl_pd(&cd, p->fwd_pd);
 		if (!is_ref(p->bw_pd))
 			break;
 	}

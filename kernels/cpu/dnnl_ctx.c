@@ -72,6 +72,15 @@ void drop_dnnl_md_act(dnnl_memory_desc_t *md, int n, int c, int h, int w, int bl
 	DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, tag));
 }
 
+dnnl_primitive_desc_t drop_dnnl_pd(const void *op_desc, const_dnnl_primitive_desc_t hint)
+{
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_attr_t attr = drop_dnnl_attr();
+	DNNL_CHECK(dnnl_primitive_desc_create(&pd, op_desc, attr, drop_dnnl_engine(), hint));
+	dnnl_primitive_attr_destroy(attr);
+	return pd;
+}
+
 void drop_dnnl_scratch_bind(const_dnnl_primitive_desc_t pd, dnnl_memory_t mem)
 {
 	const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);

@@ -37,6 +37,9 @@ void drop_dnnl_scratch_bind(const_dnnl_primitive_desc_t pd, dnnl_memory_t scratc
 /* Execute and wait. */
 void drop_dnnl_run(dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args);
 
+/* The primitive descriptor of op_desc with drop_dnnl_attr() (hint: the forward one for a
+ * backward primitive, or NULL). */
+dnnl_primitive_desc_t drop_dnnl_pd(const void *op_desc, const_dnnl_primitive_desc_t hint);
 /* A reorder between two mds of the CPU engine (caller destroys the primitive). */
 dnnl_primitive_t drop_dnnl_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
 

@@ -21,15 +21,6 @@ static void wany_md(const struct drop_linear_desc *d, dnnl_memory_desc_t *md)
 	DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, 2, wdims, dnnl_f32, dnnl_format_tag_any));
 }
 
-static dnnl_primitive_desc_t make_pd(const void *op_desc, const_dnnl_primitive_desc_t hint)
-{
-	dnnl_primitive_desc_t pd;
-	dnnl_primitive_attr_t attr = drop_dnnl_attr();
-	DNNL_CHECK(dnnl_primitive_desc_create(&pd, op_desc, attr, drop_dnnl_engine(), hint));
-	dnnl_primitive_attr_destroy(attr);
-	return pd;
-}
-
 static struct drop_wplan *plan_get(const struct drop_linear_desc *d)
 {
 	int key[] = { d->n, d->cin, d->cout, d->bias };
@@ -52,7 +43,7 @@ static struct drop_wplan *plan_get(const struct drop_linear_desc *d)
 	DNNL_CHECK(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_training, &p->src_md,
 	                                                &wany, d->bias ? &p->bias_md : NULL,
 	                                                &p->dst_md));
-	p->fwd_pd = make_pd(&ipd, NULL);
+	p->fwd_pd = drop_dnnl_pd(&ipd, NULL);
 	DNNL_CHECK(dnnl_primitive_create(&p->fwd, p->fwd_pd));
 	drop_wcopy_init(&p->wf, drop_dnnl_pd_md(p->fwd_pd, dnnl_query_weights_md), &p->wplain_md);
 	p->f_src = drop_dnnl_mem(&p->src_md);
@@ -71,7 +62,7 @@ static void plan_bwd_data(const struct drop_linear_desc *d, struct drop_wplan *p
 	dnnl_inner_product_desc_t ipd;
 	DNNL_CHECK(dnnl_inner_product_backward_data_desc_init(&ipd, &p->src_md, &wany,
 	                                                      &p->dst_md));
-	p->bd_pd = make_pd(&ipd, p->fwd_pd);
+	p->bd_pd = drop_dnnl_pd(&ipd, p->fwd_pd);
 	DNNL_CHECK(dnnl_primitive_create(&p->bd, p->bd_pd));
 	drop_wcopy_init(&p->wd, drop_dnnl_pd_md(p->bd_pd, dnnl_query_weights_md), &p->wplain_md);
 	p->d_dsrc = drop_dnnl_mem(&p->src_md);
@@ -85,7 +76,7 @@ static void plan_bwd_weights(const struct drop_linear_desc *d, struct drop_wplan
 	dnnl_inner_product_desc_t ipd;
 	DNNL_CHECK(dnnl_inner_product_backward_weights_desc_init(
 		&ipd, &p->src_md, &p->wplain_md, d->bias ? &p->bias_md : NULL, &p->dst_md));
-	p->bw_pd = make_pd(&ipd, p->fwd_pd);
+	p->bw_pd = drop_dnnl_pd(&ipd, p->fwd_pd);
 	DNNL_CHECK(dnnl_primitive_create(&p->bw, p->bw_pd));
 	p->w_src = drop_dnnl_mem(&p->src_md);
 	p->w_ddst = drop_dnnl_mem(&p->dst_md);

@@ -34,6 +34,31 @@ static struct drop_bn_desc desc(const struct fix *x, enum drop_layout layout)
 	return d;
 }
 
+/* The bn2d_train fixture's x, gamma, beta and dy, with x and dy as tensors in a layout. */
+struct train_case {
+	struct fix x, g, b, dy;
+	struct drop_bn_desc d;
+	struct drop_tensor tx, tdy;
+	size_t nf; /* floats of tx (padding included) */
+};
+
+static struct train_case train_case_load(enum drop_layout layout)
+{
+	struct train_case c = { .x = fix_load("bn2d_train", "x"), .g = fix_load("bn2d_train", "gamma"),
+	                        .b = fix_load("bn2d_train", "beta"),
+	                        .dy = fix_load("bn2d_train", "dy") };
+	c.d = desc(&c.x, layout);
+	c.tx = tensor_from(c.x.v, c.d.n, c.d.c, c.d.h, c.d.w, layout);
+	c.tdy = tensor_from(c.dy.v, c.d.n, c.d.c, c.d.h, c.d.w, layout);
+	c.nf = drop_tensor_floats(&c.tx, drop_cpu_block());
+	return c;
+}
+
+static void train_case_free(struct train_case *c)
+{
+	free(c->tx.data), free(c->tdy.data), free(c->x.v), free(c->g.v), free(c->b.v), free(c->dy.v);
+}
+
 /* Training forward + backward of fixture `name` in `layout`; frozen: beta NULL. Returns the
  * plain y and dx (for the layout comparison). */
 static void train_case(const char *name, enum drop_layout layout, bool frozen, float **yout,
@@ -186,57 +211,51 @@ static void f64_case(const char *name, bool frozen)
  * threads give the same bits (blocked layout, forward and backward). */
 static void test_threads(void)
 {
-	struct fix x = fix_load("bn2d_train", "x"), g = fix_load("bn2d_train", "gamma"),
-	           b = fix_load("bn2d_train", "beta"), dy = fix_load("bn2d_train", "dy");
-	struct drop_bn_desc d = desc(&x, DROP_BLOCKED);
-	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, DROP_BLOCKED),
-	                   tdy = tensor_from(dy.v, d.n, d.c, d.h, d.w, DROP_BLOCKED);
-	size_t nf = drop_tensor_floats(&tx, drop_cpu_block());
+	struct train_case c = train_case_load(DROP_BLOCKED);
+	struct drop_bn_desc d = c.d;
+	size_t nf = c.nf;
 	float *out[2];
 	int threads = omp_get_max_threads();
 	for (int t = 0; t < 2; t++) {
 		float *o = out[t] = xcalloc(2 * nf + 6 * d.c, sizeof(float));
 		float *rm = o + 2 * nf, *rv = rm + d.c, *sm = rv + d.c, *si = sm + d.c,
 		      *dg = si + d.c, *db = dg + d.c;
-		for (int c = 0; c < d.c; c++)
-			rv[c] = 1;
+		for (int ch = 0; ch < d.c; ch++)
+			rv[ch] = 1;
 		omp_set_num_threads(t + 1);
-		drop_bn_fwd_train_cpu(&d, tx.data, g.v, b.v, rm, rv, o, sm, si);
-		drop_bn_bwd_cpu(&d, tx.data, tdy.data, g.v, sm, si, o + nf, dg, db);
+		drop_bn_fwd_train_cpu(&d, c.tx.data, c.g.v, c.b.v, rm, rv, o, sm, si);
+		drop_bn_bwd_cpu(&d, c.tx.data, c.tdy.data, c.g.v, sm, si, o + nf, dg, db);
 	}
 	omp_set_num_threads(threads);
 	CHECK(!memcmp(out[0], out[1], (2 * nf + 6 * d.c) * sizeof(float)),
 	      "batch norm: 1 and 2 threads give the same bits");
-	free(out[0]), free(out[1]), free(tx.data), free(tdy.data);
-	free(x.v), free(g.v), free(b.v), free(dy.v);
+	free(out[0]), free(out[1]);
+	train_case_free(&c);
 }
 
 /* ReLU(BN(x))'s fused backward against the composition the graph used before: the output
- * rebuilt, relu_bwd, bn_bwd (both layouts, float and double). The mask can differ only
+ * rebuilt, relu_bwd, bn_bwd (both layouts). The mask can differ only
  * where y is within rounding of 0; none is here: 1e-6 + 1e-6 |ref|. */
 static void test_relu_bwd(enum drop_layout layout)
 {
 	char what[96];
-	struct fix x = fix_load("bn2d_train", "x"), g = fix_load("bn2d_train", "gamma"),
-	           b = fix_load("bn2d_train", "beta"), dy = fix_load("bn2d_train", "dy");
-	struct drop_bn_desc d = desc(&x, layout);
-	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, layout),
-	                   tdy = tensor_from(dy.v, d.n, d.c, d.h, d.w, layout);
-	size_t nf = drop_tensor_floats(&tx, drop_cpu_block());
+	struct train_case c = train_case_load(layout);
+	struct drop_bn_desc d = c.d;
+	size_t nf = c.nf;
 	float *y = xcalloc(nf, sizeof *y), *dyr = xcalloc(nf, sizeof *dyr);
 	float *dx[2] = { xcalloc(nf, sizeof(float)), xcalloc(nf, sizeof(float)) };
 	float *rm = xcalloc(d.c, sizeof *rm), *rv = xcalloc(d.c, sizeof *rv), *sm = xmalloc(d.c * 4),
 	      *si = xmalloc(d.c * 4), *dg[2] = { xmalloc(d.c * 4), xmalloc(d.c * 4) },
 	      *db[2] = { xmalloc(d.c * 4), xmalloc(d.c * 4) };
-	drop_bn_fwd_train_cpu(&d, tx.data, g.v, b.v, rm, rv, y, sm, si);
+	drop_bn_fwd_train_cpu(&d, c.tx.data, c.g.v, c.b.v, rm, rv, y, sm, si);
 	size_t pos = 0;
 	for (size_t i = 0; i < nf; i++) {
 		pos += y[i] > 0;
 		y[i] = y[i] > 0 ? y[i] : 0;
-		dyr[i] = y[i] > 0 ? tdy.data[i] : 0;
+		dyr[i] = y[i] > 0 ? c.tdy.data[i] : 0;
 	}
-	drop_bn_bwd_cpu(&d, tx.data, dyr, g.v, sm, si, dx[0], dg[0], db[0]);
-	drop_bn_relu_bwd_cpu(&d, tx.data, tdy.data, g.v, b.v, sm, si, dx[1], dg[1], db[1]);
+	drop_bn_bwd_cpu(&d, c.tx.data, dyr, c.g.v, sm, si, dx[0], dg[0], db[0]);
+	drop_bn_relu_bwd_cpu(&d, c.tx.data, c.tdy.data, c.g.v, c.b.v, sm, si, dx[1], dg[1], db[1]);
 	CHECK(pos > nf / 4 && pos < nf * 3 / 4, "bn + relu (%s): the ReLU cuts (%zu of %zu pass)",
 	      layout_name(layout), pos, nf);
 	snprintf(what, sizeof what, "bn + relu fused (%s): dx", layout_name(layout));
@@ -246,8 +265,8 @@ static void test_relu_bwd(enum drop_layout layout)
 	snprintf(what, sizeof what, "bn + relu fused (%s): dbeta", layout_name(layout));
 	compare_f(what, db[1], db[0], d.c, 1e-6, 1e-6);
 	free(y), free(dyr), free(dx[0]), free(dx[1]), free(rm), free(rv), free(sm), free(si);
-	free(dg[0]), free(dg[1]), free(db[0]), free(db[1]), free(tx.data), free(tdy.data);
-	free(x.v), free(g.v), free(b.v), free(dy.v);
+	free(dg[0]), free(dg[1]), free(db[0]), free(db[1]);
+	train_case_free(&c);
 }
 
 int main(void)
