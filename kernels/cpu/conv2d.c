@@ -73,7 +73,7 @@ static bool is_ref(const_dnnl_primitive_desc_t pd)
 	return impl && !strncmp(impl, "ref", 3);
 }
 
-/* cvt converts our layout `ours` to the primitive's `theirs` when they differ. */
+/* c converts `ours` to `theirs` when they differ (else it stays empty). */
 static void cvt_if(struct drop_cvt *c, const dnnl_memory_desc_t *ours,
                    const dnnl_memory_desc_t *theirs)
 {
@@ -198,11 +198,8 @@ static void plan_bwd_weights(const struct drop_conv2d_desc *d, struct drop_wplan
 	p->w_dw = drop_dnnl_mem(dwmd);
 	p->w_db = drop_dnnl_mem(&p->bias_md);
 	p->w_scr = drop_dnnl_scratch_mem(p->bw_pd);
-	if (!dnnl_memory_desc_equal(dwmd, &p->wplain_md)) {
-		p->dw_bytes = dnnl_memory_desc_get_size(dwmd);
-		p->dw_reorder = drop_dnnl_reorder(dwmd, &p->wplain_md);
-		p->w_dwplain = drop_dnnl_mem(&p->wplain_md);
-	}
+	p->dw_bytes = dnnl_memory_desc_get_size(dwmd);
+	cvt_if(&p->w_dw_plain, dwmd, &p->wplain_md);
 }
 
 static void check_act(const char *what, const struct drop_tensor *t, int n, int c, int h,
@@ -278,8 +275,8 @@ void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
 		plan_bwd_weights(d, p);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, cvt_or(&p->w_x, x->data, 0)));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_ddst, cvt_or(&p->w_dy, dy->data, 1)));
-	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, p->dw_reorder ? drop_dnnl_wshared(p->dw_bytes)
-	                                                                : (void *)dw));
+	void *dwp = p->w_dw_plain.reorder ? drop_dnnl_wshared(p->dw_bytes) : (void *)dw;
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, dwp));
 	drop_dnnl_scratch_bind(p->bw_pd, p->w_scr);
 	dnnl_exec_arg_t args[5] = { { DNNL_ARG_SRC, p->w_src }, { DNNL_ARG_DIFF_DST, p->w_ddst },
 	                            { DNNL_ARG_DIFF_WEIGHTS, p->w_dw },
@@ -290,9 +287,6 @@ void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
 		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_BIAS, p->w_db };
 	}
 	drop_dnnl_run(p->bw, nargs, args);
-	if (p->dw_reorder) {
-		DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dwplain, dw));
-		dnnl_exec_arg_t r[] = { { DNNL_ARG_FROM, p->w_dw }, { DNNL_ARG_TO, p->w_dwplain } };
-		drop_dnnl_run(p->dw_reorder, 2, r);
-	}
+	if (p->w_dw_plain.reorder)
+		drop_cvt_into(&p->w_dw_plain, dwp, dw);
 }

@@ -72,6 +72,17 @@ void drop_dnnl_md_act(dnnl_memory_desc_t *md, int n, int c, int h, int w, int bl
 	DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, tag));
 }
 
+/* *buf grown to at least `need` bytes (what it held is not kept). */
+static void *grow(void **buf, size_t *cap, size_t need)
+{
+	if (need > *cap) {
+		free(*buf);
+		*buf = drop_cpu_alloc(need);
+		*cap = need;
+	}
+	return *buf;
+}
+
 dnnl_primitive_desc_t drop_dnnl_pd(const void *op_desc, const_dnnl_primitive_desc_t hint)
 {
 	dnnl_primitive_desc_t pd;
@@ -84,13 +95,8 @@ dnnl_primitive_desc_t drop_dnnl_pd(const void *op_desc, const_dnnl_primitive_des
 void drop_dnnl_scratch_bind(const_dnnl_primitive_desc_t pd, dnnl_memory_t mem)
 {
 	const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-	size_t need = dnnl_memory_desc_get_size(md);
-	if (need > scratch_cap) {
-		free(scratch);
-		scratch = drop_cpu_alloc(need);
-		scratch_cap = need;
-	}
-	DNNL_CHECK(dnnl_memory_set_data_handle(mem, scratch));
+	void *buf = grow(&scratch, &scratch_cap, dnnl_memory_desc_get_size(md));
+	DNNL_CHECK(dnnl_memory_set_data_handle(mem, buf));
 }
 
 void drop_dnnl_run(dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args)
@@ -120,27 +126,51 @@ const dnnl_memory_desc_t *drop_dnnl_pd_md(const_dnnl_primitive_desc_t pd, dnnl_q
 	return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
+void drop_cvt_init(struct drop_cvt *c, const dnnl_memory_desc_t *from,
+                   const dnnl_memory_desc_t *to)
+{
+	c->reorder = drop_dnnl_reorder(from, to);
+	c->from = drop_dnnl_mem(from);
+	c->to = drop_dnnl_mem(to);
+	c->bytes = dnnl_memory_desc_get_size(to);
+}
+
+void *drop_cvt_into(struct drop_cvt *c, const void *src, void *dst)
+{
+	DNNL_CHECK(dnnl_memory_set_data_handle(c->from, (void *)src));
+	DNNL_CHECK(dnnl_memory_set_data_handle(c->to, dst));
+	dnnl_exec_arg_t args[] = { { DNNL_ARG_FROM, c->from }, { DNNL_ARG_TO, c->to } };
+	drop_dnnl_run(c->reorder, 2, args);
+	return dst;
+}
+
+void *drop_cvt_run(struct drop_cvt *c, const void *src, int slot)
+{
+	return drop_cvt_into(c, src, grow(&cvt_buf[slot], &cvt_cap[slot], c->bytes));
+}
+
+void drop_cvt_free(struct drop_cvt *c)
+{
+	if (!c->reorder)
+		return;
+	dnnl_primitive_destroy(c->reorder);
+	dnnl_memory_destroy(c->from);
+	dnnl_memory_destroy(c->to);
+}
+
 void drop_wcopy_init(struct drop_wcopy *c, const dnnl_memory_desc_t *md,
                      const dnnl_memory_desc_t *plain)
 {
 	c->md = *md;
 	c->plain = dnnl_memory_desc_equal(md, plain);
-	if (c->plain)
-		return;
-	c->reorder = drop_dnnl_reorder(plain, md);
-	c->from = drop_dnnl_mem(plain);
-	c->to = drop_dnnl_mem(md);
+	if (!c->plain)
+		drop_cvt_init(&c->cvt, plain, md);
 }
 
 void *drop_dnnl_wshared(size_t bytes)
 {
-	if (bytes > wshared_cap) {
-		free(wshared);
-		wshared = drop_cpu_alloc(bytes);
-		wshared_cap = bytes;
-	}
 	wshared_owner = NULL;
-	return wshared;
+	return grow(&wshared, &wshared_cap, bytes);
 }
 
 void *drop_wcopy_get(struct drop_wcopy *c, const struct drop_tensor *w)
@@ -154,15 +184,12 @@ void *drop_wcopy_get(struct drop_wcopy *c, const struct drop_tensor *w)
 		return wshared;
 	void *dst = c->buf;
 	if (seen)
-		dst = c->buf = drop_cpu_alloc(dnnl_memory_desc_get_size(&c->md));
+		dst = c->buf = drop_cpu_alloc(c->cvt.bytes);
 	if (!dst) {
-		dst = drop_dnnl_wshared(dnnl_memory_desc_get_size(&c->md));
+		dst = drop_dnnl_wshared(c->cvt.bytes);
 		wshared_owner = c;
 	}
-	DNNL_CHECK(dnnl_memory_set_data_handle(c->from, w->data));
-	DNNL_CHECK(dnnl_memory_set_data_handle(c->to, dst));
-	dnnl_exec_arg_t args[] = { { DNNL_ARG_FROM, c->from }, { DNNL_ARG_TO, c->to } };
-	drop_dnnl_run(c->reorder, 2, args);
+	drop_cvt_into(&c->cvt, w->data, dst);
 	c->key = w->version ? w->data : NULL;
 	c->version = w->version;
 	return dst;
@@ -174,42 +201,8 @@ void drop_wcopy_free(struct drop_wcopy *c)
 		return;
 	if (wshared_owner == c)
 		wshared_owner = NULL;
-	dnnl_primitive_destroy(c->reorder);
-	dnnl_memory_destroy(c->from);
-	dnnl_memory_destroy(c->to);
+	drop_cvt_free(&c->cvt);
 	free(c->buf);
-}
-
-void drop_cvt_init(struct drop_cvt *c, const dnnl_memory_desc_t *from,
-                   const dnnl_memory_desc_t *to)
-{
-	c->reorder = drop_dnnl_reorder(from, to);
-	c->from = drop_dnnl_mem(from);
-	c->to = drop_dnnl_mem(to);
-	c->bytes = dnnl_memory_desc_get_size(to);
-}
-
-void *drop_cvt_run(struct drop_cvt *c, const void *src, int slot)
-{
-	if (c->bytes > cvt_cap[slot]) {
-		free(cvt_buf[slot]);
-		cvt_buf[slot] = drop_cpu_alloc(c->bytes);
-		cvt_cap[slot] = c->bytes;
-	}
-	DNNL_CHECK(dnnl_memory_set_data_handle(c->from, (void *)src));
-	DNNL_CHECK(dnnl_memory_set_data_handle(c->to, cvt_buf[slot]));
-	dnnl_exec_arg_t args[] = { { DNNL_ARG_FROM, c->from }, { DNNL_ARG_TO, c->to } };
-	drop_dnnl_run(c->reorder, 2, args);
-	return cvt_buf[slot];
-}
-
-void drop_cvt_free(struct drop_cvt *c)
-{
-	if (!c->reorder)
-		return;
-	dnnl_primitive_destroy(c->reorder);
-	dnnl_memory_destroy(c->from);
-	dnnl_memory_destroy(c->to);
 }
 
 static unsigned plan_hash(int kind, const int *key, int nkey)
@@ -300,7 +293,7 @@ void drop_wplan_destroy(void *v)
 	dnnl_primitive_destroy(p->fwd);
 	dnnl_memory_t mems[] = { p->f_src, p->f_w, p->f_b, p->f_dst, p->f_scr,
 	                         p->d_dsrc, p->d_w, p->d_ddst, p->d_scr,
-	                         p->w_src, p->w_ddst, p->w_dw, p->w_db, p->w_scr, p->w_dwplain };
+	                         p->w_src, p->w_ddst, p->w_dw, p->w_db, p->w_scr };
 	for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
 		if (mems[i])
 			dnnl_memory_destroy(mems[i]);
@@ -313,8 +306,7 @@ void drop_wplan_destroy(void *v)
 	if (p->bw) {
 		dnnl_primitive_desc_destroy(p->bw_pd);
 		dnnl_primitive_destroy(p->bw);
-		if (p->dw_reorder)
-			dnnl_primitive_destroy(p->dw_reorder);
+		drop_cvt_free(&p->w_dw_plain);
 	}
 	free(p);
 }

@@ -48,13 +48,29 @@ dnnl_memory_t drop_dnnl_scratch_mem(const_dnnl_primitive_desc_t pd);
 /* md number 0 of kind `what` of pd. */
 const dnnl_memory_desc_t *drop_dnnl_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what);
 
+/* A reorder between two layouts or types, reused by every call: weight copies, the
+ * activations of bf16 (or fallback) convolutions, a weight gradient back to plain. */
+struct drop_cvt {
+	dnnl_primitive_t reorder; /* NULL: no conversion */
+	dnnl_memory_t from, to;
+	size_t bytes;             /* of the result */
+};
+void drop_cvt_init(struct drop_cvt *c, const dnnl_memory_desc_t *from,
+                   const dnnl_memory_desc_t *to);
+/* src converted into dst; returns dst. */
+void *drop_cvt_into(struct drop_cvt *c, const void *src, void *dst);
+/* src converted into conversion buffer `slot` (0 or 1, one per operand of a call), valid
+ * until the next use of that slot. */
+void *drop_cvt_run(struct drop_cvt *c, const void *src, int slot);
+void drop_cvt_free(struct drop_cvt *c);
+
 /* Plain parameters (weights) copied to the layout a primitive prefers (ops.h,
  * "Parameters"); no copy at all when the primitive takes the plain layout. A copy goes to
  * the one buffer all weights share; only when the same weights (data pointer and version,
  * not 0) come back a second time does the copy get a buffer of its own and stay until they
  * change. Inference, which runs the same weights batch after batch, so keeps one copy per
- * layer, and training, whose weights change every step, none: a third less memory for
- * HRNet-W32's 124 MB of weights times two directions, and no extra reorders. */
+ * layer, and training, whose weights change every step, none (38 MB less for HRNet-W32's
+ * two directions), with no extra reorders. */
 struct drop_tensor;
 struct drop_wcopy {
 	dnnl_memory_desc_t md;   /* the primitive's layout */
@@ -62,8 +78,7 @@ struct drop_wcopy {
 	float *buf;              /* own copy (md size), NULL until the weights come back */
 	const float *key;        /* data pointer and version the copy was made from */
 	unsigned version;
-	dnnl_primitive_t reorder;
-	dnnl_memory_t from, to;
+	struct drop_cvt cvt;     /* plain -> md */
 };
 void drop_wcopy_init(struct drop_wcopy *c, const dnnl_memory_desc_t *md,
                      const dnnl_memory_desc_t *plain);
@@ -75,18 +90,6 @@ void drop_wcopy_free(struct drop_wcopy *c);
  * in the primitive's layout before its reorder to plain); it holds no copy afterwards. */
 void *drop_dnnl_wshared(size_t bytes);
 
-/* An activation converted to a primitive's layout and type (bf16 convolutions): a reorder
- * into conversion buffer `slot` (0 or 1; one per operand of a call), reused by every call. */
-struct drop_cvt {
-	dnnl_primitive_t reorder; /* NULL: no conversion */
-	dnnl_memory_t from, to;
-	size_t bytes;
-};
-void drop_cvt_init(struct drop_cvt *c, const dnnl_memory_desc_t *from,
-                   const dnnl_memory_desc_t *to);
-/* src converted, in conversion buffer `slot`, valid until the next use of that slot. */
-void *drop_cvt_run(struct drop_cvt *c, const void *src, int slot);
-void drop_cvt_free(struct drop_cvt *c);
 
 /* Plan cache: `key` (nkey ints) -> plan of kind `kind`. find returns NULL when absent;
  * add takes ownership and calls destroy(plan) from drop_cpu_release(). */
@@ -108,10 +111,10 @@ struct drop_wplan {
 	dnnl_memory_t d_dsrc, d_w, d_ddst, d_scr;
 	struct drop_wcopy wd;
 	/* backward weights: x, dy, dw (preferred layout, in the shared weights buffer), db,
-	 * scratch; dw reorder to plain */
-	dnnl_memory_t w_src, w_ddst, w_dw, w_db, w_scr, w_dwplain;
+	 * scratch; dw's conversion to plain */
+	dnnl_memory_t w_src, w_ddst, w_dw, w_db, w_scr;
 	size_t dw_bytes;
-	dnnl_primitive_t dw_reorder;
+	struct drop_cvt w_dw_plain;
 	/* bf16 convolutions: x for forward and backward-weights, dy for both backwards */
 	struct drop_cvt f_x, d_dy, w_x, w_dy;
 };
