@@ -116,4 +116,37 @@ static inline DROP_HD float drop_expf(float x)
 	return x < -87.3f ? 0.0f : p * two_n.f;
 }
 
+/* bfloat16 (the upper 16 bits of a float) of x as AVX512-BF16's VCVTNEPS2BF16 and
+ * oneDNN's f32 -> bf16 reorder make it: rounded to nearest even, a denormal to zero of
+ * its sign, a NaN kept a (quiet) NaN. */
+static inline DROP_HD uint16_t drop_bf16_from_f(float x)
+{
+	union {
+		float f;
+		uint32_t u;
+	} b = { .f = x };
+	uint32_t u = b.u;
+	if ((u & 0x7f800000u) == 0)
+		return (uint16_t)((u >> 16) & 0x8000u);
+	if ((u & 0x7fffffffu) > 0x7f800000u)
+		return (uint16_t)((u >> 16) | 0x0040u);
+	return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static inline DROP_HD float drop_bf16_to_f(uint16_t h)
+{
+	union {
+		uint32_t u;
+		float f;
+	} b = { .u = (uint32_t)h << 16 };
+	return b.f;
+}
+
+/* ReLU backward from the output kept as bfloat16 y: dy where y > 0 (a positive float
+ * stays positive in bf16 unless it is a denormal), else 0. */
+static inline DROP_HD float drop_relu_bwd_bf16(uint16_t y, float dy)
+{
+	return (int16_t)y > 0 && y <= 0x7f80u ? dy : 0.0f;
+}
+
 #endif

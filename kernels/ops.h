@@ -74,6 +74,9 @@ struct drop_tensor {
 	int n, c, h, w;          /* logical shape (N, C, H, W); vectors: h = w = 1 */
 	enum drop_layout layout;
 	unsigned version;        /* parameters: bumped on every change; 0 = never cache */
+	uint16_t *bf16;          /* NULL, or the same values as bfloat16 (to_bf16) in the same
+	                          * layout: a bf16 convolution reads them instead of rounding
+	                          * data itself, and data may then be NULL */
 };
 
 /* A 2-D convolution, PyTorch's Conv2d (groups 1, dilation 1, square kernel). */
@@ -111,6 +114,9 @@ struct drop_resample_desc {
 	enum drop_layout layout;
 	enum drop_resample_mode mode;
 	bool align_corners;      /* bilinear only */
+	int ctot;                /* 0, or y (forward) and dy (backward) are a channel slice of a
+	                          * buffer of ctot channels an image (a concat's output and its
+	                          * gradient), starting at a whole channel block */
 };
 
 /* Pooling over the H W pixels of (N, C, H, W) features in `layout`. WAMP (model.md §4)
@@ -121,6 +127,7 @@ struct drop_pool_desc {
 	int n, c, h, w;
 	enum drop_layout layout;
 	int k1;                  /* WAMP: maps per image (K + 1: foreground and K parts) */
+	bool accumulate;         /* global pooling backward: add to dx instead of overwriting */
 };
 
 /* Triplet losses over parts embeddings (model.md §5). The current batch emb (B, K, D) is
@@ -218,9 +225,11 @@ struct drop_backend {
 
 	/* ---- Pooling (optional). Global: avg and/or max (N, C) plain (either may be NULL);
 	 * argmax (N, C) pixel indices kept for the backward pass (needed when max is given).
-	 * Backward: dx (overwritten) from davg and/or dmax (NULL = no gradient).
+	 * Backward: dx (overwritten, or added to with d->accumulate) from davg and/or dmax
+	 * (NULL = no gradient).
 	 * WAMP: e (N, K1, C) from x and maps m; argmax (N, K1, C) for the backward pass, which
-	 * writes dx (overwritten, x's layout) and dm (N, K1, H, W) (overwritten). */
+	 * writes dx (overwritten, x's layout) and dm (N, K1, H, W) (overwritten); either may be
+	 * NULL and is then skipped, and only dm reads x (NULL is fine without it). */
 	void (*pool_global_fwd)(const struct drop_pool_desc *d, const float *x, float *avg,
 	                        float *max, int *argmax);
 	void (*pool_global_bwd)(const struct drop_pool_desc *d, const float *davg,
@@ -296,10 +305,15 @@ struct drop_backend {
 	void (*add)(size_t n, const float *a, const float *b, float *y);
 	void (*scale)(size_t n, float alpha, const float *x, float *y);
 	void (*axpy)(size_t n, float alpha, const float *x, float *y);
+	/* to_bf16: y = x rounded to bfloat16 as VCVTNEPS2BF16 does (maths_ops.h); relu_bwd_bf16:
+	 * relu_bwd from the output kept as bf16 (optional, both or neither). */
+	void (*to_bf16)(size_t n, const float *x, uint16_t *y);
+	void (*relu_bwd_bf16)(size_t n, const uint16_t *y, const float *dy, float *dx);
 
 	/* ---- Channel concat and split (optional). parts[i] (N, C_i, H, W) and y
 	 * (N, sum C_i, H, W), all in one layout; split is the inverse copy (the backward of
-	 * concat, and concat is the backward of split). */
+	 * concat, and concat is the backward of split). A part whose data is NULL is skipped
+	 * (it lives in y already: drop_resample_desc.ctot). */
 	void (*concat)(int nparts, const struct drop_tensor *const *parts, struct drop_tensor *y);
 	void (*split)(const struct drop_tensor *y, int nparts, struct drop_tensor *const *parts);
 
@@ -455,6 +469,8 @@ void drop_relu_bwd_cpu(size_t n, const float *y, const float *dy, float *dx);
 void drop_add_cpu(size_t n, const float *a, const float *b, float *y);
 void drop_scale_cpu(size_t n, float alpha, const float *x, float *y);
 void drop_axpy_cpu(size_t n, float alpha, const float *x, float *y);
+void drop_to_bf16_cpu(size_t n, const float *x, uint16_t *y);
+void drop_relu_bwd_bf16_cpu(size_t n, const uint16_t *y, const float *dy, float *dx);
 
 void drop_concat_cpu(int nparts, const struct drop_tensor *const *parts,
                      struct drop_tensor *y);
@@ -477,6 +493,8 @@ void drop_relu_bwd_cuda(size_t n, const float *y, const float *dy, float *dx);
 void drop_add_cuda(size_t n, const float *a, const float *b, float *y);
 void drop_scale_cuda(size_t n, float alpha, const float *x, float *y);
 void drop_axpy_cuda(size_t n, float alpha, const float *x, float *y);
+void drop_to_bf16_cuda(size_t n, const float *x, uint16_t *y);
+void drop_relu_bwd_bf16_cuda(size_t n, const uint16_t *y, const float *dy, float *dx);
 
 double drop_ce_smooth_cuda(int n, int c, const float *logits, const int *labels, float eps,
                            float scale, float *dlogits);

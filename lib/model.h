@@ -24,13 +24,13 @@
  *    shape. Only what a backward pass reads is kept: convolution inputs and batch-norm
  *    inputs; batch-norm outputs (+ ReLU) are not kept but recomputed from their kept
  *    input and saved statistics when a backward pass needs them (be->bn_fwd_eval);
- *    a gradient lives from its first consumer's backward to its producer's. With
- *    drop_graph_set_recompute, the outputs of convolutions read only by a batch norm are
- *    not kept either: backward runs those convolutions again (40 % less memory for
- *    HRNet-W32 training, a fifth more time; the gradients agree within rounding).
+ *    a gradient lives from its first consumer's backward to its producer's. The outputs of
+ *    cheap convolutions (1x1) read only by a batch norm are not kept either: backward runs
+ *    them again; drop_graph_set_recompute does so for all of them (less memory, a sixth
+ *    more time; the same gradients, bit for bit).
  *  - Heads (model_heads.c): softmax, foreground map, WAMP, global pooling, embeddings,
- *    BNNeck, classifiers, visibility; small buffers of their own, plus Preid-sized
- *    temporaries from the graph's plan.
+ *    BNNeck, classifiers, visibility; small buffers of their own. They write Preid's
+ *    gradient when the graph's backward reaches Preid (drop_graph_grad_writer).
  *  - Losses (model_loss.c): L_reid, L_pct with the PEMB memory bank, L_hp.
  *
  * Not here: data loading, augmentation, checkpoints (lib/checkpoint.c), the tools.
@@ -162,6 +162,9 @@ enum drop_node_op {
 
 /* One activation. Shapes are per graph, n set by the plan; data/grad point into the arena
  * while the plan says they are live. */
+/* Recompute levels (drop_graph_set_recompute). */
+enum drop_recompute { DROP_RECOMPUTE_CHEAP = 0, DROP_RECOMPUTE_NONE, DROP_RECOMPUTE_ALL };
+
 struct drop_val {
 	struct drop_tensor t;    /* data (t.data) */
 	struct drop_tensor g;    /* gradient (g.data) */
@@ -169,10 +172,19 @@ struct drop_val {
 	bool needs_grad;         /* some parameter lies upstream */
 	bool recompute;          /* BN output: dropped after forward, rebuilt in backward */
 	bool rebuilt;            /* plan: this value is rebuilt in backward (a BN output, or
-	                          * with recompute_convs a conv output read only by a BN) */
+	                          * a conv output read only by a BN, drop_recompute) */
 	bool output;             /* read by the heads */
 	bool keep;               /* data valid until the end of the forward pass (dumps) */
+	void (*grad_fn)(void *); /* output: writes g (drop_graph_grad_writer), or NULL: the heads
+	                          * write it before backward */
+	void *grad_ctx;
+	bool grad_late;          /* plan: grad_fn runs at the producer's backward, not first */
+	int slice_of, slice_c0;  /* plan: a resampling's output that lives, with its gradient,
+	                          * as channels c0.. of the one concat reading it (-1: its own
+	                          * buffers); t and g then have that concat's image stride */
 	int buf_fwd, buf_bwd, buf_grad; /* plan buffers (-1: none) */
+	int buf_bf16;            /* plan, --bf16 training: the bfloat16 copy (t.bf16) that backward
+	                          * reads instead of data, which then dies after forward (-1: none) */
 	int first_writer;        /* node whose backward writes g first (-1: the heads) */
 };
 
@@ -195,6 +207,7 @@ struct drop_node {
 	float *save_mean, *save_invstd; /* BN: backend memory, C floats each */
 	int tmp_dx[DROP_NODE_MAXIN]; /* plan buffers of backward temporaries (-1: none) */
 	int tmp_y;               /* BN + ReLU backward: recomputed output */
+	int tmp_dy16;            /* bf16 CONV backward: dy rounded once for both passes (-1: none) */
 };
 
 /* A plan buffer: size and live interval on the time line; offset in the arena. */
@@ -210,7 +223,7 @@ struct drop_graph {
 	int nv, capv;
 	struct drop_node *nd;
 	int nn, capn;
-	bool recompute_convs;    /* drop_graph_set_recompute */
+	enum drop_recompute recompute; /* drop_graph_set_recompute */
 	bool bf16;               /* drop_graph_set_bf16 */
 	/* the plan */
 	int plan_n;              /* batch of the plan (0: none) */
@@ -219,13 +232,10 @@ struct drop_graph {
 	int nbuf, capbuf;
 	char *arena;
 	size_t arena_bytes;
-	/* heads' temporaries, requested by the heads (time: heads backward, phase 2) */
-	int head_tmp;            /* buffer id of a Preid-sized temporary */
-	int head_tmp_val;        /* the value whose shape it takes */
 };
 
 /* Time line of a plan with n nodes: forward node i at i, heads forward at n, heads
- * backward phases at n + 1 and n + 2, backward node i at 2 n + 2 - i. */
+ * backward at n + 1 (n + 2 spare), backward node i at 2 n + 2 - i. */
 
 /* Build. Each returns the new value's index. Names are registry prefixes:
  * conv "X" registers X.weight (and X.bias); bn "X" registers X.weight, X.bias,
@@ -247,6 +257,11 @@ int drop_graph_cbr(struct drop_graph *g, int x, const char *conv, const char *bn
                    int k, int stride, int pad, bool relu);
 /* Mark a value as read by the heads. */
 void drop_graph_output(struct drop_graph *g, int v);
+/* Output v's gradient is written by fn(ctx), which backward calls when the gradient is
+ * first needed: at v's producer when only the heads read v (so neither v's data nor its
+ * gradient lives in between: Preid during the parsing branch's backward), else before the
+ * first node. Without one, the heads write it before backward. */
+void drop_graph_grad_writer(struct drop_graph *g, int v, void (*fn)(void *), void *ctx);
 /* Keep a value's data valid after the forward pass (for --dump); replans on the next pass. */
 void drop_graph_keep(struct drop_graph *g, int v);
 
@@ -256,9 +271,11 @@ void drop_graph_keep(struct drop_graph *g, int v);
 int drop_graph_set_bf16(struct drop_graph *g, bool on);
 /* Whether backend be can: 0, or -1 with the message. */
 int drop_graph_bf16_check(const struct drop_backend *be);
-/* Whether training plans also drop the outputs of convolutions read only by a batch norm
- * and run those convolutions again in backward (less memory, more compute); replans. */
-void drop_graph_set_recompute(struct drop_graph *g, bool on);
+/* Which outputs of convolutions read only by a batch norm training plans drop after forward
+ * and backward computes again (less memory, more compute); replans. The default, CHEAP:
+ * those at most 512 FLOPs an element (model_graph.c; 1x1 convolutions of up to 256
+ * channels, the stem's first). The results are the same bits at every level. */
+void drop_graph_set_recompute(struct drop_graph *g, enum drop_recompute level);
 /* Plan memory for batch n in training (forward + backward) or evaluation mode; a no-op
  * when the current plan already matches. */
 void drop_graph_plan(struct drop_graph *g, int n, bool train);

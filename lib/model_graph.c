@@ -4,10 +4,10 @@
  * backend.
  *
  * Time line of a plan with n nodes: forward node i at time i, the heads' forward at n,
- * the heads' backward at n + 1 (everything reading Preid) and n + 2 (its Preid-sized
- * temporary), backward node i at 2n + 2 - i. Every buffer (a value's data in forward, a
- * recomputed value's data in backward, a gradient, a backward temporary) is an interval
- * on it; buffers whose intervals are disjoint share memory.
+ * the heads' backward at n + 1 (n + 2 is a spare slot), backward node i at 2n + 2 - i.
+ * Every buffer (a value's data in forward, its bf16 copy, a recomputed value's data in
+ * backward, a gradient, a backward temporary) is an interval on it; buffers whose
+ * intervals are disjoint share memory.
  * Not here: the layers' arrangement (model_hrnet.c, model_heads.c) or the heads' maths.
  */
 #include "model.h"
@@ -35,6 +35,7 @@ static int new_node(struct drop_graph *g, enum drop_node_op op)
 	nd->out = -1;
 	nd->w = nd->b = nd->rm = nd->rv = nd->nbt = -1;
 	nd->tmp_y = -1;
+	nd->tmp_dy16 = -1;
 	nd->aux = -1;
 	nd->tmp_f = -1;
 	nd->w2 = nd->b2 = -1;
@@ -54,8 +55,9 @@ static int new_val(struct drop_graph *g, int node, int c, int h, int w, enum dro
 	v->t = drop_tensor_make(0, c, h, w, l);
 	v->g = v->t;
 	v->producer = node;
-	v->buf_fwd = v->buf_bwd = v->buf_grad = -1;
+	v->buf_fwd = v->buf_bwd = v->buf_grad = v->buf_bf16 = -1;
 	v->first_writer = -1;
+	v->slice_of = -1;
 	g->nd[node].out = g->nv;
 	return g->nv++;
 }
@@ -236,6 +238,13 @@ void drop_graph_output(struct drop_graph *g, int v)
 	g->v[v].recompute = false;
 }
 
+void drop_graph_grad_writer(struct drop_graph *g, int v, void (*fn)(void *), void *ctx)
+{
+	g->v[v].grad_fn = fn;
+	g->v[v].grad_ctx = ctx;
+	g->plan_n = 0;
+}
+
 void drop_graph_keep(struct drop_graph *g, int v)
 {
 	g->v[v].keep = true;
@@ -259,11 +268,11 @@ int drop_graph_set_bf16(struct drop_graph *g, bool on)
 	return 0;
 }
 
-void drop_graph_set_recompute(struct drop_graph *g, bool on)
+void drop_graph_set_recompute(struct drop_graph *g, enum drop_recompute level)
 {
-	if (g->recompute_convs != on)
+	if (g->recompute != level)
 		g->plan_n = 0;
-	g->recompute_convs = on;
+	g->recompute = level;
 }
 
 /* ---- Planning ----------------------------------------------------------------------------- */
@@ -271,6 +280,38 @@ void drop_graph_set_recompute(struct drop_graph *g, bool on)
 static int t_bwd(const struct drop_graph *g, int node)
 {
 	return 2 * g->nn + 2 - node;
+}
+
+static float *buf_ptr(struct drop_graph *g, int b)
+{
+	return (float *)(g->arena + g->buf[b].off);
+}
+
+/* Point every value's data, bf16 copy and gradient at its plan buffers (a slice at its
+ * concat's channel c0). */
+static void bind(struct drop_graph *g)
+{
+	for (int i = 0; i < g->nv; i++) {
+		struct drop_val *v = &g->v[i];
+		if (v->slice_of >= 0) {
+			const struct drop_val *c = &g->v[v->slice_of]; /* bound already: made later */
+			size_t off = (size_t)v->slice_c0 * v->t.h * v->t.w;
+			v->t.data = buf_ptr(g, c->buf_fwd) + off;
+			v->g.data = c->buf_grad >= 0 ? buf_ptr(g, c->buf_grad) + off : NULL;
+			v->t.bf16 = NULL;
+			continue;
+		}
+		v->t.data = buf_ptr(g, v->buf_fwd);
+		v->t.bf16 = v->buf_bf16 >= 0 ? (uint16_t *)buf_ptr(g, v->buf_bf16) : NULL;
+		v->g.data = v->buf_grad >= 0 ? buf_ptr(g, v->buf_grad) : NULL;
+	}
+}
+
+/* Multiply-adds x 2 per output element of convolution node nd. */
+#define CHEAP_FLOPS 512
+static int conv_flops(const struct drop_graph *g, const struct drop_node *nd)
+{
+	return 2 * g->v[nd->in[0]].t.c * nd->k * nd->k;
 }
 
 static int new_buf(struct drop_graph *g, size_t bytes, int first, int last)
@@ -363,17 +404,22 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 		struct drop_val *v = &g->v[i];
 		v->t.n = v->g.n = n;
 		v->t.data = v->g.data = NULL;
-		v->buf_fwd = v->buf_bwd = v->buf_grad = -1;
+		v->t.bf16 = NULL;
+		v->grad_late = false;
+		v->buf_fwd = v->buf_bwd = v->buf_grad = v->buf_bf16 = -1;
+		v->slice_of = -1;
 		v->first_writer = -1;
 	}
-	/* Per value: last forward reader, backward readers, first gradient writer. */
-	int *last_fwd = xmalloc((size_t)g->nv * 4 * sizeof *last_fwd);
+	/* Per value: last forward reader, backward readers (and whether one needs the float
+	 * data: anything but a convolution, or ReLU's mask), first gradient writer. */
+	int *last_fwd = xmalloc((size_t)g->nv * 6 * sizeof *last_fwd);
 	int *bwd_lo = last_fwd + g->nv, *bwd_hi = bwd_lo + g->nv, *nreaders = bwd_hi + g->nv;
+	int *bwd_float = nreaders + g->nv, *add_taken = bwd_float + g->nv;
 	for (int i = 0; i < g->nv; i++) {
 		last_fwd[i] = g->v[i].producer;
 		bwd_lo[i] = 1 << 30;
 		bwd_hi[i] = -1;
-		nreaders[i] = 0;
+		nreaders[i] = bwd_float[i] = add_taken[i] = 0;
 	}
 	for (int i = 0; i < nn; i++) {
 		struct drop_node *nd = &g->nd[i];
@@ -390,25 +436,31 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 				int t = t_bwd(g, i);
 				bwd_lo[x] = t < bwd_lo[x] ? t : bwd_lo[x];
 				bwd_hi[x] = t > bwd_hi[x] ? t : bwd_hi[x];
+				bwd_float[x] |= nd->op != DROP_NODE_CONV;
 			}
 		}
 		if (train && ((nd->op == DROP_NODE_ADD && nd->relu) || nd->op == DROP_NODE_IBN)) {
 			int t = t_bwd(g, i);
+			bwd_float[nd->out] |= nd->op == DROP_NODE_IBN;
 			bwd_lo[nd->out] = t < bwd_lo[nd->out] ? t : bwd_lo[nd->out];
 			bwd_hi[nd->out] = t > bwd_hi[nd->out] ? t : bwd_hi[nd->out];
 		}
 	}
-	/* Which values backward rebuilds: BN outputs, and with recompute_convs the outputs of
-	 * convolutions read only by a BN. A rebuilt value's producer reads its inputs again
-	 * when it is rebuilt, so a rebuilt input must be there from then on: walking the
-	 * nodes backwards carries each rebuild time down the chain (conv -> BN -> conv). */
+	/* Which values backward rebuilds: BN outputs, and outputs of convolutions read only by
+	 * a BN as the recompute level says (CHEAP: those at most CHEAP_FLOPS an element to
+	 * compute again - for HRNet-W32 the 1x1 convolutions of layer1 and the stem's first, a
+	 * fifth of the memory for about 1 % of a step). A rebuilt value's producer reads its
+	 * inputs again when it is rebuilt, so a rebuilt input must be there from then on:
+	 * walking the nodes backwards carries each rebuild time down the chain (conv -> BN ->
+	 * conv). */
 	for (int i = 0; i < g->nv; i++) {
 		struct drop_val *v = &g->v[i];
 		const struct drop_node *pr = &g->nd[v->producer];
-		v->rebuilt = train && (v->recompute ||
-		                       (g->recompute_convs && pr->op == DROP_NODE_CONV && !v->output &&
-		                        !v->keep && nreaders[i] == 1 &&
-		                        g->nd[last_fwd[i]].op == DROP_NODE_BN));
+		bool conv_bn = pr->op == DROP_NODE_CONV && !v->output && !v->keep &&
+		               nreaders[i] == 1 && g->nd[last_fwd[i]].op == DROP_NODE_BN;
+		bool again = g->recompute == DROP_RECOMPUTE_ALL ||
+		             (g->recompute == DROP_RECOMPUTE_CHEAP && conv_flops(g, pr) <= CHEAP_FLOPS);
+		v->rebuilt = train && (v->recompute || (conv_bn && again));
 	}
 	for (int i = nn - 1; train && i >= 0; i--) {
 		struct drop_node *nd = &g->nd[i];
@@ -423,10 +475,36 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 			bwd_hi[x] = bwd_lo[w] > bwd_hi[x] ? bwd_lo[w] : bwd_hi[x];
 		}
 	}
+	/* A resampling read only by a concat writes straight into the concat's buffer, and its
+	 * backward reads its gradient from the concat's (no copy either way), where the slice
+	 * starts at a whole channel block. */
+	for (int i = 0; i < nn; i++) {
+		const struct drop_node *nd = &g->nd[i];
+		if (nd->op != DROP_NODE_CONCAT)
+			continue;
+		int block = g->v[nd->out].t.layout == DROP_BLOCKED ? g->be->block() : 1;
+		for (int j = 0, c0 = 0; j < nd->nin; c0 += g->v[nd->in[j]].t.c, j++) {
+			struct drop_val *u = &g->v[nd->in[j]];
+			if (g->nd[u->producer].op == DROP_NODE_RESAMPLE && nreaders[nd->in[j]] == 1 &&
+			    !u->output && !u->keep && c0 % block == 0) {
+				u->slice_of = nd->out;
+				u->slice_c0 = c0;
+			}
+		}
+	}
+	/* With --bf16, a value that backward reads only as a convolution's input or as ReLU's
+	 * mask is kept as its bfloat16 copy, which the convolutions read in forward too (the
+	 * bits they would round to themselves), and its float data dies after forward: half
+	 * the memory, no rounding pass in backward. */
+	bool halves = train && g->bf16 && g->be->to_bf16 && g->be->relu_bwd_bf16;
 	for (int i = 0; i < g->nv; i++) {
 		struct drop_val *v = &g->v[i];
 		size_t bytes = val_bytes(g, v);
 		int first = g->nd[v->producer].op == DROP_NODE_INPUT ? 0 : v->producer;
+		bool half = halves && !v->rebuilt && bwd_hi[i] >= 0 && !bwd_float[i] && !v->output &&
+		            !v->keep;
+		if (v->slice_of >= 0)
+			continue; /* the concat's buffers, stretched below */
 		int last = last_fwd[i];
 		if (v->output) {
 			last = last > nn + 1 ? last : nn + 1;
@@ -436,17 +514,37 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 			drop_die(DROP_EXIT_DATA, "graph: value %d is never read", i);
 		if (v->keep && last < nn)
 			last = nn;
-		if (train && !v->rebuilt && bwd_hi[i] > last)
+		if (half)
+			v->buf_bf16 = new_buf(g, bytes / 2, first, bwd_hi[i] > last ? bwd_hi[i] : last);
+		else if (train && !v->rebuilt && bwd_hi[i] > last)
 			last = bwd_hi[i];
 		v->buf_fwd = new_buf(g, bytes, first, last);
 		if (!train)
 			continue;
 		if (v->rebuilt && bwd_hi[i] >= 0)
 			v->buf_bwd = new_buf(g, bytes, bwd_lo[i], bwd_hi[i]);
-		if (v->needs_grad) {
-			int gfirst = v->output ? nn + 1 : t_bwd(g, v->first_writer);
-			v->buf_grad = new_buf(g, bytes, gfirst, t_bwd(g, v->producer));
+	}
+	/* Gradients, last value first: an ADD's output gradient goes on as the gradient of one
+	 * input that the ADD writes first (dy is that input's gradient: no copy, one buffer). */
+	for (int i = train ? g->nv - 1 : -1; i >= 0; i--) {
+		struct drop_val *v = &g->v[i];
+		if (!v->needs_grad || v->slice_of >= 0)
+			continue;
+		int last = t_bwd(g, v->producer);
+		const struct drop_node *fw = v->first_writer >= 0 ? &g->nd[v->first_writer] : NULL;
+		int y = fw && fw->op == DROP_NODE_ADD ? fw->out : -1;
+		if (y >= 0 && !add_taken[y] && g->v[y].buf_grad >= 0 && !g->v[y].output) {
+			add_taken[y] = 1;
+			v->buf_grad = g->v[y].buf_grad;
+			if (g->buf[v->buf_grad].last < last)
+				g->buf[v->buf_grad].last = last;
+			continue;
 		}
+		int gfirst = v->output ? nn + 1 : t_bwd(g, v->first_writer);
+		v->grad_late = v->grad_fn && nreaders[i] == 0;
+		if (v->grad_late) /* written at its producer */
+			gfirst = t_bwd(g, v->producer);
+		v->buf_grad = new_buf(g, val_bytes(g, v), gfirst, last);
 	}
 	for (int i = 0; i < nn; i++) {
 		struct drop_node *nd = &g->nd[i];
@@ -469,17 +567,24 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 				if (x->needs_grad && x->first_writer != i && nd->op != DROP_NODE_ADD)
 					nd->tmp_dx[j] = new_buf(g, val_bytes(g, x), t, t);
 			}
-			nd->tmp_y = -1;
+			nd->tmp_y = nd->tmp_dy16 = -1;
+			if (nd->op == DROP_NODE_CONV && g->bf16 && g->be->to_bf16 &&
+			    g->v[nd->out].needs_grad)
+				nd->tmp_dy16 = new_buf(g, val_bytes(g, &g->v[nd->out]) / 2, t, t);
 			if (nd->op == DROP_NODE_BN && nd->relu && !g->be->bn_relu_bwd)
 				nd->tmp_y = new_buf(g, val_bytes(g, &g->v[nd->out]), t, t);
 			if (nd->op == DROP_NODE_IBN)
 				nd->tmp_y = new_buf(g, drop_ibn_tmp_bytes(g, nd, true), t, t);
 		}
-		g->head_tmp = g->head_tmp_val >= 0
-		              ? new_buf(g, val_bytes(g, &g->v[g->head_tmp_val]), nn + 2, nn + 2)
-		              : -1;
-	} else {
-		g->head_tmp = -1;
+	}
+	for (int i = 0; i < g->nv; i++) { /* a concat's buffers hold its slices' lifetimes */
+		struct drop_val *u = &g->v[i], *c = &g->v[u->slice_of < 0 ? i : u->slice_of];
+		if (u->slice_of < 0)
+			continue;
+		if (g->buf[c->buf_fwd].first > u->producer)
+			g->buf[c->buf_fwd].first = u->producer;
+		if (train && u->needs_grad && g->buf[c->buf_grad].last < t_bwd(g, u->producer))
+			g->buf[c->buf_grad].last = t_bwd(g, u->producer);
 	}
 	free(last_fwd);
 	size_t total = place(g);
@@ -489,13 +594,9 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 		g->arena = g->be->alloc(total);
 		g->arena_bytes = total;
 	}
-	for (int i = 0; i < g->nv; i++) {
-		struct drop_val *v = &g->v[i];
-		v->t.data = (float *)(g->arena + g->buf[v->buf_fwd].off);
-		v->g.data = v->buf_grad >= 0 ? (float *)(g->arena + g->buf[v->buf_grad].off) : NULL;
-	}
 	g->plan_n = n;
 	g->plan_train = train;
+	bind(g);
 }
 
 /* ---- Running ------------------------------------------------------------------------------ */
@@ -505,10 +606,6 @@ static struct drop_param *P(struct drop_graph *g, int i)
 	return &g->params->p[i];
 }
 
-static float *buf_ptr(struct drop_graph *g, int b)
-{
-	return (float *)(g->arena + g->buf[b].off);
-}
 
 static struct drop_conv2d_desc conv_desc(struct drop_graph *g, const struct drop_node *nd)
 {
@@ -534,8 +631,9 @@ static struct drop_maxpool_desc mp_desc(struct drop_graph *g, const struct drop_
 static struct drop_resample_desc rs_desc(struct drop_graph *g, const struct drop_node *nd)
 {
 	struct drop_tensor x = g->v[nd->in[0]].t, y = g->v[nd->out].t;
+	int ctot = g->v[nd->out].slice_of >= 0 ? g->v[g->v[nd->out].slice_of].t.c : 0;
 	struct drop_resample_desc d = { x.n, x.c, x.h, x.w, y.h, y.w, x.layout, nd->mode,
-	                                nd->align_corners };
+	                                nd->align_corners, ctot };
 	return d;
 }
 
@@ -549,8 +647,7 @@ void drop_graph_forward(struct drop_graph *g, bool train)
 	const struct drop_backend *be = g->be;
 	if (!g->plan_n || g->plan_train != train)
 		drop_die(DROP_EXIT_DATA, "graph: forward without a matching plan");
-	for (int i = 0; i < g->nv; i++)
-		g->v[i].t.data = (float *)(g->arena + g->buf[g->v[i].buf_fwd].off);
+	bind(g);
 	for (int i = 0; i < g->nn; i++) {
 		struct drop_node *nd = &g->nd[i];
 		struct drop_tensor *y = &g->v[nd->out].t;
@@ -608,13 +705,20 @@ void drop_graph_forward(struct drop_graph *g, bool train)
 			drop_ibn_forward(g, nd, train, (char *)buf_ptr(g, nd->tmp_f), buf_ptr(g, nd->aux));
 			break;
 		case DROP_NODE_CONCAT: {
+			struct drop_tensor in[DROP_NODE_MAXIN];
 			const struct drop_tensor *parts[DROP_NODE_MAXIN];
-			for (int j = 0; j < nd->nin; j++)
-				parts[j] = &g->v[nd->in[j]].t;
+			for (int j = 0; j < nd->nin; j++) {
+				in[j] = g->v[nd->in[j]].t;
+				if (g->v[nd->in[j]].slice_of >= 0)
+					in[j].data = NULL; /* written there already */
+				parts[j] = &in[j];
+			}
 			be->concat(nd->nin, parts, y);
 			break;
 		}
 		}
+		if (y->bf16)
+			be->to_bf16(floats(g, y), y->data, y->bf16);
 	}
 }
 
@@ -692,6 +796,12 @@ void drop_graph_backward(struct drop_graph *g)
 	for (int i = 0; i < g->nv; i++)
 		maxc = g->v[i].t.c > maxc ? g->v[i].t.c : maxc;
 	float *mv = be->alloc(2 * (size_t)maxc * sizeof(float));
+	for (int i = 0; i < g->nv; i++) /* the float data of values kept as bf16 is gone */
+		if (g->v[i].buf_bf16 >= 0)
+			g->v[i].t.data = NULL;
+	for (int i = 0; i < g->nv; i++) /* gradient writers whose value the graph reads too */
+		if (g->v[i].grad_fn && !g->v[i].grad_late)
+			g->v[i].grad_fn(g->v[i].grad_ctx);
 	for (int i = g->nn - 1; i >= 0; i--) {
 		struct drop_node *nd = &g->nd[i];
 		int t = t_bwd(g, i);
@@ -703,6 +813,8 @@ void drop_graph_backward(struct drop_graph *g)
 				rebuild(g, v, mv);
 		}
 		struct drop_val *yv = &g->v[nd->out];
+		if (yv->grad_fn && yv->grad_late)
+			yv->grad_fn(yv->grad_ctx);
 		if (!yv->needs_grad || nd->op == DROP_NODE_INPUT)
 			continue;
 		struct drop_tensor *dy = &yv->g;
@@ -712,11 +824,16 @@ void drop_graph_backward(struct drop_graph *g)
 			break;
 		case DROP_NODE_CONV: {
 			struct drop_conv2d_desc d = conv_desc(g, nd);
-			be->conv2d_bwd_weights(&d, x, dy, P(g, nd->w)->grad,
+			struct drop_tensor dyt = *dy;
+			if (nd->tmp_dy16 >= 0) { /* both passes read dy as bf16: round it once */
+				dyt.bf16 = (uint16_t *)buf_ptr(g, nd->tmp_dy16);
+				be->to_bf16(floats(g, dy), dy->data, dyt.bf16);
+			}
+			be->conv2d_bwd_weights(&d, x, &dyt, P(g, nd->w)->grad,
 			                       nd->b >= 0 ? P(g, nd->b)->grad : NULL);
 			if (g->v[nd->in[0]].needs_grad) {
 				struct drop_tensor dx = dx_target(g, nd, 0);
-				be->conv2d_bwd_data(&d, dy, &P(g, nd->w)->t, &dx);
+				be->conv2d_bwd_data(&d, &dyt, &P(g, nd->w)->t, &dx);
 				dx_finish(g, nd, 0);
 			}
 			break;
@@ -750,12 +867,14 @@ void drop_graph_backward(struct drop_graph *g)
 			break;
 		}
 		case DROP_NODE_ADD:
-			if (nd->relu)
+			if (nd->relu && yv->buf_bf16 >= 0)
+				be->relu_bwd_bf16(floats(g, dy), yv->t.bf16, dy->data, dy->data);
+			else if (nd->relu)
 				be->relu_bwd(floats(g, dy), yv->t.data, dy->data, dy->data);
 			for (int j = 0; j < nd->nin; j++) {
 				struct drop_val *xv = &g->v[nd->in[j]];
-				if (!xv->needs_grad)
-					continue;
+				if (!xv->needs_grad || xv->buf_grad == yv->buf_grad)
+					continue; /* none, or dy itself */
 				if (xv->first_writer == i)
 					be->scale(floats(g, dy), 1.0f, dy->data, xv->g.data);
 				else
@@ -788,6 +907,8 @@ void drop_graph_backward(struct drop_graph *g)
 				parts[j] = dx_target(g, nd, j);
 				if (!g->v[nd->in[j]].needs_grad)
 					drop_die(DROP_EXIT_DATA, "graph: concat of an input without gradient");
+				if (g->v[nd->in[j]].slice_of >= 0)
+					parts[j].data = NULL; /* read there by the resampling's backward */
 				pp[j] = &parts[j];
 			}
 			be->split(dy, nd->nin, pp);
@@ -797,6 +918,7 @@ void drop_graph_backward(struct drop_graph *g)
 		}
 		}
 	}
+	bind(g); /* the float data of bf16-kept values back, for the next forward's inputs */
 	be->free(mv);
 }
 

@@ -74,6 +74,21 @@ static struct drop_neck neck(struct drop_model *m, const char *pre, int dim)
 	return k;
 }
 
+/* dPreid, from what the heads' backward kept (drop_graph_grad_writer: the graph calls it
+ * when it needs dPreid, after Preid itself is gone): WAMP's gradient to the features (from
+ * the maps, maxima and de alone), plus global pooling's. */
+static void preid_grad(void *ctx)
+{
+	struct drop_model *m = ctx;
+	struct drop_heads *h = m->heads;
+	int n = m->graph.plan_n, cr = m->creid;
+	struct drop_tensor *dpreid = drop_graph_grad(&m->graph, m->v_preid);
+	struct drop_pool_desc wd = { n, cr, m->hf, m->wf, dpreid->layout, m->cfg.parts + 2, false };
+	m->be->wamp_bwd(&wd, NULL, h->maps, h->e_arg, h->de, dpreid->data, NULL);
+	struct drop_pool_desc gd = { n, cr, m->hf, m->wf, dpreid->layout, 0, true };
+	m->be->pool_global_bwd(&gd, h->dgap, NULL, NULL, dpreid->data);
+}
+
 void drop_heads_build(struct drop_model *m)
 {
 	struct drop_heads *h = xcalloc(1, sizeof *h);
@@ -85,6 +100,7 @@ void drop_heads_build(struct drop_model *m)
 	h->neck_g = neck(m, "global_classifier", D);
 	h->neck_f = neck(m, "foreground_classifier", D);
 	h->neck_c = neck(m, "concat_classifier", K * D);
+	drop_graph_grad_writer(&m->graph, m->v_preid, preid_grad, m);
 }
 
 /* ---- Buffers ------------------------------------------------------------------------------ */
@@ -263,9 +279,9 @@ void drop_heads_forward(struct drop_model *m, int n, bool train)
 
 	/* Pooling: global average and WAMP over Preid (blocked). */
 	const struct drop_tensor *preid = drop_graph_data(&m->graph, m->v_preid);
-	struct drop_pool_desc gd = { n, cr, hf, wf, preid->layout, 0 };
+	struct drop_pool_desc gd = { n, cr, hf, wf, preid->layout, 0, false };
 	be->pool_global_fwd(&gd, preid->data, h->gap, NULL, NULL);
-	struct drop_pool_desc wd = { n, cr, hf, wf, preid->layout, k2 };
+	struct drop_pool_desc wd = { n, cr, hf, wf, preid->layout, k2, false };
 	be->wamp_fwd(&wd, preid->data, h->maps, h->e, h->e_arg);
 	struct drop_tensor e = plain(h->e, n, k2, cr, 1), efg = plain(h->e_fg, n, 1, cr, 1);
 	struct drop_tensor ebg = plain(h->e_bg, n, 1, cr, 1), ep = plain(h->e_parts, n, K, cr, 1);
@@ -281,7 +297,7 @@ void drop_heads_forward(struct drop_model *m, int n, bool train)
 	neck_fwd(m, &h->neck_c, n, h->p1, h->bc, h->lc, train);
 
 	/* Visibility: v_k = max_p P_k(p). */
-	struct drop_pool_desc vd = { n, k1, hf, wf, DROP_PLAIN, 0 };
+	struct drop_pool_desc vd = { n, k1, hf, wf, DROP_PLAIN, 0, false };
 	be->pool_global_fwd(&vd, h->prob, NULL, h->vmax, h->vmax_arg);
 	struct drop_tensor vm = plain(h->vmax, n, k1, 1, 1), vb = plain(h->vis_bg, n, 1, 1, 1);
 	struct drop_tensor vp = plain(h->vis, n, K, 1, 1);
@@ -351,24 +367,16 @@ void drop_heads_backward(struct drop_model *m, int n)
 	reduce_bwd(m, &h->red_f, n, h->e_fg, h->zf, h->f1, h->df1, h->dzf, h->de_fg);
 	reduce_bwd(m, &h->red_p, n * K, h->e_parts, h->zp, h->p1, h->dp1, h->dzp, h->de_parts);
 
-	/* WAMP backward (heads phase 1: reads Preid). de_bg stays zero. */
+	/* WAMP backward to the maps (heads phase 1: the last reader of Preid); to the features
+	 * later, in preid_grad. de_bg stays zero. */
 	struct drop_tensor de = plain(h->de, n, k2, cr, 1), defg = plain(h->de_fg, n, 1, cr, 1);
 	struct drop_tensor debg = plain(h->de_bg, n, 1, cr, 1);
 	struct drop_tensor dep = plain(h->de_parts, n, K, cr, 1);
 	const struct drop_tensor *departs[3] = { &defg, &debg, &dep };
 	be->concat(3, departs, &de);
 	const struct drop_tensor *preid = drop_graph_data(&m->graph, m->v_preid);
-	struct drop_tensor *dpreid = drop_graph_grad(&m->graph, m->v_preid);
-	struct drop_pool_desc wd = { n, cr, hf, wf, preid->layout, k2 };
-	be->wamp_bwd(&wd, preid->data, h->maps, h->e_arg, h->de, dpreid->data, h->dmaps);
-
-	/* Global pooling backward into the plan's temporary (phase 2), added to dPreid. */
-	struct drop_graph *g = &m->graph;
-	float *tmp = (float *)(g->arena + g->buf[g->head_tmp].off);
-	struct drop_pool_desc gd = { n, cr, hf, wf, preid->layout, 0 };
-	be->pool_global_bwd(&gd, h->dgap, NULL, NULL, tmp);
-	size_t nf = drop_tensor_floats(dpreid, be->block());
-	be->add(nf, dpreid->data, tmp, dpreid->data);
+	struct drop_pool_desc wd = { n, cr, hf, wf, preid->layout, k2, false };
+	be->wamp_bwd(&wd, preid->data, h->maps, h->e_arg, h->de, NULL, h->dmaps);
 
 	/* Maps -> probabilities -> logits S. */
 	struct drop_tensor dmaps = plain(h->dmaps, n, k2, hf, wf), dfg = plain(h->dfg, n, 1, hf, wf);

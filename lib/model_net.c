@@ -112,6 +112,16 @@ static int parsing_branch(struct drop_model *m)
 	return php;
 }
 
+/* The parsing head on x: BN, then the 1x1 classifier to the K + 1 logits S. */
+static void parsing_head(struct drop_model *m, int x)
+{
+	struct drop_graph *g = &m->graph;
+	x = drop_graph_bn(g, x, "parsing.bn", false);
+	m->v_s = drop_graph_conv(g, x, "parsing.classifier", m->cfg.parts + 1, 1, 1, 0, true,
+	                         DROP_INIT_NORMAL, 0.001);
+	drop_graph_output(g, m->v_s);
+}
+
 int drop_model_backend_check(const struct drop_backend *be, bool train)
 {
 #define NEED(op)                                                                            \
@@ -144,7 +154,6 @@ int drop_model_create(struct drop_model *m, const struct drop_model_config *cfg,
 	struct drop_graph *g = &m->graph;
 	g->be = be;
 	g->params = &m->params;
-	g->head_tmp_val = -1;
 	m->v_pos = -1;
 	m->v_image = drop_graph_input(g, 3, cfg->height, cfg->width, DROP_PLAIN);
 	if (cfg->backbone == DROP_RESNET50 || cfg->backbone == DROP_RESNET50_IBN)
@@ -153,6 +162,12 @@ int drop_model_create(struct drop_model *m, const struct drop_model_config *cfg,
 		drop_hrnet_build(g, m->v_image, cfg->backbone, m->v_p);
 	m->hf = g->v[m->v_p[0]].t.h;
 	m->wf = g->v[m->v_p[0]].t.w;
+	/* Decoupled, the parsing head comes first and Preid last: Preid (480 MiB for HRNet-W32
+	 * at batch 32) is then made right before the heads read it, not kept through the
+	 * parsing branch's forward (nor its gradient through that branch's backward). */
+	int x = cfg->decouple ? parsing_branch(m) : -1;
+	if (cfg->decouple)
+		parsing_head(m, x);
 	int cat[4];
 	m->creid = 0;
 	for (int i = 0; i < 4; i++) {
@@ -161,12 +176,8 @@ int drop_model_create(struct drop_model *m, const struct drop_model_config *cfg,
 	}
 	m->v_preid = drop_graph_concat(g, 4, cat);
 	drop_graph_output(g, m->v_preid);
-	int x = cfg->decouple ? parsing_branch(m) : m->v_preid;
-	x = drop_graph_bn(g, x, "parsing.bn", false);
-	m->v_s = drop_graph_conv(g, x, "parsing.classifier", cfg->parts + 1, 1, 1, 0, true,
-	                         DROP_INIT_NORMAL, 0.001);
-	drop_graph_output(g, m->v_s);
-	g->head_tmp_val = m->v_preid;
+	if (!cfg->decouple)
+		parsing_head(m, m->v_preid);
 	drop_heads_build(m);
 	drop_params_alloc(&m->params, be);
 	return 0;

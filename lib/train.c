@@ -939,7 +939,7 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	}
 	if (o.resume ? drop_train_load(o.resume, be, &o, &m, &st) : fresh_model(&o, be, &m))
 		goto out_data;
-	drop_graph_set_recompute(&m.graph, o.recompute);
+	drop_graph_set_recompute(&m.graph, o.recompute ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_CHEAP);
 	if (drop_graph_set_bf16(&m.graph, o.bf16))
 		goto out_model;
 	if (m.hf * DROP_AUG_LABEL_STRIDE != o.model.height ||

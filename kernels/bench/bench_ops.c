@@ -229,7 +229,7 @@ static void bench_bn(int batch, int c, int h, int w, const char *where)
 static void bench_resample(int batch, int c, int h, int w, int f, enum drop_resample_mode mode,
                            const char *what)
 {
-	struct drop_resample_desc d = { batch, c, h, w, h * f, w * f, DROP_BLOCKED, mode, true };
+	struct drop_resample_desc d = { batch, c, h, w, h * f, w * f, DROP_BLOCKED, mode, true, 0 };
 	struct drop_tensor tx = drop_tensor_make(batch, c, h, w, DROP_BLOCKED);
 	struct drop_tensor ty = drop_tensor_make(batch, c, h * f, w * f, DROP_BLOCKED);
 	int blk = drop_cpu_block();
@@ -249,7 +249,7 @@ static void bench_resample(int batch, int c, int h, int w, int f, enum drop_resa
  * image). */
 static void bench_pool(int batch, int k1)
 {
-	struct drop_pool_desc d = { batch, 1920, 64, 32, DROP_BLOCKED, k1 };
+	struct drop_pool_desc d = { batch, 1920, 64, 32, DROP_BLOCKED, k1, false };
 	struct drop_tensor t = drop_tensor_make(batch, 1920, 64, 32, DROP_BLOCKED);
 	size_t n = drop_tensor_floats(&t, drop_cpu_block()), hw = 64 * 32;
 	size_t ne = (size_t)batch * k1 * 1920;

@@ -80,6 +80,8 @@ const struct drop_backend drop_backend_cpu = {
 	.maxpool_fwd = drop_maxpool_fwd_cpu,
 	.maxpool_bwd = drop_maxpool_bwd_cpu,
 	.axpy = drop_axpy_cpu,
+	.to_bf16 = drop_to_bf16_cpu,
+	.relu_bwd_bf16 = drop_relu_bwd_bf16_cpu,
 	.concat = drop_concat_cpu,
 	.split = drop_split_cpu,
 };

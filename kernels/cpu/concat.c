@@ -2,7 +2,8 @@
  * concat.c - channel concat and split on the CPU, plain or blocked (all tensors in one
  * layout). concat is split's backward and split is concat's. When every part but the last
  * has a whole number of channel blocks (plain tensors always do), each (image, part) is one
- * contiguous copy; otherwise channels are copied one by one.
+ * contiguous copy; otherwise channels are copied one by one. Parts without data are
+ * skipped (ops.h).
  */
 #include "../ops.h"
 #include "par.h"
@@ -37,6 +38,8 @@ static void concat_split(int nparts, struct drop_tensor *const *parts, struct dr
 				for (int j = 0; j < i; j++)
 					off += parts[j]->c;
 				size_t pc = (size_t)drop_tensor_cpad(parts[i], block);
+				if (!parts[i]->data)
+					continue;
 				float *yp = y->data + ((size_t)n * ypad + off) * hw;
 				float *pp = parts[i]->data + (size_t)n * pc * hw;
 				if (dir == 0)
@@ -51,6 +54,10 @@ static void concat_split(int nparts, struct drop_tensor *const *parts, struct dr
 	for (int i = 0; i < nparts; i++) {
 		struct drop_tensor *p = parts[i];
 		size_t pc = (size_t)drop_tensor_cpad(p, block);
+		if (!p->data) {
+			off += p->c;
+			continue;
+		}
 #pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)y->n * ypad * hw))
 		for (int n = 0; n < y->n; n++) {
 			for (int c = 0; c < p->c; c++) {

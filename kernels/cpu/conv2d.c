@@ -16,7 +16,10 @@
  * With desc->bf16 the primitives multiply in bfloat16 (oneDNN's avx512_core_bf16 kernels,
  * about twice the float rate): x and dy are converted to the primitive's bf16 layout on
  * each call (drop_cvt, one pass over the activation), the weight copies are bf16, and y,
- * dx and dw stay float. A CPU without native bf16 (drop_cpu_bf16) refuses it.
+ * dx and dw stay float. An x or dy that comes with its bf16 copy (drop_tensor.bf16, made
+ * by be->to_bf16 with the reorder's rounding) is read from that copy instead: no pass at
+ * all when the primitive takes our layout, which it does for the blocked activations.
+ * A CPU without native bf16 (drop_cpu_bf16) refuses it.
  *
  * Not here: groups, dilation, fused bias/ReLU post-ops.
  */
@@ -87,6 +90,19 @@ static void *cvt_or(struct drop_cvt *c, const void *src, int slot)
 	return c->reorder ? drop_cvt_run(c, src, slot) : (void *)src;
 }
 
+/* Activation t as the primitive takes it: from its bf16 copy (c16) in a bf16 convolution
+ * that has one, else from its float data (c32). */
+static void *act_in(const struct drop_conv2d_desc *d, struct drop_cvt *c32, struct drop_cvt *c16,
+                    const struct drop_tensor *t, int slot)
+{
+	if (d->bf16 && t->bf16)
+		return cvt_or(c16, t->bf16, slot);
+	if (!t->data)
+		drop_die(DROP_EXIT_DATA, "conv2d: an activation without data%s",
+		         d->bf16 ? "" : " (a bf16 copy serves only bf16 convolutions)");
+	return cvt_or(c32, t->data, slot);
+}
+
 static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
 {
 	int key[] = { d->n, d->cin, d->h, d->w, d->cout, d->k, d->stride, d->pad, d->bias,
@@ -131,6 +147,11 @@ static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
 	drop_wcopy_init(&p->wf, drop_dnnl_pd_md(p->fwd_pd, dnnl_query_weights_md), &p->wplain_md);
 	const dnnl_memory_desc_t *xmd = drop_dnnl_pd_md(p->fwd_pd, dnnl_query_src_md);
 	cvt_if(&p->f_x, &p->src_md, xmd);
+	p->src16_md = p->src_md;
+	p->dst16_md = p->dst_md;
+	p->src16_md.data_type = p->dst16_md.data_type = dnnl_bf16;
+	if (d->bf16)
+		cvt_if(&p->f_x16, &p->src16_md, xmd);
 	p->f_src = drop_dnnl_mem(xmd);
 	p->f_w = drop_dnnl_mem(&p->wf.md);
 	p->f_b = drop_dnnl_mem(&p->bias_md);
@@ -164,6 +185,8 @@ static void plan_bwd_data(const struct drop_conv2d_desc *d, struct drop_wplan *p
 	p->d_w = drop_dnnl_mem(&p->wd.md);
 	const dnnl_memory_desc_t *dymd = drop_dnnl_pd_md(p->bd_pd, dnnl_query_diff_dst_md);
 	cvt_if(&p->d_dy, &p->dst_md, dymd);
+	if (d->bf16)
+		cvt_if(&p->d_dy16, &p->dst16_md, dymd);
 	p->d_ddst = drop_dnnl_mem(dymd);
 	p->d_scr = drop_dnnl_scratch_mem(p->bd_pd);
 }
@@ -193,6 +216,10 @@ static void plan_bwd_weights(const struct drop_conv2d_desc *d, struct drop_wplan
 	                         *dymd = drop_dnnl_pd_md(p->bw_pd, dnnl_query_diff_dst_md);
 	cvt_if(&p->w_x, &p->src_md, xmd);
 	cvt_if(&p->w_dy, &p->dst_md, dymd);
+	if (d->bf16) {
+		cvt_if(&p->w_x16, &p->src16_md, xmd);
+		cvt_if(&p->w_dy16, &p->dst16_md, dymd);
+	}
 	p->w_src = drop_dnnl_mem(xmd);
 	p->w_ddst = drop_dnnl_mem(dymd);
 	p->w_dw = drop_dnnl_mem(dwmd);
@@ -232,7 +259,7 @@ void drop_conv2d_fwd_cpu(const struct drop_conv2d_desc *d, const struct drop_ten
 	if (d->bias && !b)
 		drop_die(DROP_EXIT_DATA, "conv2d: the descriptor has a bias but none is given");
 	struct drop_wplan *p = plan_get(d);
-	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_src, cvt_or(&p->f_x, x->data, 0)));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_src, act_in(d, &p->f_x, &p->f_x16, x, 0)));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_w, drop_wcopy_get(&p->wf, w)));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_dst, y->data));
 	drop_dnnl_scratch_bind(p->fwd_pd, p->f_scr);
@@ -255,7 +282,7 @@ void drop_conv2d_bwd_data_cpu(const struct drop_conv2d_desc *d, const struct dro
 		plan_bwd_data(d, p);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_dsrc, dx->data));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_w, drop_wcopy_get(&p->wd, w)));
-	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_ddst, cvt_or(&p->d_dy, dy->data, 1)));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->d_ddst, act_in(d, &p->d_dy, &p->d_dy16, dy, 1)));
 	drop_dnnl_scratch_bind(p->bd_pd, p->d_scr);
 	dnnl_exec_arg_t args[] = { { DNNL_ARG_DIFF_SRC, p->d_dsrc }, { DNNL_ARG_WEIGHTS, p->d_w },
 	                           { DNNL_ARG_DIFF_DST, p->d_ddst },
@@ -273,8 +300,8 @@ void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
 	struct drop_wplan *p = plan_get(d);
 	if (!p->bw)
 		plan_bwd_weights(d, p);
-	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, cvt_or(&p->w_x, x->data, 0)));
-	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_ddst, cvt_or(&p->w_dy, dy->data, 1)));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_src, act_in(d, &p->w_x, &p->w_x16, x, 0)));
+	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_ddst, act_in(d, &p->w_dy, &p->w_dy16, dy, 1)));
 	void *dwp = p->w_dw_plain.reorder ? drop_dnnl_wshared(p->dw_bytes) : (void *)dw;
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->w_dw, dwp));
 	drop_dnnl_scratch_bind(p->bw_pd, p->w_scr);

@@ -289,6 +289,10 @@ void drop_wplan_destroy(void *v)
 	drop_cvt_free(&p->d_dy);
 	drop_cvt_free(&p->w_x);
 	drop_cvt_free(&p->w_dy);
+	drop_cvt_free(&p->f_x16);
+	drop_cvt_free(&p->d_dy16);
+	drop_cvt_free(&p->w_x16);
+	drop_cvt_free(&p->w_dy16);
 	dnnl_primitive_desc_destroy(p->fwd_pd);
 	dnnl_primitive_destroy(p->fwd);
 	dnnl_memory_t mems[] = { p->f_src, p->f_w, p->f_b, p->f_dst, p->f_scr,

@@ -115,8 +115,11 @@ struct drop_wplan {
 	dnnl_memory_t w_src, w_ddst, w_dw, w_db, w_scr;
 	size_t dw_bytes;
 	struct drop_cvt w_dw_plain;
-	/* bf16 convolutions: x for forward and backward-weights, dy for both backwards */
+	/* bf16 convolutions: x for forward and backward-weights, dy for both backwards, from
+	 * the float data or (the *16 ones) from the tensor's bf16 copy in our layout */
 	struct drop_cvt f_x, d_dy, w_x, w_dy;
+	struct drop_cvt f_x16, d_dy16, w_x16, w_dy16;
+	dnnl_memory_desc_t src16_md, dst16_md; /* src_md, dst_md as bf16 */
 };
 
 void drop_wplan_destroy(void *plan);

@@ -1,5 +1,6 @@
 /*
- * eltwise.c - element-wise ops on the CPU: ReLU and its backward, add, scale, axpy.
+ * eltwise.c - element-wise ops on the CPU: ReLU and its backward, add, scale, axpy, and the
+ * bfloat16 copies of --bf16 (to_bf16, relu_bwd_bf16).
  * The arithmetic is in kernels/maths_ops.h (shared with kernels/cuda/eltwise.cu); these are
  * the OpenMP loops around it. They run over whole buffers, padding included (ops.h).
  */
@@ -40,4 +41,18 @@ void drop_axpy_cpu(size_t n, float alpha, const float *x, float *y)
 #pragma omp parallel for simd schedule(static) if (DROP_PAR(n))
 	for (size_t i = 0; i < n; i++)
 		y[i] = drop_axpy_f(alpha, x[i], y[i]);
+}
+
+void drop_to_bf16_cpu(size_t n, const float *x, uint16_t *y)
+{
+#pragma omp parallel for simd schedule(static) if (DROP_PAR(n))
+	for (size_t i = 0; i < n; i++)
+		y[i] = drop_bf16_from_f(x[i]);
+}
+
+void drop_relu_bwd_bf16_cpu(size_t n, const uint16_t *y, const float *dy, float *dx)
+{
+#pragma omp parallel for simd schedule(static) if (DROP_PAR(n))
+	for (size_t i = 0; i < n; i++)
+		dx[i] = drop_relu_bwd_bf16(y[i], dy[i]);
 }

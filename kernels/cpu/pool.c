@@ -90,8 +90,12 @@ void drop_pool_global_bwd_cpu(const struct drop_pool_desc *d, const float *davg,
 				int c = g * L + l;
 				size_t o = (size_t)n * d->c + c;
 				float v = c < d->c && davg ? davg[o] / (float)hw : 0.0f;
-				for (size_t i = 0; i < hw; i++)
-					p[i * L + l] = v;
+				if (d->accumulate)
+					for (size_t i = 0; i < hw; i++)
+						p[i * L + l] += v;
+				else
+					for (size_t i = 0; i < hw; i++)
+						p[i * L + l] = v;
 				if (c < d->c && dmax)
 					p[(size_t)argmax[o] * L + l] += dmax[o];
 			}
@@ -194,33 +198,10 @@ void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 			den[n * K + k] = drop_wamp_den(mass);
 			floored[n * K + k] = !(mass > 1e-6);
 		}
-	/* dx: one thread per (n, plane), maps in order. */
-#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
-	for (int n = 0; n < d->n; n++) {
-		for (int g = 0; g < G; g++) {
-			float *q = dx + ((size_t)n * G + g) * hw * L;
-			memset(q, 0, hw * L * sizeof *q);
-			for (int k = 0; k < K; k++) {
-				const float *mk = m + ((size_t)n * K + k) * hw;
-				const float *dek = de + ((size_t)n * K + k) * d->c;
-				const int *amk = argmax + ((size_t)n * K + k) * d->c;
-				float a[POOL_MAXL] = { 0 };
-				for (int l = 0; l < L && g * L + l < d->c; l++)
-					a[l] = (float)(dek[g * L + l] / den[n * K + k]);
-				for (size_t i = 0; i < hw; i++)
-					for (int l = 0; l < L; l++)
-						q[i * L + l] += a[l] * mk[i];
-				for (int l = 0; l < L && g * L + l < d->c; l++) {
-					size_t i = (size_t)amk[g * L + l];
-					q[i * L + l] += dek[g * L + l] * mk[i];
-				}
-			}
-		}
-	}
 	/* dm: one thread per (n, k), one pass over the image's features (wamp_dm_sums).
 	 * d wavg_c / d m(p) = x_c(p) / den - [not floored] wsum_c / den^2. */
-#pragma omp parallel if (DROP_PAR((size_t)d->n * G * hw * L))
-	{
+#pragma omp parallel if (dm && DROP_PAR((size_t)d->n * G * hw * L))
+	if (dm) {
 		double *acc = xmalloc(hw * L * sizeof *acc);
 #pragma omp for collapse(2) schedule(static)
 		for (int n = 0; n < d->n; n++) {
@@ -251,6 +232,29 @@ void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 			}
 		}
 		free(acc);
+	}
+	/* dx: one thread per (n, plane), maps in order. */
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
+	for (int n = 0; n < (dx ? d->n : 0); n++) {
+		for (int g = 0; g < G; g++) {
+			float *q = dx + ((size_t)n * G + g) * hw * L;
+			memset(q, 0, hw * L * sizeof *q);
+			for (int k = 0; k < K; k++) {
+				const float *mk = m + ((size_t)n * K + k) * hw;
+				const float *dek = de + ((size_t)n * K + k) * d->c;
+				const int *amk = argmax + ((size_t)n * K + k) * d->c;
+				float a[POOL_MAXL] = { 0 };
+				for (int l = 0; l < L && g * L + l < d->c; l++)
+					a[l] = (float)(dek[g * L + l] / den[n * K + k]);
+				for (size_t i = 0; i < hw; i++)
+					for (int l = 0; l < L; l++)
+						q[i * L + l] += a[l] * mk[i];
+				for (int l = 0; l < L && g * L + l < d->c; l++) {
+					size_t i = (size_t)amk[g * L + l];
+					q[i * L + l] += dek[g * L + l] * mk[i];
+				}
+			}
+		}
 	}
 	free(den);
 	free(floored);

@@ -6,6 +6,8 @@
  * channel block, L = B), so the inner loop runs over the lanes and vectorises; padding
  * lanes resample zeros to zeros. One thread owns whole (image, plane) pairs, so the
  * backward's scatter-adds happen in one fixed order: bit-identical whatever the threads.
+ * y and dy may be a channel slice of a wider buffer (d->ctot): only their plane stride
+ * changes.
  * The tap positions and weights come from kernels/maths_ops.h (drop_bilinear_taps).
  * Not here: bicubic, area, scale factors that are not whole for nearest.
  */
@@ -51,12 +53,21 @@ static int lanes(const struct drop_resample_desc *d)
 
 static void check_desc(const struct drop_resample_desc *d)
 {
-	if (d->n < 1 || d->c < 1 || d->h < 1 || d->w < 1 || d->ho < 1 || d->wo < 1)
+	if (d->n < 1 || d->c < 1 || d->h < 1 || d->w < 1 || d->ho < 1 || d->wo < 1 ||
+	    (d->ctot && d->ctot < d->c))
 		drop_die(DROP_EXIT_DATA, "resample: bad descriptor");
 	if (d->mode == DROP_NEAREST &&
 	    (d->ho % d->h || d->wo % d->w || d->ho / d->h != d->wo / d->w))
 		drop_die(DROP_EXIT_DATA, "resample: nearest needs one integer factor (%dx%d -> %dx%d)",
 		         d->h, d->w, d->ho, d->wo);
+}
+
+/* Offset of output plane p (image p / G, plane p % G of its own G) in y or dy: planes of a
+ * slice of ctot channels lie ceil(ctot / L) apart from one image to the next. */
+static size_t out_plane(const struct drop_resample_desc *d, int L, int p)
+{
+	int G = (d->c + L - 1) / L, Gtot = d->ctot ? (d->ctot + L - 1) / L : G;
+	return ((size_t)(p / G) * Gtot + p % G) * d->ho * d->wo * L;
 }
 
 void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, float *y)
@@ -70,7 +81,7 @@ void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, f
 		for (int p = 0; p < planes; p++)
 			for (int oy = 0; oy < d->ho; oy++) {
 				const float *xr = x + p * in + (size_t)(oy / f) * d->w * L;
-				float *yr = y + p * out + (size_t)oy * d->wo * L;
+				float *yr = y + out_plane(d, L, p) + (size_t)oy * d->wo * L;
 				for (int ox = 0; ox < d->wo; ox++)
 					for (int l = 0; l < L; l++) /* not memcpy: L is 1, 8 or 16 */
 						yr[(size_t)ox * L + l] = xr[(size_t)(ox / f) * L + l];
@@ -86,7 +97,7 @@ void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, f
 			const float *r0 = xp + (size_t)ty.i0[oy] * d->w * L;
 			const float *r1 = xp + (size_t)ty.i1[oy] * d->w * L;
 			float a0 = ty.l0[oy], a1 = ty.l1[oy];
-			float *yr = y + p * out + (size_t)oy * d->wo * L;
+			float *yr = y + out_plane(d, L, p) + (size_t)oy * d->wo * L;
 			for (int ox = 0; ox < d->wo; ox++) {
 				size_t c0 = (size_t)tx.i0[ox] * L, c1 = (size_t)tx.i1[ox] * L;
 				float b0 = tx.l0[ox], b1 = tx.l1[ox];
@@ -113,7 +124,7 @@ void drop_resample_bwd_cpu(const struct drop_resample_desc *d, const float *dy, 
 			memset(dp, 0, in * sizeof *dp);
 			for (int oy = 0; oy < d->ho; oy++)
 				for (int ox = 0; ox < d->wo; ox++) {
-					const float *g = dy + p * out + ((size_t)oy * d->wo + ox) * L;
+					const float *g = dy + out_plane(d, L, p) + ((size_t)oy * d->wo + ox) * L;
 					float *t = dp + ((size_t)(oy / f) * d->w + ox / f) * L;
 					for (int l = 0; l < L; l++)
 						t[l] += g[l];
@@ -131,7 +142,7 @@ void drop_resample_bwd_cpu(const struct drop_resample_desc *d, const float *dy, 
 			float *r0 = dp + (size_t)ty.i0[oy] * d->w * L;
 			float *r1 = dp + (size_t)ty.i1[oy] * d->w * L;
 			float a0 = ty.l0[oy], a1 = ty.l1[oy];
-			const float *g = dy + p * out + (size_t)oy * d->wo * L;
+			const float *g = dy + out_plane(d, L, p) + (size_t)oy * d->wo * L;
 			for (int ox = 0; ox < d->wo; ox++) {
 				size_t c0 = (size_t)tx.i0[ox] * L, c1 = (size_t)tx.i1[ox] * L;
 				float b0 = tx.l0[ox], b1 = tx.l1[ox];

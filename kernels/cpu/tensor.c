@@ -32,6 +32,6 @@ size_t drop_tensor_index(const struct drop_tensor *t, int block, int n, int c, i
 
 struct drop_tensor drop_tensor_make(int n, int c, int h, int w, enum drop_layout layout)
 {
-	struct drop_tensor t = { NULL, n, c, h, w, layout, 0 };
+	struct drop_tensor t = { NULL, n, c, h, w, layout, 0, NULL };
 	return t;
 }

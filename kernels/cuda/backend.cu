@@ -108,6 +108,8 @@ static void backend_cuda_fill(struct drop_backend *b)
 	b->add = drop_add_cuda;
 	b->scale = drop_scale_cuda;
 	b->axpy = drop_axpy_cuda;
+	b->to_bf16 = drop_to_bf16_cuda;
+	b->relu_bwd_bf16 = drop_relu_bwd_bf16_cuda;
 	b->concat = drop_concat_cuda;
 	b->split = drop_split_cuda;
 }

@@ -2,7 +2,7 @@
  * concat.cu - channel concat and split on CUDA. The CUDA backend's blocked layout is plain
  * (its block is 1, see backend.cu), so each part is one strided 2-D copy: N rows of
  * C_i H W floats, at channel offset `off` of rows of C H W floats. The translation of
- * kernels/cpu/concat.c's one-copy path.
+ * kernels/cpu/concat.c's one-copy path. Parts without data are skipped (ops.h).
  */
 extern "C" {
 #include "../ops.h"
@@ -27,7 +27,9 @@ static void concat_split(int nparts, struct drop_tensor *const *parts, struct dr
 		size_t row = (size_t)parts[i]->c * hw * sizeof(float);
 		size_t ypitch = (size_t)y->c * hw * sizeof(float);
 		float *yp = y->data + off * hw;
-		if (dir == 0)
+		if (!parts[i]->data)
+			;
+		else if (dir == 0)
 			CUDA_CHECK(cudaMemcpy2DAsync(yp, ypitch, parts[i]->data, row, row, y->n,
 			                             cudaMemcpyDeviceToDevice));
 		else

@@ -83,14 +83,20 @@ static void scale_entry(struct drop_model *m, const char *name, float f)
 	drop_params_touch(&m->params);
 }
 
-static struct drop_model *make(const struct drop_model_config *c)
+static struct drop_model *make_on(const struct drop_model_config *c,
+                                  const struct drop_backend *be)
 {
 	struct drop_model *m = xcalloc(1, sizeof *m);
-	if (drop_model_create(m, c, &drop_backend_cpu))
+	if (drop_model_create(m, c, be))
 		drop_die(1, "model: %s", drop_errmsg());
 	drop_params_init(&m->params, 1);
 	scale_entry(m, "parsing.classifier.weight", PARSING_SCALE);
 	return m;
+}
+
+static struct drop_model *make(const struct drop_model_config *c)
+{
+	return make_on(c, &drop_backend_cpu);
 }
 
 static void destroy(struct drop_model *m)
@@ -558,36 +564,39 @@ static void test_seed(void)
 	destroy(b);
 }
 
-/* One training step with drop_graph_set_recompute: the arena is smaller; the losses are the
- * same bits (the forward pass is unchanged); the gradients can differ only by the rounding
- * of the rebuilt batch norms' running-statistics form, which the convolutions now run
- * again on (measured: the same bits on AVX-512), limit 1e-4 relative L2 per tensor. */
+/* One training step at each drop_graph_set_recompute level (none, cheap - the default -,
+ * all): the arena shrinks from level to level; the losses are the same bits (the forward
+ * pass is unchanged); the gradients can differ only by the rounding of the rebuilt batch
+ * norms' running-statistics form, which the convolutions now run again on (measured: the
+ * same bits on AVX-512), limit 1e-4 relative L2 per tensor. */
 static void test_recompute(void)
 {
 	struct drop_model_config c;
 	tiny_config(&c);
 	int pids[NB], labels[NB * 16 * 8];
-	float *x = images(0, NB, 64, 32), *g[2];
-	double loss[2], worst = 0;
-	size_t arena[2];
+	float *x = images(0, NB, 64, 32), *g[3];
+	double loss[3], worst = 0;
+	size_t arena[3];
+	enum drop_recompute level[3] = { DROP_RECOMPUTE_NONE, DROP_RECOMPUTE_CHEAP,
+	                                 DROP_RECOMPUTE_ALL };
 	pids_of(0, pids);
 	labels_of(0, labels);
-	for (int r = 0; r < 2; r++) {
+	for (int r = 0; r < 3; r++) {
 		struct drop_model *m = make(&c);
-		drop_graph_set_recompute(&m->graph, r == 1);
+		drop_graph_set_recompute(&m->graph, level[r]);
 		drop_params_zero_grad(&m->params);
 		drop_model_forward(m, x, NB, true);
 		loss[r] = drop_model_backward(m, pids, labels).total;
 		arena[r] = m->graph.arena_bytes;
 		g[r] = flat_trained(&m->params, true);
-		if (r == 1) {
+		if (r > 0) {
 			for (int i = 0; i < m->params.n; i++) {
 				const struct drop_param *p = &m->params.p[i];
 				if (p->kind != DROP_PARAM_TRAINED)
 					continue;
 				double e2 = 0, r2 = 0;
 				for (size_t j = 0; j < p->numel; j++) {
-					double d = g[0][p->off + j] - g[1][p->off + j];
+					double d = g[0][p->off + j] - g[r][p->off + j];
 					e2 += d * d;
 					r2 += (double)g[0][p->off + j] * g[0][p->off + j];
 				}
@@ -597,13 +606,14 @@ static void test_recompute(void)
 		}
 		destroy(m);
 	}
-	CHECK(arena[1] < arena[0] * 3 / 4, "recompute: the arena shrinks (%zu -> %zu bytes)",
-	      arena[0], arena[1]);
-	CHECK(loss[0] == loss[1], "recompute: the same loss, bit for bit (%.9g, %.9g)", loss[0],
-	      loss[1]);
+	CHECK(arena[1] < arena[0] && arena[2] < arena[1] && arena[2] < arena[0] * 3 / 4,
+	      "recompute: the arena shrinks (none %zu, cheap %zu, all %zu bytes)", arena[0],
+	      arena[1], arena[2]);
+	CHECK(loss[0] == loss[1] && loss[0] == loss[2],
+	      "recompute: the same loss, bit for bit (%.9g, %.9g, %.9g)", loss[0], loss[1], loss[2]);
 	CHECK(worst < 1e-4, "recompute: gradients within 1e-4 relative L2 per tensor (worst %.3g)",
 	      worst);
-	free(g[0]), free(g[1]), free(x);
+	free(g[0]), free(g[1]), free(g[2]), free(x);
 }
 
 /* bf16 products in every convolution (where the CPU has them), against float. In
@@ -662,6 +672,52 @@ static void test_bf16(void)
 	      dot / sqrt(n0 * n1));
 	for (int r = 0; r < 2; r++)
 		free(g[r]), free(p1[r]), free(s[r]);
+	free(x);
+}
+
+/* bf16 training keeps the values that backward reads only as convolution inputs or ReLU
+ * masks as bfloat16 copies (model_graph.c) and rounds each dy once for both backward passes:
+ * against a backend without to_bf16 (every convolution rounds its own operands), the same
+ * loss and gradients bit for bit, with and without recompute, in a smaller arena (two
+ * steps: the second one's inputs go where the first one's backward found no float data). */
+static void test_bf16_copies(void)
+{
+	if (!drop_cpu_bf16())
+		return;
+	struct drop_model_config c;
+	tiny_config(&c);
+	int pids[NB], labels[NB * 16 * 8];
+	float *x = images(0, NB, 64, 32), *g[2];
+	double loss[2];
+	size_t arena[2];
+	pids_of(0, pids);
+	labels_of(0, labels);
+	struct drop_backend plain = drop_backend_cpu;
+	plain.to_bf16 = NULL;
+	plain.relu_bwd_bf16 = NULL;
+	for (int rc = 0; rc < 2; rc++) {
+		for (int r = 0; r < 2; r++) {
+			struct drop_model *m = make_on(&c, r ? &drop_backend_cpu : &plain);
+			drop_graph_set_bf16(&m->graph, true);
+			drop_graph_set_recompute(&m->graph, rc ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_NONE);
+			for (int step = 0; step < 2; step++) { /* the second reuses the plan */
+				drop_params_zero_grad(&m->params);
+				drop_model_forward(m, x, NB, true);
+				loss[r] = drop_model_backward(m, pids, labels).total;
+			}
+			arena[r] = m->graph.arena_bytes;
+			g[r] = flat_trained(&m->params, true);
+			if (r == 1)
+				CHECK(!memcmp(g[0], g[1], m->params.ntrained * sizeof *g[0]),
+				      "bf16 copies%s: the gradients bit for bit", rc ? " (recompute)" : "");
+			destroy(m);
+		}
+		CHECK(loss[0] == loss[1], "bf16 copies%s: the loss bit for bit (%.9g)",
+		      rc ? " (recompute)" : "", loss[1]);
+		CHECK(arena[1] < arena[0], "bf16 copies%s: the arena shrinks (%zu -> %zu bytes)",
+		      rc ? " (recompute)" : "", arena[0], arena[1]);
+		free(g[0]), free(g[1]);
+	}
 	free(x);
 }
 
@@ -799,6 +855,7 @@ int main(void)
 	test_threads();
 	test_recompute();
 	test_bf16();
+	test_bf16_copies();
 	test_w32();
 	drop_cpu_release();
 	return tap_done();

@@ -3,7 +3,8 @@
  * convolutions, stride 1 and 2, with and without bias, input plain or blocked, against
  * PyTorch (fixtures of scripts/make-fixtures); zero padding lanes; bit-identical repeats;
  * the weights cache (version bump; the shared buffer and kept copies); finite differences
- * of L = sum(r * y); bf16 products within their rounding bound (on a CPU with bf16).
+ * of L = sum(r * y); bf16 products within their rounding bound (on a CPU with bf16), and the
+ * same bits from the tensors' bf16 copies as from rounding in the call.
  * also requires: test/fixtures/ops (committed)
  */
 #include "test_ops_util.h"
@@ -261,6 +262,62 @@ static void bf16_case(const struct conv_case *c, enum drop_layout layout)
 	free(fx.v), free(fw.v), free(fy.v), free(fdy.v), free(fdx.v), free(fdw.v);
 }
 
+/* bf16 copies (drop_tensor.bf16 from drop_to_bf16_cpu): forward, backward-data and
+ * backward-weights read them instead of rounding x and dy themselves, with the float data
+ * gone, and give the same bits as the calls that round (oneDNN's reorder): to_bf16 rounds
+ * as the reorder does. */
+static void bf16_copies_case(const struct conv_case *c, enum drop_layout layout)
+{
+	char what[128];
+	if (!drop_cpu_bf16())
+		return;
+	struct fix fx = fix_load(c->name, "x"), fw = fix_load(c->name, "w"),
+	           fdy = fix_load(c->name, "dy");
+	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
+	                              false, layout, true };
+	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
+	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
+	struct drop_tensor x = tensor_from(fx.v, c->n, c->cin, c->h, c->w, layout),
+	                   w = tensor_from(fw.v, c->cout, c->cin, c->k, c->k, DROP_PLAIN),
+	                   y = tensor_from(NULL, c->n, c->cout, ho, wo, DROP_BLOCKED),
+	                   dy = tensor_from(fdy.v, c->n, c->cout, ho, wo, DROP_BLOCKED),
+	                   dx = tensor_from(NULL, c->n, c->cin, c->h, c->w, layout);
+	size_t nx = drop_tensor_floats(&x, drop_cpu_block()), ny = drop_tensor_floats(&y, drop_cpu_block());
+	size_t nw = (size_t)c->cout * c->cin * c->k * c->k;
+	float *r[3], *g[3];
+	drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y);
+	r[0] = tensor_plain(&y);
+	drop_conv2d_bwd_data_cpu(&d, &dy, &w, &dx);
+	r[1] = tensor_plain(&dx);
+	r[2] = xmalloc(nw * sizeof(float));
+	drop_conv2d_bwd_weights_cpu(&d, &x, &dy, r[2], NULL);
+
+	struct drop_tensor x16 = x, dy16 = dy;
+	x16.bf16 = xmalloc(nx * sizeof(uint16_t));
+	dy16.bf16 = xmalloc(ny * sizeof(uint16_t));
+	drop_to_bf16_cpu(nx, x.data, x16.bf16);
+	drop_to_bf16_cpu(ny, dy.data, dy16.bf16);
+	x16.data = dy16.data = NULL;
+	drop_conv2d_fwd_cpu(&d, &x16, &w, NULL, &y);
+	g[0] = tensor_plain(&y);
+	drop_conv2d_bwd_data_cpu(&d, &dy16, &w, &dx);
+	g[1] = tensor_plain(&dx);
+	g[2] = xmalloc(nw * sizeof(float));
+	drop_conv2d_bwd_weights_cpu(&d, &x16, &dy16, g[2], NULL);
+	const char *name[3] = { "y", "dx", "dw" };
+	size_t len[3] = { fdy.n, fx.n, nw };
+	for (int i = 0; i < 3; i++) {
+		snprintf(what, sizeof what, "%s (%s input, bf16 copies): %s", c->name,
+		         layout_name(layout), name[i]);
+		CHECK(!memcmp(r[i], g[i], len[i] * sizeof(float)), "%s: the bits of rounding in the call",
+		      what);
+		free(r[i]), free(g[i]);
+	}
+	free(x16.bf16), free(dy16.bf16);
+	free(x.data), free(w.data), free(y.data), free(dy.data), free(dx.data);
+	free(fx.v), free(fw.v), free(fdy.v);
+}
+
 /* Weight copies (kernels/cpu/dnnl_ctx.h): two layers take turns in the shared buffer, get
  * copies of their own the second time their weights come, and a weight gradient borrows the
  * shared buffer in between: every forward gives the bits of the first one. */
@@ -315,6 +372,8 @@ int main(void)
 		run_case(&cases[i], DROP_PLAIN);
 		bf16_case(&cases[i], DROP_BLOCKED);
 		bf16_case(&cases[i], DROP_PLAIN);
+		bf16_copies_case(&cases[i], DROP_BLOCKED);
+		bf16_copies_case(&cases[i], DROP_PLAIN);
 	}
 	drop_cpu_release();
 	return tap_done();

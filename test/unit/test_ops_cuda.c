@@ -1,6 +1,6 @@
 /*
  * tests: the CUDA backend against the CPU backend, op by op (style.md item 10b): element-
- * wise ops, concat/split, the losses, Adam and the random streams, on random inputs, with
+ * wise ops and bf16 rounding, concat/split, the losses, Adam and the random streams, on random inputs, with
  * the CPU as the oracle and sentinels after every device output. Skipped (TAP SKIP) in a
  * CPU-only build or without a GPU; DROP_TEST_STRICT=1 turns the skip into a failure.
  * also requires: a CUDA device for anything but the skip
@@ -71,6 +71,61 @@ static void test_eltwise(void)
 	got = dev_back(dy, N, "axpy");
 	compare_f("axpy: cuda = cpu (FMA contraction may differ)", got, want, N, 1e-6, 1e-6);
 	free(got), gpu->free(dx), free(x), free(y), free(want);
+}
+
+/* concat and split of plain parts (the CUDA block is 1): the CPU's bytes; a part without
+ * data is skipped both ways. */
+static void test_concat(void)
+{
+	enum { N = 3, H = 5, W = 7, C0 = 3, C1 = 5 };
+	size_t n0 = (size_t)N * C0 * H * W, n1 = (size_t)N * C1 * H * W, ny = n0 + n1;
+	float *a = randv(n0, 5), *b = randv(n1, 6), *want = xmalloc(ny * sizeof *want);
+	struct drop_tensor ta = drop_tensor_make(N, C0, H, W, DROP_PLAIN), tb = ta, ty = ta;
+	tb.c = C1;
+	ty.c = C0 + C1;
+	ta.data = a, tb.data = b, ty.data = want;
+	const struct drop_tensor *parts[2] = { &ta, &tb };
+	drop_concat_cpu(2, parts, &ty);
+	struct drop_tensor ga = ta, gb = tb, gy = ty;
+	ga.data = dev_from(a, n0), gb.data = dev_from(b, n1), gy.data = dev_from(NULL, ny);
+	const struct drop_tensor *gparts[2] = { &ga, &gb };
+	gpu->concat(2, gparts, &gy);
+	float *got = dev_back(gy.data, ny, "concat");
+	compare_f("concat: cuda = cpu", got, want, ny, 0, 0);
+	gy.data = dev_from(want, ny);
+	float *zero = xcalloc(n0, sizeof *zero);
+	gpu->to_device(ga.data, zero, n0 * sizeof *zero);
+	struct drop_tensor skip = gb;
+	skip.data = NULL;
+	struct drop_tensor *sparts[2] = { &ga, &skip };
+	gpu->split(&gy, 2, sparts);
+	float *ga_back = dev_back(ga.data, n0, "split"), *gb_back = dev_back(gb.data, n1, "split");
+	compare_f("split: the first part back", ga_back, a, n0, 0, 0);
+	compare_f("split: the part without data skipped", gb_back, b, n1, 0, 0);
+	gpu->free(gy.data);
+	free(got), free(zero), free(ga_back), free(gb_back), free(a), free(b), free(want);
+}
+
+/* to_bf16 and relu_bwd_bf16: the same bits as the CPU's (one formula, maths_ops.h). */
+static void test_bf16(void)
+{
+	enum { N = 10007 };
+	float *x = randv(N, 3), *y = randv(N, 4), *want = xmalloc(N * sizeof *want);
+	uint16_t *h = xmalloc(N * sizeof *h), *hg = xmalloc(N * sizeof *hg);
+	drop_to_bf16_cpu(N, x, h);
+	float *dx = dev_from(x, N);
+	uint16_t *dh = gpu->alloc(N * sizeof *dh);
+	gpu->to_bf16(N, dx, dh);
+	gpu->sync();
+	gpu->to_host(hg, dh, N * sizeof *hg);
+	CHECK(!memcmp(h, hg, N * sizeof *h), "to_bf16: cuda = cpu, bit for bit");
+	float *dy = dev_from(y, N), *dout = dev_from(NULL, N);
+	drop_relu_bwd_bf16_cpu(N, h, y, want);
+	gpu->relu_bwd_bf16(N, dh, dy, dout);
+	float *got = dev_back(dout, N, "relu_bwd_bf16");
+	compare_f("relu_bwd_bf16: cuda = cpu", got, want, N, 0, 0);
+	free(got), gpu->free(dx), gpu->free(dy), gpu->free(dh);
+	free(x), free(y), free(want), free(h), free(hg);
 }
 
 static void test_losses(void)
@@ -176,6 +231,8 @@ int main(void)
 		return tap_done();
 	}
 	test_eltwise();
+	test_bf16();
+	test_concat();
 	test_losses();
 	test_triplet();
 	test_adam_rng();

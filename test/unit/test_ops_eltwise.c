@@ -2,10 +2,13 @@
  * tests: kernels/cpu/eltwise.c and kernels/cpu/concat.c - ReLU forward and backward, add,
  * scale, axpy, channel concat and split (plain and blocked, block-aligned and not) against
  * PyTorch (fixtures of scripts/make-fixtures), in-place calls, and finite differences of
- * L = sum(r * y) for ReLU (split is checked as concat's exact backward).
+ * L = sum(r * y) for ReLU (split is checked as concat's exact backward); bfloat16 rounding
+ * (to_bf16) against frexp/rint/ldexp and at its edges, and ReLU's backward from a bf16
+ * output.
  * also requires: test/fixtures/ops (committed)
  */
 #include "test_ops_util.h"
+#include "../../kernels/maths_ops.h"
 
 /* One float rounding at most (add, scale, axpy) or none (ReLU, copies): 1e-6 + 1e-6 |ref|
  * (the references are float64 results rounded to float32). */
@@ -117,9 +120,78 @@ static void test_concat(enum drop_layout layout, int aligned)
 		free(t[i].data), free(p[i].v), free(dp[i].v);
 }
 
+static uint32_t bits(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, sizeof u);
+	return u;
+}
+
+static float from_bits(uint32_t u)
+{
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+/* to_bf16: normal floats rounded to 8 significant bits, ties to even (rint in the default
+ * rounding mode); the edges by hand (VCVTNEPS2BF16's rules); relu_bwd_bf16's mask. */
+static void test_bf16(void)
+{
+	enum { N = 100000 };
+	float *x = xmalloc(N * sizeof *x), *dy = xmalloc(N * sizeof *dy), *d1 = xmalloc(N * sizeof *d1),
+	      *d2 = xmalloc(N * sizeof *d2);
+	uint16_t *h = xmalloc(N * sizeof *h);
+	uint64_t s = 12345;
+	for (int i = 0; i < N; i++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		uint32_t u = (uint32_t)(s >> 32);
+		/* exponents spread over normal floats; every 8th a tie below 16 bits */
+		u = (u & 0x807fffffu) | ((uint32_t)(1 + (s >> 8) % 253) << 23);
+		if (i % 8 == 0)
+			u = (u & 0xffff0000u) | 0x8000u;
+		x[i] = from_bits(u);
+		dy[i] = (float)i;
+	}
+	drop_to_bf16_cpu(N, x, h);
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		int e;
+		double m = frexp(x[i], &e), want = ldexp(rint(ldexp(m, 8)), e - 8);
+		bad += (double)drop_bf16_to_f(h[i]) != want;
+	}
+	CHECK(bad == 0, "to_bf16: %d normal floats rounded to nearest even (%d wrong)", N, bad);
+	struct { uint32_t in; uint16_t out; } edge[] = {
+		{ 0x3f800000u, 0x3f80 }, { 0x3f808000u, 0x3f80 }, { 0x3f818000u, 0x3f82 },
+		{ 0x3f808001u, 0x3f81 }, { 0xbfc00000u, 0xbfc0 }, { 0x00000001u, 0x0000 },
+		{ 0x807fffffu, 0x8000 }, { 0x7f800000u, 0x7f80 }, { 0x7f7fffffu, 0x7f80 },
+		{ 0xff800000u, 0xff80 }, { 0x7f800001u, 0x7fc0 }, { 0x00800000u, 0x0080 },
+	};
+	int nedge = (int)(sizeof edge / sizeof edge[0]), ebad = 0;
+	for (int i = 0; i < nedge; i++) {
+		uint16_t o;
+		float f = from_bits(edge[i].in);
+		drop_to_bf16_cpu(1, &f, &o);
+		ebad += o != edge[i].out;
+	}
+	CHECK(ebad == 0, "to_bf16: ties, denormals to zero, infinities, NaN (%d of %d wrong)", ebad,
+	      nedge);
+	for (int i = 0; i < N; i++)
+		x[i] = i % 3 == 0 ? -x[i] : i % 7 == 0 ? 0.0f : x[i];
+	x[1] = from_bits(0x00000005u); /* a positive denormal: 0 in bf16, so masked */
+	drop_to_bf16_cpu(N, x, h);
+	drop_relu_bwd_cpu(N, x, dy, d1);
+	d1[1] = 0.0f;
+	drop_relu_bwd_bf16_cpu(N, h, dy, d2);
+	CHECK(!memcmp(d1, d2, N * sizeof *d1), "relu_bwd_bf16: the mask of the float output");
+	CHECK(bits(d2[1]) == 0, "relu_bwd_bf16: a denormal output is masked");
+	free(x), free(dy), free(d1), free(d2), free(h);
+}
+
 int main(void)
 {
 	test_relu();
+	test_bf16();
 	test_add_scale();
 	test_concat(DROP_PLAIN, 0);
 	test_concat(DROP_BLOCKED, 0);

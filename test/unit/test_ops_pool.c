@@ -2,7 +2,8 @@
  * tests: kernels/cpu/pool.c - global average and max pooling and WAMP (model.md §4, with
  * a map below the 1e-6 mass floor), forward and backward, plain and blocked features,
  * against PyTorch (fixtures of scripts/make-fixtures); finite differences of
- * L = sum(r * out) for WAMP's features and maps.
+ * L = sum(r * out) for WAMP's features and maps; the global backward added to dx, and
+ * WAMP's backward in two calls (dm, then dx without x).
  * also requires: test/fixtures/ops (committed)
  */
 #include "test_ops_util.h"
@@ -19,7 +20,7 @@ static void test_global(enum drop_layout layout)
 	struct fix x = fix_load("pool_global", "x"), avg = fix_load("pool_global", "avg"),
 	           mx = fix_load("pool_global", "max"), davg = fix_load("pool_global", "davg"),
 	           dmax = fix_load("pool_global", "dmax"), dx = fix_load("pool_global", "dx");
-	struct drop_pool_desc d = { x.sh[0], x.sh[1], x.sh[2], x.sh[3], layout, 0 };
+	struct drop_pool_desc d = { x.sh[0], x.sh[1], x.sh[2], x.sh[3], layout, 0, false };
 	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, layout),
 	                   tdx = tensor_from(NULL, d.n, d.c, d.h, d.w, layout);
 	float *a = xmalloc(avg.n * sizeof *a), *m = xmalloc(avg.n * sizeof *m);
@@ -34,6 +35,20 @@ static void test_global(enum drop_layout layout)
 	snprintf(what, sizeof what, "global pool (%s): dx", layout_name(layout));
 	compare_f(what, g, dx.v, dx.n, ATOL, RTOL);
 	CHECK(padding_zero(&tdx), "%s: padding lanes zero", what);
+
+	/* accumulate (the average's gradient, as the heads use it): added to what dx held (x
+	 * here), one rounding each */
+	struct drop_pool_desc da = d;
+	da.accumulate = true;
+	size_t nf = drop_tensor_floats(&tdx, drop_cpu_block());
+	float *sum = xmalloc(nf * sizeof *sum);
+	drop_pool_global_bwd_cpu(&d, davg.v, NULL, NULL, tdx.data);
+	for (size_t i = 0; i < nf; i++)
+		sum[i] = tx.data[i] + tdx.data[i];
+	drop_pool_global_bwd_cpu(&da, davg.v, NULL, NULL, tx.data);
+	snprintf(what, sizeof what, "global pool (%s): dx accumulated", layout_name(layout));
+	CHECK(!memcmp(sum, tx.data, nf * sizeof *sum), "%s: x + dx, bit for bit", what);
+	free(sum);
 	free(g), free(a), free(m), free(am), free(tx.data), free(tdx.data);
 	free(x.v), free(avg.v), free(mx.v), free(davg.v), free(dmax.v), free(dx.v);
 }
@@ -54,7 +69,7 @@ static void test_wamp(enum drop_layout layout)
 	struct fix x = fix_load("wamp", "x"), m = fix_load("wamp", "m"), e = fix_load("wamp", "e"),
 	           de = fix_load("wamp", "de"), dx = fix_load("wamp", "dx"),
 	           dm = fix_load("wamp", "dm");
-	struct drop_pool_desc d = { x.sh[0], x.sh[1], x.sh[2], x.sh[3], layout, m.sh[1] };
+	struct drop_pool_desc d = { x.sh[0], x.sh[1], x.sh[2], x.sh[3], layout, m.sh[1], false };
 	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, layout),
 	                   tdx = tensor_from(NULL, d.n, d.c, d.h, d.w, layout);
 	float *got = xmalloc(e.n * sizeof *got), *gm = xmalloc(m.n * sizeof *gm);
@@ -69,6 +84,18 @@ static void test_wamp(enum drop_layout layout)
 	CHECK(padding_zero(&tdx), "%s: padding lanes zero", what);
 	snprintf(what, sizeof what, "wamp (%s): dm", layout_name(layout));
 	compare_f(what, gm, dm.v, dm.n, ATOL, RTOL);
+
+	/* dm alone, then dx alone without x (the heads' two phases): the same bits */
+	{
+		size_t nf = drop_tensor_floats(&tdx, drop_cpu_block());
+		float *dx2 = xmalloc(nf * sizeof *dx2), *gm2 = xmalloc(m.n * sizeof *gm2);
+		drop_wamp_bwd_cpu(&d, tx.data, m.v, am, de.v, NULL, gm2);
+		drop_wamp_bwd_cpu(&d, NULL, m.v, am, de.v, dx2, NULL);
+		snprintf(what, sizeof what, "wamp (%s): dm, then dx without x", layout_name(layout));
+		CHECK(!memcmp(dx2, tdx.data, nf * sizeof *dx2) && !memcmp(gm2, gm, m.n * sizeof *gm),
+		      "%s: the bits of both at once", what);
+		free(dx2), free(gm2);
+	}
 
 	/* Finite differences (plain only): the loss is piecewise linear in x and in m (the max
 	 * switches pixel only beyond the step), so h = 1e-3 on well-separated points is

@@ -43,7 +43,7 @@ static void run(const struct rcase *c, enum drop_layout layout, float **yout, fl
 	struct fix x = fix_load(c->name, "x"), y = fix_load(c->name, "y"),
 	           dy = fix_load(c->name, "dy"), dx = fix_load(c->name, "dx");
 	struct drop_resample_desc d = { x.sh[0], x.sh[1], x.sh[2], x.sh[3], y.sh[2], y.sh[3],
-	                                layout, c->mode, c->ac };
+	                                layout, c->mode, c->ac, 0 };
 	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, layout),
 	                   ty = tensor_from(NULL, d.n, d.c, d.ho, d.wo, layout),
 	                   tdy = tensor_from(dy.v, d.n, d.c, d.ho, d.wo, layout),
