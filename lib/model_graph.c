@@ -769,6 +769,28 @@ static void rebuild(struct drop_graph *g, int v, float *mv)
 	}
 }
 
+int drop_graph_node_params(const struct drop_node *nd, int *e)
+{
+	int n = 0, ids[4] = { nd->w, nd->b, nd->w2, nd->b2 };
+	for (int i = 0; i < 4; i++)
+		if (ids[i] >= 0)
+			e[n++] = ids[i];
+	return n;
+}
+
+/* Fused Adam (drop_model_backward_adam): the step of node nd's trained entries. */
+static void node_adam(struct drop_graph *g, const struct drop_node *nd)
+{
+	struct drop_params *ps = g->params;
+	int e[4], ne = drop_graph_node_params(nd, e);
+	for (int i = 0; i < ne; i++) {
+		struct drop_param *p = P(g, e[i]);
+		if (p->kind == DROP_PARAM_TRAINED)
+			g->be->adam(p->numel, g->adam, p->t.data, p->grad, ps->adam_m + p->off,
+			            ps->adam_v + p->off);
+	}
+}
+
 /* Where node i's backward writes the gradient of input slot j: the value's gradient
  * (first writer) or a temporary to add afterwards. */
 static struct drop_tensor dx_target(struct drop_graph *g, struct drop_node *nd, int j)
@@ -917,6 +939,8 @@ void drop_graph_backward(struct drop_graph *g)
 			break;
 		}
 		}
+		if (g->adam) /* fused: this node's gradients are final, take its Adam step */
+			node_adam(g, nd);
 	}
 	bind(g); /* the float data of bf16-kept values back, for the next forward's inputs */
 	be->free(mv);

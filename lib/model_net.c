@@ -178,6 +178,7 @@ int drop_model_create(struct drop_model *m, const struct drop_model_config *cfg,
 	drop_graph_output(g, m->v_preid);
 	if (!cfg->decouple)
 		parsing_head(m, m->v_preid);
+	m->heads_param0 = m->params.n;
 	drop_heads_build(m);
 	drop_params_alloc(&m->params, be);
 	return 0;
@@ -235,6 +236,62 @@ struct drop_model_loss drop_model_backward(struct drop_model *m, const int *pids
 	drop_heads_backward(m, n);
 	drop_graph_backward(&m->graph);
 	return L;
+}
+
+struct drop_model_loss drop_model_backward_adam(struct drop_model *m, const int *pids,
+                                                const int *labels, double lr, double beta1,
+                                                double beta2, double eps,
+                                                double weight_decay)
+{
+	struct drop_adam a = { lr, beta1, beta2, eps, weight_decay, m->params.adam_step + 1 };
+	m->graph.adam = m->params.fused ? &a : NULL;
+	struct drop_model_loss L = drop_model_backward(m, pids, labels);
+	m->graph.adam = NULL;
+	drop_params_adam(&m->params, lr, beta1, beta2, eps, weight_decay);
+	return L;
+}
+
+void drop_model_fuse_adam(struct drop_model *m)
+{
+	struct drop_params *ps = &m->params;
+	struct drop_graph *g = &m->graph;
+	if (ps->fused)
+		return;
+	size_t scratch = 0, tail = ps->ntrained;
+	for (int i = m->heads_param0; i < ps->n; i++)
+		if (ps->p[i].kind == DROP_PARAM_TRAINED && ps->p[i].off < tail)
+			tail = ps->p[i].off;
+	for (int i = 0; i < g->nn; i++) {
+		int e[4], ne = drop_graph_node_params(&g->nd[i], e);
+		size_t sum = 0;
+		for (int j = 0; j < ne; j++)
+			sum += ps->p[e[j]].kind == DROP_PARAM_TRAINED ? ps->p[e[j]].numel : 0;
+		scratch = sum > scratch ? sum : scratch;
+	}
+	ps->be->free(ps->grad);
+	size_t nfloats = scratch + ps->ntrained - tail;
+	ps->grad = ps->be->alloc((nfloats ? nfloats : 1) * sizeof(float));
+	ps->fused = true;
+	ps->fused_scratch = scratch;
+	ps->fused_tail = tail;
+	for (int i = 0; i < ps->n; i++) {
+		struct drop_param *p = &ps->p[i];
+		if (p->kind == DROP_PARAM_TRAINED)
+			p->grad = p->off >= tail ? ps->grad + scratch + (p->off - tail) : NULL;
+	}
+	for (int i = 0; i < g->nn; i++) {
+		int e[4], ne = drop_graph_node_params(&g->nd[i], e);
+		size_t off = 0;
+		for (int j = 0; j < ne; j++)
+			if (ps->p[e[j]].kind == DROP_PARAM_TRAINED) {
+				ps->p[e[j]].grad = ps->grad + off;
+				off += ps->p[e[j]].numel;
+			}
+	}
+	for (int i = 0; i < ps->n; i++)
+		if (ps->p[i].kind == DROP_PARAM_TRAINED && !ps->p[i].grad)
+			drop_die(DROP_EXIT_DATA, "model: entry %s belongs to no layer", ps->p[i].name);
+	drop_params_zero_grad(ps);
 }
 
 void drop_model_keep_stages(struct drop_model *m)

@@ -129,15 +129,19 @@ int drop_params_find(const struct drop_params *ps, const char *name)
 
 void drop_params_zero_grad(struct drop_params *ps)
 {
-	if (ps->ntrained)
-		ps->be->scale(ps->ntrained, 0.0f, ps->grad, ps->grad);
+	size_t skip = ps->fused ? ps->fused_scratch : 0, n = ps->ntrained - ps->fused_tail;
+	if (n)
+		ps->be->scale(n, 0.0f, ps->grad + skip, ps->grad + skip);
 }
 
 void drop_params_adam(struct drop_params *ps, double lr, double beta1, double beta2,
                       double eps, double weight_decay)
 {
 	struct drop_adam a = { lr, beta1, beta2, eps, weight_decay, ++ps->adam_step };
-	ps->be->adam(ps->ntrained, &a, ps->trained, ps->grad, ps->adam_m, ps->adam_v);
+	size_t t = ps->fused_tail, n = ps->ntrained - t; /* fused_tail is 0 unless fused */
+	if (n)
+		ps->be->adam(n, &a, ps->trained + t, ps->grad + (ps->fused ? ps->fused_scratch : 0),
+		             ps->adam_m + t, ps->adam_v + t);
 	drop_params_touch(ps);
 }
 

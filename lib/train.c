@@ -873,14 +873,14 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 			pids[j] = ds->v[b->index[j]].cls;
 		for (size_t j = 0; j < (size_t)b->n * hw; j++)
 			labels[j] = b->labels[j];
-		drop_params_zero_grad(&m->params);
 		const struct drop_model_out *out = drop_model_forward(m, b->x, b->n, true);
 		m->be->to_host(logits, out->parsing,
 		               (size_t)b->n * (m->cfg.parts + 1) * hw * sizeof *logits);
 		double acc = drop_train_parsing_accuracy(logits, b->n, m->cfg.parts + 1, (int)hw,
 		                                         b->labels);
-		struct drop_model_loss loss = drop_model_backward(m, pids, labels);
-		drop_params_adam(&m->params, lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, o->weight_decay);
+		struct drop_model_loss loss = drop_model_backward_adam(m, pids, labels, lr, ADAM_BETA1,
+		                                                       ADAM_BETA2, ADAM_EPS,
+		                                                       o->weight_decay);
 		double t1 = now();
 		st->step++;
 		st->batch = i + 1;
@@ -940,6 +940,7 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	if (o.resume ? drop_train_load(o.resume, be, &o, &m, &st) : fresh_model(&o, be, &m))
 		goto out_data;
 	drop_graph_set_recompute(&m.graph, o.recompute ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_CHEAP);
+	drop_model_fuse_adam(&m);
 	if (drop_graph_set_bf16(&m.graph, o.bf16))
 		goto out_model;
 	if (m.hf * DROP_AUG_LABEL_STRIDE != o.model.height ||

@@ -721,6 +721,44 @@ static void test_bf16_copies(void)
 	free(x);
 }
 
+/* Fused Adam (drop_model_fuse_adam, drop-train's): each layer's step right after its
+ * backward gives, over three steps (the third with the bank full), the bits of backward
+ * then drop_params_adam: weights, both moments; the gradient buffer is a fraction of
+ * the model. */
+static void test_fused_adam(void)
+{
+	struct drop_model_config c;
+	tiny_config(&c);
+	int pids[NB], labels[NB * 16 * 8];
+	struct drop_model *m[2];
+	for (int r = 0; r < 2; r++) {
+		m[r] = make(&c);
+		if (r)
+			drop_model_fuse_adam(m[r]);
+	}
+	for (int step = 0; step < 3; step++) {
+		float *x = images(step, NB, 64, 32);
+		pids_of(step, pids);
+		labels_of(step, labels);
+		for (int r = 0; r < 2; r++) {
+			drop_model_forward(m[r], x, NB, true);
+			drop_model_backward_adam(m[r], pids, labels, 3.5e-4 * (step + 1), 0.9, 0.999,
+			                         1e-8, 5e-4);
+		}
+		free(x);
+	}
+	size_t n = m[0]->params.ntrained, bytes = n * sizeof(float);
+	CHECK(!memcmp(m[0]->params.trained, m[1]->params.trained, bytes) &&
+	      !memcmp(m[0]->params.adam_m, m[1]->params.adam_m, bytes) &&
+	      !memcmp(m[0]->params.adam_v, m[1]->params.adam_v, bytes),
+	      "fused Adam: weights and moments bit for bit after 3 steps");
+	size_t grad = m[1]->params.fused_scratch + n - m[1]->params.fused_tail;
+	CHECK(m[1]->params.fused && grad < n / 2,
+	      "fused Adam: gradients in %zu floats, not %zu", grad, n);
+	destroy(m[0]);
+	destroy(m[1]);
+}
+
 /* One training step's gradients on 1 and on 2 threads: oneDNN's reductions change with
  * the thread count (the C loops do not), which can flip a ReLU near-tie as float32 vs
  * float64 does (check_grads): each element within 2e-2 of its tensor's largest gradient,
@@ -856,6 +894,7 @@ int main(void)
 	test_recompute();
 	test_bf16();
 	test_bf16_copies();
+	test_fused_adam();
 	test_w32();
 	drop_cpu_release();
 	return tap_done();
