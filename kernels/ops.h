@@ -102,6 +102,9 @@ struct drop_bn_desc {
 	enum drop_layout layout; /* of x, y, dx, dy */
 	float eps;               /* 1e-5 */
 	float momentum;          /* 0.1: running = (1 - m) running + m batch (unbiased var) */
+	bool relu;               /* forward: y = max(BN(x), 0), the same bits as relu after */
+	bool y_bf16;             /* forward: y is uint16_t bfloat16, rounded as to_bf16 (what a
+	                          * bf16 convolution reading it takes); where be->bf16 says so */
 };
 
 /* Resampling (N, C, H, W) -> (N, C, Ho, Wo), one layout for x and y. Nearest: Ho = f H,

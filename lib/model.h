@@ -191,6 +191,8 @@ struct drop_val {
 	int buf_fwd, buf_bwd, buf_grad; /* plan buffers (-1: none) */
 	int buf_bf16;            /* plan, --bf16 training: the bfloat16 copy (t.bf16) that backward
 	                          * reads instead of data, which then dies after forward (-1: none) */
+	bool bf16_only;          /* plan, --bf16: a batch norm's output that only convolutions read,
+	                          * written as bfloat16 alone (t.bf16; t.data NULL), half the size */
 	int first_writer;        /* node whose backward writes g first (-1: the heads) */
 };
 

@@ -301,8 +301,9 @@ static void bind(struct drop_graph *g)
 			v->t.bf16 = NULL;
 			continue;
 		}
-		v->t.data = buf_ptr(g, v->buf_fwd);
-		v->t.bf16 = v->buf_bf16 >= 0 ? (uint16_t *)buf_ptr(g, v->buf_bf16) : NULL;
+		v->t.data = v->bf16_only ? NULL : buf_ptr(g, v->buf_fwd);
+		v->t.bf16 = v->bf16_only ? (uint16_t *)buf_ptr(g, v->buf_fwd)
+		            : v->buf_bf16 >= 0 ? (uint16_t *)buf_ptr(g, v->buf_bf16) : NULL;
 		v->g.data = v->buf_grad >= 0 ? buf_ptr(g, v->buf_grad) : NULL;
 	}
 }
@@ -405,21 +406,22 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 		v->t.n = v->g.n = n;
 		v->t.data = v->g.data = NULL;
 		v->t.bf16 = NULL;
-		v->grad_late = false;
+		v->grad_late = v->bf16_only = false;
 		v->buf_fwd = v->buf_bwd = v->buf_grad = v->buf_bf16 = -1;
 		v->slice_of = -1;
 		v->first_writer = -1;
 	}
 	/* Per value: last forward reader, backward readers (and whether one needs the float
 	 * data: anything but a convolution, or ReLU's mask), first gradient writer. */
-	int *last_fwd = xmalloc((size_t)g->nv * 6 * sizeof *last_fwd);
+	int *last_fwd = xmalloc((size_t)g->nv * 7 * sizeof *last_fwd);
 	int *bwd_lo = last_fwd + g->nv, *bwd_hi = bwd_lo + g->nv, *nreaders = bwd_hi + g->nv;
 	int *bwd_float = nreaders + g->nv, *add_taken = bwd_float + g->nv;
+	int *fwd_float = add_taken + g->nv; /* read in forward by something not a convolution */
 	for (int i = 0; i < g->nv; i++) {
 		last_fwd[i] = g->v[i].producer;
 		bwd_lo[i] = 1 << 30;
 		bwd_hi[i] = -1;
-		nreaders[i] = bwd_float[i] = add_taken[i] = 0;
+		nreaders[i] = bwd_float[i] = add_taken[i] = fwd_float[i] = 0;
 	}
 	for (int i = 0; i < nn; i++) {
 		struct drop_node *nd = &g->nd[i];
@@ -430,6 +432,7 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 					drop_die(DROP_EXIT_DATA, "graph: node %d reads value %d twice", i, x);
 			last_fwd[x] = i;
 			nreaders[x]++;
+			fwd_float[x] |= nd->op != DROP_NODE_CONV;
 			if (g->v[x].needs_grad && (g->v[x].first_writer < 0 || i > g->v[x].first_writer))
 				g->v[x].first_writer = i;
 			if (train && bwd_reads_input(nd)) {
@@ -499,10 +502,14 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 	bool halves = train && g->bf16 && g->be->to_bf16 && g->be->relu_bwd_bf16;
 	for (int i = 0; i < g->nv; i++) {
 		struct drop_val *v = &g->v[i];
-		size_t bytes = val_bytes(g, v);
 		int first = g->nd[v->producer].op == DROP_NODE_INPUT ? 0 : v->producer;
 		bool half = halves && !v->rebuilt && bwd_hi[i] >= 0 && !bwd_float[i] && !v->output &&
 		            !v->keep;
+		/* and a batch norm's output that only bf16 convolutions read is made in bf16 */
+		v->bf16_only = g->bf16 && g->be->to_bf16 && g->nd[v->producer].op == DROP_NODE_BN &&
+		               nreaders[i] > 0 && !fwd_float[i] && !bwd_float[i] && !v->output &&
+		               !v->keep && v->slice_of < 0 && !half;
+		size_t bytes = v->bf16_only ? val_bytes(g, v) / 2 : val_bytes(g, v);
 		if (v->slice_of >= 0)
 			continue; /* the concat's buffers, stretched below */
 		int last = last_fwd[i];
@@ -615,9 +622,10 @@ static struct drop_conv2d_desc conv_desc(struct drop_graph *g, const struct drop
 	return d;
 }
 
-static struct drop_bn_desc bn_desc(const struct drop_tensor *x)
+/* Batch norm of x; forward: fused ReLU, output as bf16 or float. */
+static struct drop_bn_desc bn_desc(const struct drop_tensor *x, bool relu, bool y_bf16)
 {
-	struct drop_bn_desc d = { x->n, x->c, x->h, x->w, x->layout, 1e-5f, 0.1f };
+	struct drop_bn_desc d = { x->n, x->c, x->h, x->w, x->layout, 1e-5f, 0.1f, relu, y_bf16 };
 	return d;
 }
 
@@ -661,22 +669,21 @@ void drop_graph_forward(struct drop_graph *g, bool train)
 			break;
 		}
 		case DROP_NODE_BN: {
-			struct drop_bn_desc d = bn_desc(x);
+			struct drop_bn_desc d = bn_desc(x, nd->relu, !y->data);
 			float *gamma = P(g, nd->w)->t.data, *beta = P(g, nd->b)->t.data;
 			float *rm = P(g, nd->rm)->t.data, *rv = P(g, nd->rv)->t.data;
+			float *yp = y->data ? y->data : (float *)y->bf16; /* d.y_bf16 says which */
 			if (train) {
 				if (!nd->save_mean) {
 					nd->save_mean = be->alloc((size_t)x->c * sizeof(float));
 					nd->save_invstd = be->alloc((size_t)x->c * sizeof(float));
 				}
-				be->bn_fwd_train(&d, x->data, gamma, beta, rm, rv, y->data, nd->save_mean,
+				be->bn_fwd_train(&d, x->data, gamma, beta, rm, rv, yp, nd->save_mean,
 				                 nd->save_invstd);
 				P(g, nd->nbt)->count++;
 			} else {
-				be->bn_fwd_eval(&d, x->data, gamma, beta, rm, rv, y->data);
+				be->bn_fwd_eval(&d, x->data, gamma, beta, rm, rv, yp);
 			}
-			if (nd->relu)
-				be->relu(floats(g, y), y->data, y->data);
 			break;
 		}
 		case DROP_NODE_ADD:
@@ -717,7 +724,7 @@ void drop_graph_forward(struct drop_graph *g, bool train)
 			break;
 		}
 		}
-		if (y->bf16)
+		if (y->bf16 && y->data) /* a kept value's bf16 copy */
 			be->to_bf16(floats(g, y), y->data, y->bf16);
 	}
 }
@@ -725,16 +732,15 @@ void drop_graph_forward(struct drop_graph *g, bool train)
 /* Rebuild a batch-norm output (value v) in its backward buffer from the producer's kept
  * input and saved statistics: the running-statistics form with mean = saved mean and
  * var = 1/invstd^2 - eps. */
-static void recompute_bn(struct drop_graph *g, int v, float *dst, const float *mean_var)
+static void recompute_bn(struct drop_graph *g, int v, void *dst, bool y_bf16,
+                         const float *mean_var)
 {
 	struct drop_node *nd = &g->nd[g->v[v].producer];
 	struct drop_tensor *x = &g->v[nd->in[0]].t;
-	struct drop_bn_desc d = bn_desc(x);
+	struct drop_bn_desc d = bn_desc(x, nd->relu, y_bf16);
 	int c = x->c;
 	g->be->bn_fwd_eval(&d, x->data, P(g, nd->w)->t.data, P(g, nd->b)->t.data, mean_var,
 	                   mean_var + c, dst);
-	if (nd->relu)
-		g->be->relu(floats(g, x), dst, dst);
 }
 
 /* The saved statistics of BN node nd as (mean (C), var (C)) in backend memory. */
@@ -759,9 +765,10 @@ static void rebuild(struct drop_graph *g, int v, float *mv)
 {
 	struct drop_val *x = &g->v[v];
 	struct drop_node *pr = &g->nd[x->producer];
-	x->t.data = buf_ptr(g, x->buf_bwd);
+	x->t.data = x->bf16_only ? NULL : buf_ptr(g, x->buf_bwd);
+	x->t.bf16 = x->bf16_only ? (uint16_t *)buf_ptr(g, x->buf_bwd) : NULL;
 	if (pr->op == DROP_NODE_BN) {
-		recompute_bn(g, v, x->t.data, bn_mean_var(g, pr, mv));
+		recompute_bn(g, v, buf_ptr(g, x->buf_bwd), x->bf16_only, bn_mean_var(g, pr, mv));
 	} else {
 		struct drop_conv2d_desc d = conv_desc(g, pr);
 		g->be->conv2d_fwd(&d, &g->v[pr->in[0]].t, &P(g, pr->w)->t,
@@ -861,7 +868,7 @@ void drop_graph_backward(struct drop_graph *g)
 			break;
 		}
 		case DROP_NODE_BN: {
-			struct drop_bn_desc d = bn_desc(x);
+			struct drop_bn_desc d = bn_desc(x, false, false);
 			const float *dyp = dy->data;
 			if (nd->relu && be->bn_relu_bwd) { /* the ReLU's mask from x, in one op */
 				struct drop_tensor dx = dx_target(g, nd, 0);
@@ -875,7 +882,7 @@ void drop_graph_backward(struct drop_graph *g)
 			}
 			if (nd->relu) {
 				float *yt = buf_ptr(g, nd->tmp_y);
-				recompute_bn(g, nd->out, yt, bn_mean_var(g, nd, mv));
+				recompute_bn(g, nd->out, yt, false, bn_mean_var(g, nd, mv));
 				be->relu_bwd(floats(g, dy), yt, dy->data, yt);
 				dyp = yt;
 			}

@@ -43,18 +43,44 @@ static void BN_NAME(stats)(const struct drop_bn_desc *d, const REAL *x, double *
 }
 
 /* One (n, g) block of apply: y = a (x - mu) + beta per lane with a = gamma invstd, in
- * REAL so that the lane loop vectorises (L a literal at the call sites); padding lanes 0. */
+ * REAL so that the lane loop vectorises (L, relu and y16 literals at the call sites); then
+ * ReLU (relu), and stored as REAL (q) or as bfloat16 (q16, y16); padding lanes 0. */
 static inline __attribute__((always_inline)) void
-BN_NAME(apply_block)(int L, int live, size_t hw, const REAL *p, const REAL *a, const REAL *mr,
-                     const REAL *be, REAL *q)
+BN_NAME(apply_block)(int L, int relu, int y16, int live, size_t hw, const REAL *p,
+                     const REAL *a, const REAL *mr, const REAL *be, REAL *q, uint16_t *q16)
 {
 	for (size_t s = 0; s < hw; s++)
-		for (int l = 0; l < L; l++)
-			q[s * L + l] = a[l] * (p[s * L + l] - mr[l]) + be[l];
+		for (int l = 0; l < L; l++) {
+			REAL v = a[l] * (p[s * L + l] - mr[l]) + be[l];
+			v = relu && v < 0 ? 0 : v; /* drop_relu_f, in REAL */
+			if (y16)
+				q16[s * L + l] = drop_bf16_from_f((float)v);
+			else
+				q[s * L + l] = v;
+		}
 	for (int l = live; l < L; l++)
-		for (size_t s = 0; s < hw; s++)
-			q[s * L + l] = 0;
+		for (size_t s = 0; s < hw; s++) {
+			if (y16)
+				q16[s * L + l] = 0;
+			else
+				q[s * L + l] = 0;
+		}
 }
+
+/* apply_block with literal L (8, 16), relu and y16 (1 or the descriptor's, 4 bits). */
+#define BN_APPLY_CASE(L_, R_, Y_)                                                          \
+	BN_NAME(apply_block)(L_, R_, Y_, live, hw, p, a, mr, be, q, q16)
+#define BN_APPLY_L(L_)                                                                     \
+	do {                                                                               \
+		if (d->relu && d->y_bf16)                                                  \
+			BN_APPLY_CASE(L_, 1, 1);                                           \
+		else if (d->relu)                                                          \
+			BN_APPLY_CASE(L_, 1, 0);                                           \
+		else if (d->y_bf16)                                                        \
+			BN_APPLY_CASE(L_, 0, 1);                                           \
+		else                                                                       \
+			BN_APPLY_CASE(L_, 0, 0);                                           \
+	} while (0)
 
 /* y = gamma (x - mean) invstd + beta per channel; padding lanes get 0. */
 static void BN_NAME(apply)(const struct drop_bn_desc *d, const REAL *x, const double *mean,
@@ -62,11 +88,15 @@ static void BN_NAME(apply)(const struct drop_bn_desc *d, const REAL *x, const do
 {
 	int L = bn_lanes(d), G = bn_groups(d);
 	size_t hw = (size_t)d->h * d->w;
+	if (d->y_bf16 && sizeof(REAL) != sizeof(float))
+		drop_die(DROP_EXIT_DATA, "batch norm: a bf16 output only on the float path");
 #pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int n = 0; n < d->n; n++) {
 		for (int g = 0; g < G; g++) {
 			const REAL *p = x + ((size_t)n * G + g) * hw * L;
-			REAL *q = y + ((size_t)n * G + g) * hw * L;
+			size_t o = ((size_t)n * G + g) * hw * L;
+			REAL *q = y + o;
+			uint16_t *q16 = (uint16_t *)y + o;
 			REAL a[BN_MAXL] = { 0 }, mr[BN_MAXL] = { 0 }, be[BN_MAXL] = { 0 };
 			int live = d->c - g * L < L ? d->c - g * L : L;
 			for (int l = 0; l < live; l++) {
@@ -76,11 +106,13 @@ static void BN_NAME(apply)(const struct drop_bn_desc *d, const REAL *x, const do
 				be[l] = beta ? beta[c] : 0;
 			}
 			if (L == 8)
-				BN_NAME(apply_block)(8, live, hw, p, a, mr, be, q);
+				BN_APPLY_L(8);
 			else if (L == 16)
-				BN_NAME(apply_block)(16, live, hw, p, a, mr, be, q);
+				BN_APPLY_L(16);
 			else
-				BN_NAME(apply_block)(L, live, hw, p, a, mr, be, q);
+				BN_APPLY_L(L);
+#undef BN_APPLY_L
+#undef BN_APPLY_CASE
 		}
 	}
 }

@@ -2,8 +2,9 @@
  * tests: kernels/cpu/batchnorm.c - batch norm 2-D and 1-D against PyTorch (fixtures of
  * scripts/make-fixtures): training forward (output, running mean and unbiased running
  * variance with momentum 0.1, eps 1e-5), eval forward, training backward, the frozen bias
- * (beta NULL), plain and blocked layouts agreeing bit for bit, and the double-precision
- * path against central finite differences of L = sum(r * y).
+ * (beta NULL), plain and blocked layouts agreeing bit for bit, the double-precision
+ * path against central finite differences of L = sum(r * y), and the forward's fused ReLU
+ * and bf16 output against the separate ops, bit for bit.
  * also requires: test/fixtures/ops (committed)
  */
 #include <omp.h>
@@ -30,7 +31,7 @@ static double *to_f64(const float *v, size_t n)
 static struct drop_bn_desc desc(const struct fix *x, enum drop_layout layout)
 {
 	struct drop_bn_desc d = { x->sh[0], x->sh[1], x->ndim == 4 ? x->sh[2] : 1,
-	                          x->ndim == 4 ? x->sh[3] : 1, layout, 1e-5f, 0.1f };
+	                          x->ndim == 4 ? x->sh[3] : 1, layout, 1e-5f, 0.1f, false, false };
 	return d;
 }
 
@@ -269,8 +270,49 @@ static void test_relu_bwd(enum drop_layout layout)
 	train_case_free(&c);
 }
 
+/* The forward's fused ReLU (desc.relu) and bf16 output (desc.y_bf16), training and eval:
+ * the bits of relu after the float forward, and of to_bf16 of those. */
+static void test_fused_forward(enum drop_layout layout)
+{
+	struct train_case c = train_case_load(layout);
+	size_t nf = c.nf;
+	float *y = xcalloc(nf, sizeof *y), *yr = xcalloc(nf, sizeof *yr);
+	uint16_t *h = xcalloc(nf, sizeof *h), *hr = xcalloc(nf, sizeof *hr);
+	float *rm = xcalloc(c.d.c, sizeof *rm), *rv = xcalloc(c.d.c, sizeof *rv),
+	      *sm = xmalloc(c.d.c * 4), *si = xmalloc(c.d.c * 4);
+	int same = 1;
+	for (int train = 0; train < 2; train++)
+		for (int relu = 0; relu < 2; relu++) {
+			struct drop_bn_desc d = c.d, dr = c.d, dh = c.d;
+			dr.relu = dh.relu = relu;
+			dh.y_bf16 = true;
+			for (size_t i = 0; i < (size_t)c.d.c; i++)
+				rm[i] = 0.1f * (float)i, rv[i] = 1.0f + 0.5f * (float)i;
+			if (train) {
+				drop_bn_fwd_train_cpu(&d, c.tx.data, c.g.v, c.b.v, rm, rv, y, sm, si);
+				drop_bn_fwd_train_cpu(&dr, c.tx.data, c.g.v, c.b.v, rm, rv, yr, sm, si);
+				drop_bn_fwd_train_cpu(&dh, c.tx.data, c.g.v, c.b.v, rm, rv, (float *)h, sm,
+				                      si);
+			} else {
+				drop_bn_fwd_eval_cpu(&d, c.tx.data, c.g.v, c.b.v, rm, rv, y);
+				drop_bn_fwd_eval_cpu(&dr, c.tx.data, c.g.v, c.b.v, rm, rv, yr);
+				drop_bn_fwd_eval_cpu(&dh, c.tx.data, c.g.v, c.b.v, rm, rv, (float *)h);
+			}
+			if (relu)
+				drop_relu_cpu(nf, y, y);
+			drop_to_bf16_cpu(nf, y, hr);
+			same &= !memcmp(y, yr, nf * sizeof *y) && !memcmp(h, hr, nf * sizeof *h);
+		}
+	CHECK(same, "bn forward (%s): fused ReLU and bf16 output, the bits of the separate ops",
+	      layout_name(layout));
+	free(y), free(yr), free(h), free(hr), free(rm), free(rv), free(sm), free(si);
+	train_case_free(&c);
+}
+
 int main(void)
 {
+	test_fused_forward(DROP_PLAIN);
+	test_fused_forward(DROP_BLOCKED);
 	test_relu_bwd(DROP_PLAIN);
 	test_relu_bwd(DROP_BLOCKED);
 	test_threads();
