@@ -451,8 +451,8 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 	}
 	/* Which values backward rebuilds: BN outputs, and outputs of convolutions read only by
 	 * a BN as the recompute level says (CHEAP: those at most CHEAP_FLOPS an element to
-	 * compute again - for HRNet-W32 the 1x1 convolutions of layer1 and the stem's first, a
-	 * fifth of the memory for about 1 % of a step). A rebuilt value's producer reads its
+	 * compute again - for HRNet-W32 the 1x1 convolutions and the stem's first: a fifth of
+	 * the memory for 1-3 % of a step). A rebuilt value's producer reads its
 	 * inputs again when it is rebuilt, so a rebuilt input must be there from then on:
 	 * walking the nodes backwards carries each rebuild time down the chain (conv -> BN ->
 	 * conv). */
@@ -612,7 +612,6 @@ static struct drop_param *P(struct drop_graph *g, int i)
 {
 	return &g->params->p[i];
 }
-
 
 static struct drop_conv2d_desc conv_desc(struct drop_graph *g, const struct drop_node *nd)
 {
