@@ -58,7 +58,7 @@ static void usage(int status)
 	       "      --pad N            zero padding before the random crop (default 10)\n"
 	       "      --erase P          random erasing probability (default 0.5)\n"
 	       "      --seed N           random seed (default 1)\n"
-	       "      --recompute        less memory: run convolutions again in backward\n"
+	       "      --recompute        less memory: run all convolutions again in backward\n"
 	       "      --bf16             convolutions multiply in bfloat16 (faster; needs\n"
 	       "                         AVX512-BF16 or AMX)\n"
 	       "      --resume FILE      continue from a checkpoint of this command\n"

@@ -103,6 +103,8 @@ struct drop_bn_desc {
 	float eps;               /* 1e-5 */
 	float momentum;          /* 0.1: running = (1 - m) running + m batch (unbiased var) */
 	bool relu;               /* forward: y = max(BN(x), 0), the same bits as relu after */
+	bool saved;              /* eval: running_mean and running_var are a training pass's
+	                          * save_mean and save_invstd: its output again, the same bits */
 	bool y_bf16;             /* forward: y is uint16_t bfloat16, rounded as to_bf16 (what a
 	                          * bf16 convolution reading it takes); where be->bf16 says so */
 };

@@ -624,7 +624,9 @@ static struct drop_conv2d_desc conv_desc(struct drop_graph *g, const struct drop
 /* Batch norm of x; forward: fused ReLU, output as bf16 or float. */
 static struct drop_bn_desc bn_desc(const struct drop_tensor *x, bool relu, bool y_bf16)
 {
-	struct drop_bn_desc d = { x->n, x->c, x->h, x->w, x->layout, 1e-5f, 0.1f, relu, y_bf16 };
+	struct drop_bn_desc d = { .n = x->n, .c = x->c, .h = x->h, .w = x->w,
+	                          .layout = x->layout, .eps = 1e-5f, .momentum = 0.1f,
+	                          .relu = relu, .y_bf16 = y_bf16 };
 	return d;
 }
 
@@ -728,46 +730,28 @@ void drop_graph_forward(struct drop_graph *g, bool train)
 	}
 }
 
-/* Rebuild a batch-norm output (value v) in its backward buffer from the producer's kept
- * input and saved statistics: the running-statistics form with mean = saved mean and
- * var = 1/invstd^2 - eps. */
-static void recompute_bn(struct drop_graph *g, int v, void *dst, bool y_bf16,
-                         const float *mean_var)
+/* Rebuild a batch-norm output (value v) into dst from the producer's kept input and the
+ * statistics it saved, which the forward normalised with: the same bits (desc.saved). */
+static void recompute_bn(struct drop_graph *g, int v, void *dst, bool y_bf16)
 {
 	struct drop_node *nd = &g->nd[g->v[v].producer];
 	struct drop_tensor *x = &g->v[nd->in[0]].t;
 	struct drop_bn_desc d = bn_desc(x, nd->relu, y_bf16);
-	int c = x->c;
-	g->be->bn_fwd_eval(&d, x->data, P(g, nd->w)->t.data, P(g, nd->b)->t.data, mean_var,
-	                   mean_var + c, dst);
-}
-
-/* The saved statistics of BN node nd as (mean (C), var (C)) in backend memory. */
-static float *bn_mean_var(struct drop_graph *g, const struct drop_node *nd, float *scratch)
-{
-	int c = g->v[nd->in[0]].t.c;
-	float *h = xmalloc(2 * (size_t)c * sizeof *h);
-	g->be->to_host(h, nd->save_mean, (size_t)c * sizeof *h);
-	g->be->to_host(h + c, nd->save_invstd, (size_t)c * sizeof *h);
-	for (int i = 0; i < c; i++) {
-		double is = h[c + i];
-		h[c + i] = (float)(1.0 / (is * is) - 1e-5);
-	}
-	g->be->to_device(scratch, h, 2 * (size_t)c * sizeof *h);
-	free(h);
-	return scratch;
+	d.saved = true;
+	g->be->bn_fwd_eval(&d, x->data, P(g, nd->w)->t.data, P(g, nd->b)->t.data, nd->save_mean,
+	                   nd->save_invstd, dst);
 }
 
 /* Rebuild value v in its backward buffer: a BN output from the kept or rebuilt input and
  * the saved statistics, a convolution output by running the convolution again. */
-static void rebuild(struct drop_graph *g, int v, float *mv)
+static void rebuild(struct drop_graph *g, int v)
 {
 	struct drop_val *x = &g->v[v];
 	struct drop_node *pr = &g->nd[x->producer];
 	x->t.data = x->bf16_only ? NULL : buf_ptr(g, x->buf_bwd);
 	x->t.bf16 = x->bf16_only ? (uint16_t *)buf_ptr(g, x->buf_bwd) : NULL;
 	if (pr->op == DROP_NODE_BN) {
-		recompute_bn(g, v, buf_ptr(g, x->buf_bwd), x->bf16_only, bn_mean_var(g, pr, mv));
+		recompute_bn(g, v, buf_ptr(g, x->buf_bwd), x->bf16_only);
 	} else {
 		struct drop_conv2d_desc d = conv_desc(g, pr);
 		g->be->conv2d_fwd(&d, &g->v[pr->in[0]].t, &P(g, pr->w)->t,
@@ -820,10 +804,6 @@ void drop_graph_backward(struct drop_graph *g)
 	const struct drop_backend *be = g->be;
 	if (!g->plan_train)
 		drop_die(DROP_EXIT_DATA, "graph: backward without a training plan");
-	int maxc = 0;
-	for (int i = 0; i < g->nv; i++)
-		maxc = g->v[i].t.c > maxc ? g->v[i].t.c : maxc;
-	float *mv = be->alloc(2 * (size_t)maxc * sizeof(float));
 	for (int i = 0; i < g->nv; i++) /* the float data of values kept as bf16 is gone */
 		if (g->v[i].buf_bf16 >= 0)
 			g->v[i].t.data = NULL;
@@ -838,7 +818,7 @@ void drop_graph_backward(struct drop_graph *g)
 		for (int v = 0; v < g->nv; v++) {
 			struct drop_val *x = &g->v[v];
 			if (x->rebuilt && x->buf_bwd >= 0 && g->buf[x->buf_bwd].first == t)
-				rebuild(g, v, mv);
+				rebuild(g, v);
 		}
 		struct drop_val *yv = &g->v[nd->out];
 		if (yv->grad_fn && yv->grad_late)
@@ -881,7 +861,7 @@ void drop_graph_backward(struct drop_graph *g)
 			}
 			if (nd->relu) {
 				float *yt = buf_ptr(g, nd->tmp_y);
-				recompute_bn(g, nd->out, yt, false, bn_mean_var(g, nd, mv));
+				recompute_bn(g, nd->out, yt, false);
 				be->relu_bwd(floats(g, dy), yt, dy->data, yt);
 				dyp = yt;
 			}
@@ -949,7 +929,6 @@ void drop_graph_backward(struct drop_graph *g)
 			node_adam(g, nd);
 	}
 	bind(g); /* the float data of bf16-kept values back, for the next forward's inputs */
-	be->free(mv);
 }
 
 struct drop_tensor *drop_graph_data(struct drop_graph *g, int v)

@@ -227,7 +227,8 @@ static struct drop_tensor plain(float *data, int n, int c, int h, int w)
 static void bn1d_fwd(struct drop_model *m, struct drop_bn1d *b, int rows, const float *x,
                      float *y, bool train)
 {
-	struct drop_bn_desc d = { rows, b->c, 1, 1, DROP_PLAIN, 1e-5f, 0.1f, false, false };
+	struct drop_bn_desc d = { .n = rows, .c = b->c, .h = 1, .w = 1, .layout = DROP_PLAIN,
+	                          .eps = 1e-5f, .momentum = 0.1f };
 	float *beta = E(m, b->b)->t.data;
 	if (E(m, b->b)->kind == DROP_PARAM_FROZEN)
 		beta = NULL;
@@ -325,7 +326,8 @@ void drop_heads_forward(struct drop_model *m, int n, bool train)
 static void bn1d_bwd(struct drop_model *m, struct drop_bn1d *b, int rows, const float *x,
                      const float *dy, float *dx)
 {
-	struct drop_bn_desc d = { rows, b->c, 1, 1, DROP_PLAIN, 1e-5f, 0.1f, false, false };
+	struct drop_bn_desc d = { .n = rows, .c = b->c, .h = 1, .w = 1, .layout = DROP_PLAIN,
+	                          .eps = 1e-5f, .momentum = 0.1f };
 	float *dbeta = E(m, b->b)->kind == DROP_PARAM_FROZEN ? NULL : E(m, b->b)->grad;
 	m->be->bn_bwd(&d, x, dy, E(m, b->w)->t.data, b->save_mean, b->save_invstd, dx,
 	              E(m, b->w)->grad, dbeta);

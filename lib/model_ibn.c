@@ -87,11 +87,13 @@ void drop_ibn_forward(struct drop_graph *g, struct drop_node *nd, bool train, ch
 	/* instance norm on the (1, N h, H, W) view */
 	repeat(g, P(g, nd->w)->t.data, nd->half, x->n, gam);
 	repeat(g, P(g, nd->b)->t.data, nd->half, x->n, bet);
-	struct drop_bn_desc di = { 1, (int)v.nh, x->h, x->w, x->layout, 1e-5f, 0.1f, false, false };
+	struct drop_bn_desc di = { .n = 1, .c = (int)v.nh, .h = x->h, .w = x->w,
+	                           .layout = x->layout, .eps = 1e-5f, .momentum = 0.1f };
 	be->bn_fwd_train(&di, xa.data, gam, bet, rm, rv, ya.data, aux, aux + fl / sizeof(float));
 
 	/* batch norm on the rest */
-	struct drop_bn_desc db = { x->n, xb.c, x->h, x->w, x->layout, 1e-5f, 0.1f, false, false };
+	struct drop_bn_desc db = { .n = x->n, .c = xb.c, .h = x->h, .w = x->w,
+	                           .layout = x->layout, .eps = 1e-5f, .momentum = 0.1f };
 	float *gb = P(g, nd->w2)->t.data, *bb = P(g, nd->b2)->t.data;
 	if (train) {
 		be->bn_fwd_train(&db, xb.data, gb, bb, P(g, nd->rm)->t.data, P(g, nd->rv)->t.data,
@@ -130,7 +132,8 @@ void drop_ibn_backward(struct drop_graph *g, struct drop_node *nd, char *tmp, co
 	be->split(dy, 2, dys);
 
 	repeat(g, P(g, nd->w)->t.data, nd->half, x->n, gam);
-	struct drop_bn_desc di = { 1, (int)v.nh, x->h, x->w, x->layout, 1e-5f, 0.1f, false, false };
+	struct drop_bn_desc di = { .n = 1, .c = (int)v.nh, .h = x->h, .w = x->w,
+	                           .layout = x->layout, .eps = 1e-5f, .momentum = 0.1f };
 	be->bn_bwd(&di, xa.data, dya.data, gam, aux, aux + fl / sizeof(float), dxa.data, dgam, dbet);
 	/* sum the N images' gamma / beta gradients */
 	float *gw = P(g, nd->w)->grad, *gb = P(g, nd->b)->grad;
@@ -141,7 +144,8 @@ void drop_ibn_backward(struct drop_graph *g, struct drop_node *nd, char *tmp, co
 		be->add((size_t)nd->half, gb, dbet + (size_t)i * nd->half, gb);
 	}
 
-	struct drop_bn_desc db = { x->n, xb.c, x->h, x->w, x->layout, 1e-5f, 0.1f, false, false };
+	struct drop_bn_desc db = { .n = x->n, .c = xb.c, .h = x->h, .w = x->w,
+	                           .layout = x->layout, .eps = 1e-5f, .momentum = 0.1f };
 	be->bn_bwd(&db, xb.data, dyb.data, P(g, nd->w2)->t.data, nd->save_mean, nd->save_invstd,
 	           dxb.data, P(g, nd->w2)->grad, P(g, nd->b2)->grad);
 	const struct drop_tensor *parts[2] = { &dxa, &dxb };

@@ -210,7 +210,8 @@ static void line(const char *name, double t)
 /* Batch norm 2-D training forward and backward, blocked, one line each. */
 static void bench_bn(int batch, int c, int h, int w, const char *where)
 {
-	struct drop_bn_desc d = { batch, c, h, w, DROP_BLOCKED, 1e-5f, 0.1f, false, false };
+	struct drop_bn_desc d = { .n = batch, .c = c, .h = h, .w = w, .layout = DROP_BLOCKED,
+	                          .eps = 1e-5f, .momentum = 0.1f };
 	struct drop_tensor t = drop_tensor_make(batch, c, h, w, DROP_BLOCKED);
 	size_t n = drop_tensor_floats(&t, drop_cpu_block());
 	float *x = filled(n, 1.0f), *y = filled(n, 0.0f), *dy = filled(n, 1.0f),

@@ -130,9 +130,11 @@ void BN_NAME(fwd_train)(const struct drop_bn_desc *d, const REAL *x, const REAL 
 		running_mean[c] = (REAL)drop_bn_running(running_mean[c], mean[c], d->momentum);
 		running_var[c] = (REAL)drop_bn_running(running_var[c], var[c] * m / (m - 1),
 		                                       d->momentum);
-		var[c] = drop_bn_invstd(var[c], d->eps);
 		save_mean[c] = (REAL)mean[c];
-		save_invstd[c] = (REAL)var[c];
+		save_invstd[c] = (REAL)drop_bn_invstd(var[c], d->eps);
+		/* normalise with the saved (REAL) statistics, as the backward and a rebuild do */
+		mean[c] = save_mean[c];
+		var[c] = save_invstd[c];
 	}
 	BN_NAME(apply)(d, x, mean, var, gamma, beta, y);
 	free(mean);
@@ -145,7 +147,7 @@ void BN_NAME(fwd_eval)(const struct drop_bn_desc *d, const REAL *x, const REAL *
 	double *mean = xmalloc(2 * (size_t)d->c * sizeof *mean), *invstd = mean + d->c;
 	for (int c = 0; c < d->c; c++) {
 		mean[c] = running_mean[c];
-		invstd[c] = drop_bn_invstd(running_var[c], d->eps);
+		invstd[c] = d->saved ? running_var[c] : drop_bn_invstd(running_var[c], d->eps);
 	}
 	BN_NAME(apply)(d, x, mean, invstd, gamma, beta, y);
 	free(mean);

@@ -30,8 +30,9 @@ static double *to_f64(const float *v, size_t n)
 
 static struct drop_bn_desc desc(const struct fix *x, enum drop_layout layout)
 {
-	struct drop_bn_desc d = { x->sh[0], x->sh[1], x->ndim == 4 ? x->sh[2] : 1,
-	                          x->ndim == 4 ? x->sh[3] : 1, layout, 1e-5f, 0.1f, false, false };
+	struct drop_bn_desc d = { .n = x->sh[0], .c = x->sh[1], .h = x->ndim == 4 ? x->sh[2] : 1,
+	                          .w = x->ndim == 4 ? x->sh[3] : 1, .layout = layout,
+	                          .eps = 1e-5f, .momentum = 0.1f };
 	return d;
 }
 
@@ -298,13 +299,21 @@ static void test_fused_forward(enum drop_layout layout)
 				drop_bn_fwd_eval_cpu(&dr, c.tx.data, c.g.v, c.b.v, rm, rv, yr);
 				drop_bn_fwd_eval_cpu(&dh, c.tx.data, c.g.v, c.b.v, rm, rv, (float *)h);
 			}
+			if (train) { /* the rebuild from the saved statistics */
+				struct drop_bn_desc ds = dr;
+				ds.saved = true;
+				float *yb = xcalloc(nf, sizeof *yb);
+				drop_bn_fwd_eval_cpu(&ds, c.tx.data, c.g.v, c.b.v, sm, si, yb);
+				same &= !memcmp(yb, yr, nf * sizeof *yb);
+				free(yb);
+			}
 			if (relu)
 				drop_relu_cpu(nf, y, y);
 			drop_to_bf16_cpu(nf, y, hr);
 			same &= !memcmp(y, yr, nf * sizeof *y) && !memcmp(h, hr, nf * sizeof *h);
 		}
-	CHECK(same, "bn forward (%s): fused ReLU and bf16 output, the bits of the separate ops",
-	      layout_name(layout));
+	CHECK(same, "bn forward (%s): fused ReLU, bf16 output and the rebuild from the saved "
+	      "statistics, the bits of the separate ops", layout_name(layout));
 	free(y), free(yr), free(h), free(hr), free(rm), free(rv), free(sm), free(si);
 	train_case_free(&c);
 }
