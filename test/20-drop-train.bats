@@ -85,20 +85,23 @@ assert rows[-1]["parsing_acc"] > rows[0]["parsing_acc"], "parsing accuracy did n
 }
 
 @test "SIGINT after the first step: exit 130, the checkpoint resumes exactly; --eval" {
-    drop-train "${SET[@]}" "${TINY[@]}" -o "$T/a.st" --epochs 1
+    # 8 batches of 1 id x 4 at 128x64: steps long enough for the signal to land mid-epoch
+    local slow=(--size 128x64 --batch 4)
+    drop-train "${SET[@]}" "${TINY[@]}" "${slow[@]}" -o "$T/a.st" --epochs 1
     set -m   # job control: a background job must not ignore SIGINT
-    drop-train "${SET[@]}" "${TINY[@]}" -o "$T/i.st" --epochs 1 --log "$T/log" \
+    drop-train "${SET[@]}" "${TINY[@]}" "${slow[@]}" -o "$T/i.st" --epochs 1 --log "$T/log" \
         --log-every 1 &
     local pid=$! n=0
-    while ! [ -s "$T/log" ] && [ $((n++)) -lt 600 ]; do sleep 0.05; done
+    while ! [ -s "$T/log" ] && [ $((n++)) -lt 600 ]; do sleep 0.02; done
     kill -INT "$pid"
     local rc=0
     wait "$pid" || rc=$?
     set +m
     [ "$rc" = 130 ]
-    run grep -ac '"batch":"[1-3]"' "$T/i.st"
+    run grep -ac '"batch":"[1-7]"' "$T/i.st"
     assert_output 1
-    run drop-train "${SET[@]}" "${TINY[@]}" -o "$T/i.st" --epochs 1 --resume "$T/i.st" --eval
+    run drop-train "${SET[@]}" "${TINY[@]}" "${slow[@]}" -o "$T/i.st" --epochs 1 \
+        --resume "$T/i.st" --eval
     assert_success
     assert_output --regexp '^epoch 1: Rank-1 [0-9.]+%  Rank-5 [0-9.]+%  Rank-10 [0-9.]+%  mAP [0-9.]+%  mINP [0-9.]+%  \(3 queries, 6 gallery\)$'
     cmp "$T/a.st" "$T/i.st"
