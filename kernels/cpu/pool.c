@@ -120,31 +120,25 @@ static inline __attribute__((always_inline)) void wamp_plane(int L, size_t hw, c
 		}
 }
 
-/* WAMP backward to the map of one image: acc(p, l) = sum over planes g of de_(g L + l)
- * x_(g L + l)(p) (the pixel's dot product with de, by lanes), and the return value
- * sum_c de_c wsum_c with wsum_c = sum_p m(p) x_c(p), channels in order. One pass over the
- * image's features in memory order; a (padding lanes have de 0). */
-static inline __attribute__((always_inline)) double wamp_dm_sums(int L, int G, int c, size_t hw,
-                                                                  const float *x, const float *mk,
-                                                                  const float *dek, double *acc)
+/* WAMP backward to the maps, one pixel tile of one plane under one map: acc(t, l) +=
+ * a_l x_l(t) (the pixels' dot products with de, by lanes, summed over the planes in order)
+ * and ws_l += m(t) x_l(t) (the weighted sums, over the pixels in order), in double; L a
+ * literal at the call sites so that it vectorises. */
+static inline __attribute__((always_inline)) void
+wamp_dm_tile(int L, size_t T, const float *restrict p, const float *restrict mk,
+             const double *restrict a, double *restrict acc, double *restrict ws)
 {
-	double corr = 0;
-	memset(acc, 0, hw * L * sizeof *acc);
-	for (int g = 0; g < G; g++) {
-		const float *p = x + (size_t)g * hw * L;
-		double a[POOL_MAXL] = { 0 }, ws[POOL_MAXL] = { 0 };
-		for (int l = 0; l < L && g * L + l < c; l++)
-			a[l] = dek[g * L + l];
-		for (size_t i = 0; i < hw; i++)
-			for (int l = 0; l < L; l++) {
-				double v = p[i * L + l];
-				acc[i * L + l] += a[l] * v;
-				ws[l] += mk[i] * v;
-			}
-		for (int l = 0; l < L; l++)
-			corr += a[l] * ws[l];
-	}
-	return corr;
+	double w[POOL_MAXL];
+	for (int l = 0; l < L; l++)
+		w[l] = ws[l];
+	for (size_t t = 0; t < T; t++)
+		for (int l = 0; l < L; l++) {
+			double v = p[t * L + l];
+			acc[t * L + l] += a[l] * v;
+			w[l] += mk[t] * v;
+		}
+	for (int l = 0; l < L; l++)
+		ws[l] = w[l];
 }
 
 void drop_wamp_fwd_cpu(const struct drop_pool_desc *d, const float *x, const float *m, float *e,
@@ -198,33 +192,60 @@ void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 			den[n * K + k] = drop_wamp_den(mass);
 			floored[n * K + k] = !(mass > 1e-6);
 		}
-	/* dm: one thread per (n, k), one pass over the image's features (wamp_dm_sums).
-	 * d wavg_c / d m(p) = x_c(p) / den - [not floored] wsum_c / den^2. */
+	/* dm: one thread per image, one pass over its features in tiles of DM_TILE pixels, all
+	 * K1 maps at each tile (wamp_dm_tile), then per map
+	 * d wavg_c / d m(p) = x_c(p) / den - [not floored] wsum_c / den^2:
+	 * dm(p) = sum_l acc(p, l) / den - sum_c de_c wsum_c / den^2 (+ the maxima's terms). */
+#define DM_TILE 64
 #pragma omp parallel if (dm && DROP_PAR((size_t)d->n * G * hw * L))
 	if (dm) {
-		double *acc = xmalloc(hw * L * sizeof *acc);
-#pragma omp for collapse(2) schedule(static)
+		double *acc = xmalloc((size_t)K * DM_TILE * L * sizeof *acc);
+		double *a = xmalloc(2 * (size_t)K * G * L * sizeof *a), *ws = a + (size_t)K * G * L;
+		double *sum = xmalloc((size_t)K * hw * sizeof *sum);
+#pragma omp for schedule(static)
 		for (int n = 0; n < d->n; n++) {
+			const float *xn = x + (size_t)n * G * hw * L;
+			for (int k = 0; k < K; k++)
+				for (int c = 0; c < G * L; c++)
+					a[(size_t)k * G * L + c] =
+						c < d->c ? de[((size_t)n * K + k) * d->c + c] : 0.0;
+			memset(ws, 0, (size_t)K * G * L * sizeof *ws);
+			for (size_t i0 = 0; i0 < hw; i0 += DM_TILE) {
+				size_t T = hw - i0 < DM_TILE ? hw - i0 : DM_TILE;
+				memset(acc, 0, (size_t)K * DM_TILE * L * sizeof *acc);
+				for (int g = 0; g < G; g++) {
+					const float *p = xn + ((size_t)g * hw + i0) * L;
+					for (int k = 0; k < K; k++) {
+						const float *mk = m + ((size_t)n * K + k) * hw + i0;
+						const double *ak = a + ((size_t)k * G + g) * L;
+						double *acck = acc + (size_t)k * DM_TILE * L;
+						double *wsk = ws + ((size_t)k * G + g) * L;
+						if (L == 16)
+							wamp_dm_tile(16, T, p, mk, ak, acck, wsk);
+						else if (L == 8)
+							wamp_dm_tile(8, T, p, mk, ak, acck, wsk);
+						else
+							wamp_dm_tile(L, T, p, mk, ak, acck, wsk);
+					}
+				}
+				for (int k = 0; k < K; k++)
+					for (size_t t = 0; t < T; t++) {
+						double s = 0;
+						for (int l = 0; l < L; l++)
+							s += acc[((size_t)k * DM_TILE + t) * L + l];
+						sum[(size_t)k * hw + i0 + t] = s;
+					}
+			}
 			for (int k = 0; k < K; k++) {
 				float *dmk = dm + ((size_t)n * K + k) * hw;
-				const float *xn = x + (size_t)n * G * hw * L;
-				const float *mk = m + ((size_t)n * K + k) * hw;
 				const float *dek = de + ((size_t)n * K + k) * d->c;
 				const int *amk = argmax + ((size_t)n * K + k) * d->c;
-				double dn = den[n * K + k], corr;
-				if (L == 16)
-					corr = wamp_dm_sums(16, G, d->c, hw, xn, mk, dek, acc);
-				else if (L == 8)
-					corr = wamp_dm_sums(8, G, d->c, hw, xn, mk, dek, acc);
-				else
-					corr = wamp_dm_sums(L, G, d->c, hw, xn, mk, dek, acc);
+				double dn = den[n * K + k], corr = 0;
+				for (int c = 0; c < G * L; c++)
+					corr += a[(size_t)k * G * L + c] * ws[(size_t)k * G * L + c];
 				corr = floored[n * K + k] ? 0 : corr / (dn * dn);
-				for (size_t i = 0; i < hw; i++) {
-					double sum = 0;
-					for (int l = 0; l < L; l++)
-						sum += acc[i * L + l];
-					dmk[i] = (float)(sum / dn - corr);
-				}
+				for (size_t i = 0; i < hw; i++)
+					dmk[i] = (float)(sum[(size_t)k * hw + i] / dn - corr);
 				for (int c = 0; c < d->c; c++) {
 					size_t i = (size_t)amk[c];
 					dmk[i] += dek[c] * xn[((size_t)(c / L) * hw + i) * L + c % L];
@@ -232,7 +253,10 @@ void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 			}
 		}
 		free(acc);
+		free(a);
+		free(sum);
 	}
+#undef DM_TILE
 	/* dx: one thread per (n, plane), maps in order. */
 #pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int n = 0; n < (dx ? d->n : 0); n++) {
