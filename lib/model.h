@@ -141,6 +141,10 @@ void drop_params_alloc(struct drop_params *ps, const struct drop_backend *be);
 void drop_params_init(struct drop_params *ps, uint64_t seed);
 /* The entry called `name`, or -1. */
 int drop_params_find(const struct drop_params *ps, const char *name);
+/* Fused Adam (drop_model_fuse_adam): a gradient buffer of `scratch` floats for one layer at a
+ * time, then the entries from trained offset `tail` on (the heads'), zeroed; the tail's
+ * grad pointers are set, the others NULL for the caller to point into the scratch. */
+void drop_params_fuse(struct drop_params *ps, size_t scratch, size_t tail);
 /* Set the gradients to 0 (fused: those of the tail; the layers overwrite theirs). */
 void drop_params_zero_grad(struct drop_params *ps);
 /* One Adam step over the trained entries (PyTorch's Adam, L2 weight decay added to the

@@ -268,17 +268,7 @@ void drop_model_fuse_adam(struct drop_model *m)
 			sum += ps->p[e[j]].kind == DROP_PARAM_TRAINED ? ps->p[e[j]].numel : 0;
 		scratch = sum > scratch ? sum : scratch;
 	}
-	ps->be->free(ps->grad);
-	size_t nfloats = scratch + ps->ntrained - tail;
-	ps->grad = ps->be->alloc((nfloats ? nfloats : 1) * sizeof(float));
-	ps->fused = true;
-	ps->fused_scratch = scratch;
-	ps->fused_tail = tail;
-	for (int i = 0; i < ps->n; i++) {
-		struct drop_param *p = &ps->p[i];
-		if (p->kind == DROP_PARAM_TRAINED)
-			p->grad = p->off >= tail ? ps->grad + scratch + (p->off - tail) : NULL;
-	}
+	drop_params_fuse(ps, scratch, tail);
 	for (int i = 0; i < g->nn; i++) {
 		int e[4], ne = drop_graph_node_params(&g->nd[i], e);
 		size_t off = 0;
@@ -291,7 +281,6 @@ void drop_model_fuse_adam(struct drop_model *m)
 	for (int i = 0; i < ps->n; i++)
 		if (ps->p[i].kind == DROP_PARAM_TRAINED && !ps->p[i].grad)
 			drop_die(DROP_EXIT_DATA, "model: entry %s belongs to no layer", ps->p[i].name);
-	drop_params_zero_grad(ps);
 }
 
 void drop_model_keep_stages(struct drop_model *m)

@@ -127,6 +127,20 @@ int drop_params_find(const struct drop_params *ps, const char *name)
 	return -1;
 }
 
+void drop_params_fuse(struct drop_params *ps, size_t scratch, size_t tail)
+{
+	ps->be->free(ps->grad);
+	ps->grad = alloc_zero(ps->be, scratch + ps->ntrained - tail);
+	ps->fused = true;
+	ps->fused_scratch = scratch;
+	ps->fused_tail = tail;
+	for (int i = 0; i < ps->n; i++) {
+		struct drop_param *p = &ps->p[i];
+		if (p->kind == DROP_PARAM_TRAINED)
+			p->grad = p->off >= tail ? ps->grad + scratch + (p->off - tail) : NULL;
+	}
+}
+
 void drop_params_zero_grad(struct drop_params *ps)
 {
 	size_t skip = ps->fused ? ps->fused_scratch : 0, n = ps->ntrained - ps->fused_tail;
