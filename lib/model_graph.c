@@ -656,7 +656,6 @@ void drop_graph_forward(struct drop_graph *g, bool train)
 	const struct drop_backend *be = g->be;
 	if (!g->plan_n || g->plan_train != train)
 		drop_die(DROP_EXIT_DATA, "graph: forward without a matching plan");
-	bind(g);
 	for (int i = 0; i < g->nn; i++) {
 		struct drop_node *nd = &g->nd[i];
 		struct drop_tensor *y = &g->v[nd->out].t;
@@ -928,7 +927,8 @@ void drop_graph_backward(struct drop_graph *g)
 		if (g->adam) /* fused: this node's gradients are final, take its Adam step */
 			node_adam(g, nd);
 	}
-	bind(g); /* the float data of bf16-kept values back, for the next forward's inputs */
+	bind(g); /* rebuilt values and the float data of bf16-kept ones back where the plan put
+	          * them, for the next forward (and its inputs, written before it starts) */
 }
 
 struct drop_tensor *drop_graph_data(struct drop_graph *g, int v)

@@ -262,6 +262,19 @@ static void bf16_case(const struct conv_case *c, enum drop_layout layout)
 	free(fx.v), free(fw.v), free(fy.v), free(fdy.v), free(fdx.v), free(fdw.v);
 }
 
+/* y, dx (plain) and dw of conv d on x, dy and w (y, dx: scratch tensors of the shapes). */
+static void three_passes(const struct drop_conv2d_desc *d, const struct drop_tensor *x,
+                         const struct drop_tensor *dy, const struct drop_tensor *w,
+                         struct drop_tensor *y, struct drop_tensor *dx, size_t nw, float *out[3])
+{
+	drop_conv2d_fwd_cpu(d, x, w, NULL, y);
+	out[0] = tensor_plain(y);
+	drop_conv2d_bwd_data_cpu(d, dy, w, dx);
+	out[1] = tensor_plain(dx);
+	out[2] = xmalloc(nw * sizeof(float));
+	drop_conv2d_bwd_weights_cpu(d, x, dy, out[2], NULL);
+}
+
 /* bf16 copies (drop_tensor.bf16 from drop_to_bf16_cpu): forward, backward-data and
  * backward-weights read them instead of rounding x and dy themselves, with the float data
  * gone, and give the same bits as the calls that round (oneDNN's reorder): to_bf16 rounds
@@ -282,15 +295,11 @@ static void bf16_copies_case(const struct conv_case *c, enum drop_layout layout)
 	                   y = tensor_from(NULL, c->n, c->cout, ho, wo, DROP_BLOCKED),
 	                   dy = tensor_from(fdy.v, c->n, c->cout, ho, wo, DROP_BLOCKED),
 	                   dx = tensor_from(NULL, c->n, c->cin, c->h, c->w, layout);
-	size_t nx = drop_tensor_floats(&x, drop_cpu_block()), ny = drop_tensor_floats(&y, drop_cpu_block());
+	size_t nx = drop_tensor_floats(&x, drop_cpu_block());
+	size_t ny = drop_tensor_floats(&y, drop_cpu_block());
 	size_t nw = (size_t)c->cout * c->cin * c->k * c->k;
 	float *r[3], *g[3];
-	drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y);
-	r[0] = tensor_plain(&y);
-	drop_conv2d_bwd_data_cpu(&d, &dy, &w, &dx);
-	r[1] = tensor_plain(&dx);
-	r[2] = xmalloc(nw * sizeof(float));
-	drop_conv2d_bwd_weights_cpu(&d, &x, &dy, r[2], NULL);
+	three_passes(&d, &x, &dy, &w, &y, &dx, nw, r);
 
 	struct drop_tensor x16 = x, dy16 = dy;
 	x16.bf16 = xmalloc(nx * sizeof(uint16_t));
@@ -298,12 +307,7 @@ static void bf16_copies_case(const struct conv_case *c, enum drop_layout layout)
 	drop_to_bf16_cpu(nx, x.data, x16.bf16);
 	drop_to_bf16_cpu(ny, dy.data, dy16.bf16);
 	x16.data = dy16.data = NULL;
-	drop_conv2d_fwd_cpu(&d, &x16, &w, NULL, &y);
-	g[0] = tensor_plain(&y);
-	drop_conv2d_bwd_data_cpu(&d, &dy16, &w, &dx);
-	g[1] = tensor_plain(&dx);
-	g[2] = xmalloc(nw * sizeof(float));
-	drop_conv2d_bwd_weights_cpu(&d, &x16, &dy16, g[2], NULL);
+	three_passes(&d, &x16, &dy16, &w, &y, &dx, nw, g);
 	const char *name[3] = { "y", "dx", "dw" };
 	size_t len[3] = { fdy.n, fx.n, nw };
 	for (int i = 0; i < 3; i++) {
