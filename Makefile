@@ -53,7 +53,7 @@ LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -l
 CU_SRC = $(wildcard kernels/cuda/*.cu)
 endif
 
-LIB_SRC = $(wildcard lib/*.c) $(wildcard kernels/cpu/*.c)
+LIB_SRC = $(wildcard lib/*/*.c) $(wildcard kernels/*.c) $(wildcard kernels/cpu/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
 TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/drop-*.c))
 BINS = $(TOOLS:%=$(BUILD)/bin/%)
@@ -85,7 +85,7 @@ $(BUILD)/obj/%.o: %.cu $(BUILD)/include/config.h
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 $(BUILD)/libdrop.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/bin/%: $(BUILD)/obj/cmd/%.o $(BUILD)/libdrop.a
 	@mkdir -p $(@D)

@@ -6,7 +6,7 @@
  * Writes the embedding stream (one record per image: path, pid, camid, global, fg, parts,
  * vis) for drop-match, or with --dump an intermediate map, and with --masks the predicted
  * parsing as PNGs. Only option parsing and output plumbing here: the inputs and the run
- * are lib/embed.c, the model lib/model*.c and lib/model_io.c.
+ * are lib/run/embed_run.c, the model lib/model*.c and lib/model/model_file.c.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,11 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/cli.h"
-#include "../lib/drop.h"
-#include "../lib/embed.h"
-#include "../lib/model_io.h"
-#include "../lib/outfile.h"
+#include "../lib/run/cli.h"
+#include "../lib/core/drop.h"
+#include "../lib/run/embed_run.h"
+#include "../lib/model/model_file.h"
+#include "../lib/io/outfile.h"
 
 static void usage(int status)
 {

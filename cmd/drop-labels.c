@@ -5,20 +5,20 @@
  * output tree mirrors the input tree. Files are converted in parallel; a bad file is
  * reported and skipped, and the run exits 1 at the end. See man/drop-labels.1.
  *
- * This file holds only the options; the run is lib/labelrun.c, the jobs and their output
- * names lib/labeljob.c, the label maths lib/labels.c, the groupings lib/groupings.c.
+ * This file holds only the options; the run is lib/run/labels_run.c, the jobs and their output
+ * names lib/run/labels_plan.c, the label maths lib/data/labels.c, the groupings lib/data/groupings.c.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/cli.h"
-#include "../lib/drop.h"
-#include "../lib/groupings.h"
-#include "../lib/labelrun.h"
-#include "../lib/labels.h"
-#include "../lib/walk.h"
+#include "../lib/run/cli.h"
+#include "../lib/core/drop.h"
+#include "../lib/data/groupings.h"
+#include "../lib/run/labels_run.h"
+#include "../lib/data/labels.h"
+#include "../lib/io/walk.h"
 
 struct labels_opts {
 	struct drop_labelrun_opts run;   /* -k/--grouping, --threshold, --soft, --size, --overlay */

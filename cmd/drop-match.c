@@ -7,8 +7,8 @@
  * blocks, so any number of queries runs in bounded memory. Output: the ranked-list stream
  * (default), TSV lines (--text) or the distance matrix (--matrix); --sheet also draws
  * the first queries' nearest images as a contact sheet (PNG).
- * This file holds only the options; the run and its outputs are lib/matchrun.c, distances
- * and ranking lib/match.c.
+ * This file holds only the options; the run and its outputs are lib/run/match_run.c, distances
+ * and ranking lib/reid/match.c.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/cli.h"
-#include "../lib/drop.h"
-#include "../lib/match.h"
-#include "../lib/matchrun.h"
-#include "../lib/sheet.h"
+#include "../lib/run/cli.h"
+#include "../lib/core/drop.h"
+#include "../lib/reid/match.h"
+#include "../lib/run/match_run.h"
+#include "../lib/reid/sheet.h"
 
 struct match_cli {
 	struct drop_matchrun_opts run;  /* --use, --vis-threshold, --metric, --top, --text,
@@ -115,13 +115,13 @@ static void parse_args(int argc, char **argv, struct match_cli *o, struct drop_c
 	while ((c = getopt_long(argc, argv, "o:" DROP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_USE:
-			o->run.m.use = match_use_bits[drop_arg_choice("--use", optarg, match_use_names)];
+			o->run.m.use = drop_match_use_bits[drop_arg_choice("--use", optarg, drop_match_use_names)];
 			break;
 		case OPT_VIS_THRESHOLD:
 			o->run.m.vis_threshold = (float)drop_arg_double("--vis-threshold", optarg, 0, 1);
 			break;
 		case OPT_METRIC:
-			o->run.m.metric = (enum match_metric)drop_arg_choice("--metric", optarg, metrics);
+			o->run.m.metric = (enum drop_match_metric)drop_arg_choice("--metric", optarg, metrics);
 			break;
 		case OPT_TOP:
 			o->run.top = (size_t)drop_arg_long("--top", optarg, 1, INT32_MAX);

@@ -6,7 +6,7 @@
  * system, a distance matrix with the query and gallery lists. Output: a table (default) or
  * one JSON object on stdout, and optionally a per-query TSV file.
  * This file holds only the options; the run (inputs, per-query file, printing) is
- * lib/scorerun.c, the protocol itself lib/metrics.c.
+ * lib/run/score_run.c, the protocol itself lib/reid/metrics.c.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/cli.h"
-#include "../lib/drop.h"
-#include "../lib/metrics.h"
-#include "../lib/scorerun.h"
+#include "../lib/run/cli.h"
+#include "../lib/core/drop.h"
+#include "../lib/reid/metrics.h"
+#include "../lib/run/score_run.h"
 
 #define MAX_RANK_LIMIT 1000000
 
@@ -87,8 +87,8 @@ static void parse_ranks(const char *arg, struct score_opts *o)
 {
 	free(o->ranks);
 	o->nranks = 0;
-	o->ranks = xmalloc((strlen(arg) + 1) * sizeof *o->ranks);
-	char *copy = xstrdup(arg), *save = NULL;
+	o->ranks = drop_malloc((strlen(arg) + 1) * sizeof *o->ranks);
+	char *copy = drop_strdup(arg), *save = NULL;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		size_t r = (size_t)drop_arg_long("--ranks", tok, 1, MAX_RANK_LIMIT);
 		for (size_t i = 0; i < o->nranks; i++)

@@ -1,5 +1,5 @@
 /*
- * drop-train - train the DROP model on a re-identification dataset (lib/train.h).
+ * drop-train - train the DROP model on a re-identification dataset (lib/run/train_run.h).
  * Option parsing only; the run is drop_train().
  */
 #include <stdio.h>
@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/cli.h"
-#include "../lib/drop.h"
-#include "../lib/train.h"
+#include "../lib/run/cli.h"
+#include "../lib/core/drop.h"
+#include "../lib/run/train_run.h"
 
 static void usage(int status)
 {

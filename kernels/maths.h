@@ -24,7 +24,7 @@ static inline DROP_HD float drop_cosine_from_dot(float dot)
 	return 1.0f - dot;
 }
 
-/* ---- Query-gallery matching (lib/match.c; bpbreid-reference.md §8) ---------------------- */
+/* ---- Query-gallery matching (lib/reid/match.c; bpbreid-reference.md §8) ---------------------- */
 
 /* Distances (of unit vectors, so in [0, 2]) under which drop_euclid_from_dot is not
  * trusted. Near 0, |q|^2 + |g|^2 - 2 q.g cancels: a float32 GEMM dot product of unit

@@ -1,4 +1,4 @@
-"""drop_twin.py - a PyTorch 1.13 twin of the DROP model of lib/model.h (model.md §1-5).
+"""drop_twin.py - a PyTorch 1.13 twin of the DROP model of lib/model/model.h (model.md §1-5).
 
 The same modules, in the same order and with the same parameter names as the C registry
 (lib/model_*.c): HRNet-W32 / hrnet-tiny with the official HRNet-W32-C names, the DPU, PPE

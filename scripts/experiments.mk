@@ -112,7 +112,7 @@ PAPER_occluded_reid := 94.2 98.2 -
 PAPER_market1501 := 95.6 - 89.5
 PAPER_dukemtmcreid := 92.8 - 84.3
 
-# The test images of a layout, as find | awk rules (lib/dataset.h): folder of the query and
+# The test images of a layout, as find | awk rules (lib/data/dataset.h): folder of the query and
 # of the gallery, image pattern, and the awk program giving "path TAB pid TAB camid".
 QUERY_DIR_occluded_duke := query
 QUERY_DIR_market1501 := query

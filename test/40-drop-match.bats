@@ -299,7 +299,7 @@ make_sheet_data() {
     make_images 200 400 q.tsv
 }
 
-# The sheet's geometry (lib/sheet.h): 64 x 128 images in 3-pixel frames (70 x 134), a
+# The sheet's geometry (lib/reid/sheet.h): 64 x 128 images in 3-pixel frames (70 x 134), a
 # 12-pixel margin, a 24-pixel header, the matches from x = 106 every 78 pixels, rows every
 # 167 pixels from y = 36.
 col_x() { if [ "$1" -eq 0 ]; then echo 12; else echo $((106 + ($1 - 1) * 78)); fi; }

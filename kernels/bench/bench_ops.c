@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "../ops.h"
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 struct shape {
 	const char *name;
@@ -257,7 +257,7 @@ static void bench_pool(int batch, int k1)
 	float *x = filled(n, 1.0f), *dx = filled(n, 0.0f), *m = filled((size_t)batch * k1 * hw, 1.0f),
 	      *dm = filled((size_t)batch * k1 * hw, 0.0f), *e = filled(ne, 0.0f),
 	      *de = filled(ne, 1.0f), *avg = filled((size_t)batch * 1920, 0.0f);
-	int *am = xmalloc(ne * sizeof *am);
+	int *am = drop_malloc(ne * sizeof *am);
 	line("gap fwd 1920@64x32", TIME(drop_pool_global_fwd_cpu(&d, x, avg, NULL, NULL)));
 	line("gap bwd 1920@64x32", TIME(drop_pool_global_bwd_cpu(&d, avg, NULL, NULL, dx)));
 	char name[96];

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 /* OpenBLAS's own threading control (Debian's libopenblas0-pthread). */
 extern void openblas_set_num_threads(int n);

@@ -124,7 +124,7 @@ void BN_NAME(fwd_train)(const struct drop_bn_desc *d, const REAL *x, const REAL 
 	double m = (double)d->n * d->h * d->w;
 	if (m < 2)
 		drop_die(DROP_EXIT_DATA, "batch norm: training needs more than one value per channel");
-	double *mean = xmalloc(2 * (size_t)d->c * sizeof *mean), *var = mean + d->c;
+	double *mean = drop_malloc(2 * (size_t)d->c * sizeof *mean), *var = mean + d->c;
 	BN_NAME(stats)(d, x, mean, var);
 	for (int c = 0; c < d->c; c++) {
 		running_mean[c] = (REAL)drop_bn_running(running_mean[c], mean[c], d->momentum);
@@ -144,7 +144,7 @@ void BN_NAME(fwd_eval)(const struct drop_bn_desc *d, const REAL *x, const REAL *
                        const REAL *beta, const REAL *running_mean, const REAL *running_var,
                        REAL *y)
 {
-	double *mean = xmalloc(2 * (size_t)d->c * sizeof *mean), *invstd = mean + d->c;
+	double *mean = drop_malloc(2 * (size_t)d->c * sizeof *mean), *invstd = mean + d->c;
 	for (int c = 0; c < d->c; c++) {
 		mean[c] = running_mean[c];
 		invstd[c] = d->saved ? running_var[c] : drop_bn_invstd(running_var[c], d->eps);

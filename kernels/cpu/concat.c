@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 /* dir 0: parts -> y (concat), 1: y -> parts (split). */
 static void concat_split(int nparts, struct drop_tensor *const *parts, struct drop_tensor *y,

@@ -118,7 +118,7 @@ static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
 	if (d->bf16 && !drop_cpu_bf16())
 		drop_die(DROP_EXIT_DATA, "conv2d: bf16 needs a CPU with AVX512-BF16 or AMX");
 
-	p = xcalloc(1, sizeof *p);
+	p = drop_calloc(1, sizeof *p);
 	int ho = drop_conv2d_out(d->h, d->k, d->stride, d->pad);
 	int wo = drop_conv2d_out(d->w, d->k, d->stride, d->pad);
 	drop_dnnl_md_act(&p->src_md, d->n, d->cin, d->h, d->w, d->src_layout == DROP_BLOCKED);

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 void drop_convert_cpu(const struct drop_tensor *src, struct drop_tensor *dst)
 {

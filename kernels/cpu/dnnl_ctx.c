@@ -225,7 +225,7 @@ void drop_plan_add(int kind, const int *key, int nkey, void *plan, void (*destro
 {
 	if (nkey > PLAN_MAXKEY)
 		drop_die(DROP_EXIT_DATA, "plan key too long (%d ints)", nkey);
-	struct plan_entry *e = xcalloc(1, sizeof *e);
+	struct plan_entry *e = drop_calloc(1, sizeof *e);
 	unsigned h = plan_hash(kind, key, nkey);
 	e->kind = kind;
 	e->nkey = nkey;

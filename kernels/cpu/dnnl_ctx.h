@@ -10,7 +10,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <stddef.h>
 
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 /* A failing oneDNN call is a bug or an unsupported shape: stop with the statement. */
 #define DNNL_CHECK(stmt)                                                                  \

@@ -8,7 +8,7 @@
  * back made backward-weights at 32 rows 1.2x PyTorch's time (kernels/STATUS.md). oneDNN
  * rather than OpenBLAS: no second thread pool fighting OpenMP, and no OPENBLAS_CORETYPE
  * limit (issue 4).
- * Not here: the pairwise distances of drop-match (kernels/maths.h, lib/match.c).
+ * Not here: the pairwise distances of drop-match (kernels/maths.h, lib/reid/match.c).
  */
 #include "../ops.h"
 #include "dnnl_ctx.h"
@@ -30,7 +30,7 @@ static struct drop_wplan *plan_get(const struct drop_linear_desc *d)
 		return p;
 	if (d->n < 1 || d->cin < 1 || d->cout < 1)
 		drop_die(DROP_EXIT_DATA, "linear: bad descriptor");
-	p = xcalloc(1, sizeof *p);
+	p = drop_calloc(1, sizeof *p);
 	dnnl_dims_t sdims = { d->n, d->cin }, ddims = { d->n, d->cout }, wdims = { d->cout, d->cin },
 	            bdims = { d->cout };
 	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&p->src_md, 2, sdims, dnnl_f32, dnnl_nc));

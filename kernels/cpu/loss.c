@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 static void check_labels(const int *labels, size_t n, int k)
 {
@@ -25,7 +25,7 @@ double drop_ce_smooth_cpu(int n, int c, const float *logits, const int *labels, 
                           float scale, float *dlogits)
 {
 	check_labels(labels, n, c);
-	double *row = xmalloc((size_t)n * sizeof *row), total = 0;
+	double *row = drop_malloc((size_t)n * sizeof *row), total = 0;
 #pragma omp parallel for schedule(static)
 	for (int i = 0; i < n; i++)
 		row[i] = drop_ce_row(logits + (size_t)i * c, c, 1, labels[i], eps, (double)scale / n,
@@ -42,7 +42,7 @@ double drop_parsing_loss_cpu(int n, int k1, int h, int w, const float *logits,
 {
 	size_t hw = (size_t)h * w, npix = (size_t)n * hw;
 	check_labels(labels, npix, k1);
-	double *pix = xmalloc(npix * sizeof *pix);
+	double *pix = drop_malloc(npix * sizeof *pix);
 #pragma omp parallel for collapse(2) schedule(static)
 	for (int i = 0; i < n; i++)
 		for (size_t p = 0; p < hw; p++)
@@ -60,7 +60,7 @@ double drop_parsing_loss_cpu(int n, int k1, int h, int w, const float *logits,
 	double sv = nv > 0 ? (double)scale * gamma / nv : 0;
 	double sh = nh > 0 ? (double)scale * gamma / nh : 0;
 	int planes = n * k1;
-	double *vert = xmalloc(2 * (size_t)planes * sizeof *vert), *horiz = vert + planes;
+	double *vert = drop_malloc(2 * (size_t)planes * sizeof *vert), *horiz = vert + planes;
 #pragma omp parallel for schedule(static)
 	for (int q = 0; q < planes; q++)
 		drop_smooth_plane(prob + (size_t)q * hw, h, w, sv, sh, dprob + (size_t)q * hw, &vert[q],

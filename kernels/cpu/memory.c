@@ -9,7 +9,7 @@
  * The hint changes no result; where huge pages are off it does nothing.
  */
 #include "../ops.h"
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>

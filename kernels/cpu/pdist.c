@@ -2,7 +2,7 @@
  * pdist.c - pairwise Euclidean distances between two sets of rows (torch.cdist with p = 2),
  * forward and backward, on the CPU. The loops are in pdist_impl.h, compiled here for float
  * (the backend op) and double (drop_pdist_*_cpu_f64, the finite-difference reference).
- * drop-match has its own blocked GEMM form for 10^4 x 10^4 galleries (lib/match.c); the
+ * drop-match has its own blocked GEMM form for 10^4 x 10^4 galleries (lib/reid/match.c); the
  * triplet losses their own visibility-masked one (kernels/triplet_maths.h).
  */
 #include "../ops.h"
@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 #define REAL float
 #define PD_NAME(x) drop_##x##_cpu

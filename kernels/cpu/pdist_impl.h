@@ -72,7 +72,7 @@ static void PD_NAME(grad)(int nu, int nv, int dim, const REAL *u, const REAL *v,
 void PD_NAME(pdist_bwd)(int n, int m, int dim, const REAL *x, const REAL *y, const REAL *d,
                         const REAL *dd, REAL *dx, REAL *dy)
 {
-	REAL *f = xmalloc((size_t)n * m * sizeof *f);
+	REAL *f = drop_malloc((size_t)n * m * sizeof *f);
 #pragma omp parallel if (DROP_PAR((size_t)n * m * dim))
 	{
 #pragma omp for schedule(static)

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 static int lanes(const struct drop_pool_desc *d)
 {
@@ -181,8 +181,8 @@ void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 	int L = lanes(d), G = (d->c + L - 1) / L, K = d->k1;
 	size_t hw = (size_t)d->h * d->w;
 	/* Per (n, k): the mass, its floor and the weighted sums again (wsum / den = wavg). */
-	double *den = xmalloc((size_t)d->n * K * sizeof *den);
-	int *floored = xmalloc((size_t)d->n * K * sizeof *floored);
+	double *den = drop_malloc((size_t)d->n * K * sizeof *den);
+	int *floored = drop_malloc((size_t)d->n * K * sizeof *floored);
 	for (int n = 0; n < d->n; n++)
 		for (int k = 0; k < K; k++) {
 			const float *mk = m + ((size_t)n * K + k) * hw;
@@ -199,9 +199,9 @@ void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const flo
 #define DM_TILE 64
 #pragma omp parallel if (dm && DROP_PAR((size_t)d->n * G * hw * L))
 	if (dm) {
-		double *acc = xmalloc((size_t)K * DM_TILE * L * sizeof *acc);
-		double *a = xmalloc(2 * (size_t)K * G * L * sizeof *a), *ws = a + (size_t)K * G * L;
-		double *sum = xmalloc((size_t)K * hw * sizeof *sum);
+		double *acc = drop_malloc((size_t)K * DM_TILE * L * sizeof *acc);
+		double *a = drop_malloc(2 * (size_t)K * G * L * sizeof *a), *ws = a + (size_t)K * G * L;
+		double *sum = drop_malloc((size_t)K * hw * sizeof *sum);
 #pragma omp for schedule(static)
 		for (int n = 0; n < d->n; n++) {
 			const float *xn = x + (size_t)n * G * hw * L;

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 struct taps {
 	int *i0, *i1;     /* (out) source indices */
@@ -27,8 +27,8 @@ struct taps {
 
 static struct taps taps_make(int in, int out, int align_corners)
 {
-	struct taps t = { xmalloc(2 * (size_t)out * sizeof(int)), NULL,
-	                  xmalloc(2 * (size_t)out * sizeof(float)), NULL };
+	struct taps t = { drop_malloc(2 * (size_t)out * sizeof(int)), NULL,
+	                  drop_malloc(2 * (size_t)out * sizeof(float)), NULL };
 	t.i1 = t.i0 + out;
 	t.l1 = t.l0 + out;
 	for (int o = 0; o < out; o++) {

@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 double drop_triplet_cpu(const struct drop_triplet_desc *d, const float *emb, const int *pid,
                         const unsigned char *vis, const float *bank, const int *bank_pid,
                         const unsigned char *bank_vis, float scale, float *demb, int *nvalid)
 {
-	struct drop_mined *mn = xmalloc((size_t)d->b * sizeof *mn);
+	struct drop_mined *mn = drop_malloc((size_t)d->b * sizeof *mn);
 #pragma omp parallel for schedule(static)
 	for (int i = 0; i < d->b; i++)
 		mn[i] = drop_trip_mine(d, emb, pid, vis, bank, bank_pid, bank_vis, i);

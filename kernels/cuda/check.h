@@ -9,7 +9,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
-#include "../../lib/drop.h"
+#include "../../lib/core/drop.h"
 
 #define DROP_CHECK_GEN(stmt, ok, strfn)                                                     \
 	do {                                                                                \

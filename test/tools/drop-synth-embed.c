@@ -25,18 +25,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/cli.h"
-#include "../../lib/drop.h"
-#include "../../lib/embedding.h"
-#include "../../lib/npy.h"
-#include "../../lib/outfile.h"
+#include "../../lib/run/cli.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/reid/embedding.h"
+#include "../../lib/io/npy.h"
+#include "../../lib/io/outfile.h"
 
 struct synth_opts {
 	long n, K, D, ids, cams, first, nan_record;
 	uint64_t seed;
 	double noise, invisible, junk;
 	const char *prefix, *output, *list;
-	unsigned omit;           /* bit i: leave out field i of embedding_fields() */
+	unsigned omit;           /* bit i: leave out field i of drop_embedding_fields() */
 };
 
 static void usage(int status)
@@ -168,7 +168,7 @@ enum { STREAM_CENTRE = 1, STREAM_RECORD, STREAM_VECTOR };
 static float *make_centres(const struct synth_opts *o)
 {
 	size_t nvec = 2 + (size_t)o->K, D = (size_t)o->D;
-	float *centre = xcalloc((size_t)o->ids * nvec * D, sizeof *centre);
+	float *centre = drop_calloc((size_t)o->ids * nvec * D, sizeof *centre);
 	for (size_t id = 0; id < (size_t)o->ids; id++)
 		for (size_t v = 0; v < nvec; v++) {
 			uint64_t st = rng_at(o->seed, STREAM_CENTRE, id, v);
@@ -179,7 +179,7 @@ static float *make_centres(const struct synth_opts *o)
 
 /* Record r: its ids, its vectors vec (2 + K, D) and scores vis (K,), its path. */
 static void make_record(const struct synth_opts *o, const float *centre, uint64_t r,
-                        struct embedding_record *e, float *vec, float *vis, char *path,
+                        struct drop_embedding_record *e, float *vec, float *vis, char *path,
                         size_t pathcap)
 {
 	size_t K = (size_t)o->K, D = (size_t)o->D, nvec = 2 + K;
@@ -204,7 +204,7 @@ static void make_record(const struct synth_opts *o, const float *centre, uint64_
 	}
 	snprintf(path, pathcap, "%s%04d_c%d_%07llu.jpg", o->prefix, (int)e->pid, (int)e->camid,
 	         (unsigned long long)r);
-	*e = (struct embedding_record){ path, e->pid, e->camid, vec, vec + D, vec + 2 * D, vis };
+	*e = (struct drop_embedding_record){ path, e->pid, e->camid, vec, vec + D, vec + 2 * D, vis };
 }
 
 static struct drop_out *outs[2];
@@ -227,20 +227,20 @@ int main(int argc, char **argv)
 
 	/* The record layout, less the --omit fields. */
 	size_t K = (size_t)o.K, D = (size_t)o.D, pathlen = strlen(o.prefix) + 40;
-	struct npy_field all[EMBEDDING_NFIELDS], fields[EMBEDDING_NFIELDS];
-	embedding_fields(all, K, D, pathlen);
+	struct drop_npy_field all[EMBEDDING_NFIELDS], fields[EMBEDDING_NFIELDS];
+	drop_embedding_fields(all, K, D, pathlen);
 	int nf = 0;
 	for (int i = 0; i < EMBEDDING_NFIELDS; i++)
 		if (!(o.omit & (1u << i)))
 			fields[nf++] = all[i];
 	if (nf == 0)
 		drop_usage_error("--omit: no field left");
-	struct npy_header h;
-	if (npy_header_records(&h, fields, nf, 0))
+	struct drop_npy_header h;
+	if (drop_npy_header_records(&h, fields, nf, 0))
 		fail(o.output);
 
 	struct drop_out out, list;
-	struct embedding_writer ew;
+	struct drop_embedding_writer ew;
 	if (drop_out_open(&out, o.output, true))
 		fail(o.output);
 	outs[0] = &out;
@@ -249,23 +249,23 @@ int main(int argc, char **argv)
 			fail(o.list);
 		outs[1] = &list;
 	}
-	if (embedding_writer_open(&ew, out.f, &h))
+	if (drop_embedding_writer_open(&ew, out.f, &h))
 		fail(o.output);
 	float *centre = make_centres(&o);
-	float *vec = xmalloc((2 + K) * D * sizeof *vec); /* (2 + K, D): global, fg, parts */
-	float *vis = xmalloc(K * sizeof *vis);           /* (K,) */
-	char *path = xmalloc(pathlen + 1);
+	float *vec = drop_malloc((2 + K) * D * sizeof *vec); /* (2 + K, D): global, fg, parts */
+	float *vis = drop_malloc(K * sizeof *vis);           /* (K,) */
+	char *path = drop_malloc(pathlen + 1);
 	for (long i = 0; i < o.n; i++) {
-		struct embedding_record e;
+		struct drop_embedding_record e;
 		make_record(&o, centre, (uint64_t)(o.first + i), &e, vec, vis, path, pathlen + 1);
 		if (i == o.nan_record)
 			vec[D] = NAN; /* fg[0] */
-		if (embedding_writer_add(&ew, &e))
+		if (drop_embedding_writer_add(&ew, &e))
 			fail(o.output);
 		if (o.list)
 			fprintf(list.f, "%s\t%d\t%d\n", e.path, (int)e.pid, (int)e.camid);
 	}
-	if (embedding_writer_close(&ew))
+	if (drop_embedding_writer_close(&ew))
 		fail(o.output);
 	outs[0] = NULL;
 	if (drop_out_commit(&out))

@@ -29,9 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/embedding.h"
-#include "../../lib/npy.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/reid/embedding.h"
+#include "../../lib/io/npy.h"
 
 /*
  * Tolerances: a (atol as a fraction of max|ref|) about 10 x the largest max|got - ref| /
@@ -69,11 +69,11 @@ static const struct tol *tol_of(const char *kind)
 static const char *fixdir;
 
 /* FIXDIR/NAME.npy as float32, checked to hold `count` values (any count: SIZE_MAX). */
-static float *load_ref(const char *name, size_t count, struct npy_array *a)
+static float *load_ref(const char *name, size_t count, struct drop_npy_array *a)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s.npy", fixdir, name);
-	if (npy_load_f32(path, a))
+	if (drop_npy_load_f32(path, a))
 		drop_die(2, "%s: %s", path, drop_errmsg());
 	if (count != SIZE_MAX && a->h.count != count)
 		drop_die(2, "%s: %zu values, expected %zu", path, a->h.count, count);
@@ -129,8 +129,8 @@ static void compare(const char *what, const char *kind, const double *got, const
 
 static void cmp_map(const char *map, const char *dump)
 {
-	struct npy_array got, mean, std, idx, val;
-	if (npy_load_f32(dump, &got))
+	struct drop_npy_array got, mean, std, idx, val;
+	if (drop_npy_load_f32(dump, &got))
 		drop_die(2, "%s: %s", dump, drop_errmsg());
 	if (got.h.nfields || got.h.ndim != 4)
 		drop_die(2, "%s: not a [N, C, h, w] array", dump);
@@ -146,7 +146,7 @@ static void cmp_map(const char *map, const char *dump)
 	const float *rs = load_ref(name, N * C, &std);
 
 	const float *g = got.data;
-	double *m = xmalloc(N * C * sizeof *m), *s = xmalloc(N * C * sizeof *s);
+	double *m = drop_malloc(N * C * sizeof *m), *s = drop_malloc(N * C * sizeof *s);
 	for (size_t i = 0; i < N * C; i++) {
 		const float *p = g + i * hw;
 		double sum = 0, ss = 0;
@@ -165,14 +165,14 @@ static void cmp_map(const char *map, const char *dump)
 
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s.idx.npy", fixdir, map);
-	if (npy_load(path, &idx))
+	if (drop_npy_load(path, &idx))
 		drop_die(2, "%s: %s", path, drop_errmsg());
 	if (idx.h.nfields || idx.h.base.type != NPY_I8 || idx.h.ndim != 1)
 		drop_die(2, "%s: not an int64 vector", path);
 	size_t S = idx.h.count;
 	snprintf(name, sizeof name, "%s.val", map);
 	const float *rv = load_ref(name, S, &val);
-	double *v = xmalloc((S + 1) * sizeof *v);
+	double *v = drop_malloc((S + 1) * sizeof *v);
 	for (size_t i = 0; i < S; i++) {
 		int64_t k = ((const int64_t *)idx.data)[i];
 		if (k < 0 || (size_t)k >= got.h.count)
@@ -185,16 +185,16 @@ static void cmp_map(const char *map, const char *dump)
 	free(m);
 	free(s);
 	free(v);
-	npy_array_free(&got);
-	npy_array_free(&mean);
-	npy_array_free(&std);
-	npy_array_free(&idx);
-	npy_array_free(&val);
+	drop_npy_array_free(&got);
+	drop_npy_array_free(&mean);
+	drop_npy_array_free(&std);
+	drop_npy_array_free(&idx);
+	drop_npy_array_free(&val);
 }
 
 static void cmp_one(const char *name, const float *src, size_t n, const float *ref)
 {
-	double *d = xmalloc((n + 1) * sizeof *d);
+	double *d = drop_malloc((n + 1) * sizeof *d);
 	for (size_t i = 0; i < n; i++)
 		d[i] = src[i];
 	compare(name, name, d, ref, n);
@@ -203,13 +203,13 @@ static void cmp_one(const char *name, const float *src, size_t n, const float *r
 
 static void cmp_emb(const char *stream)
 {
-	struct embedding_set e = { 0 };
-	if (embedding_load(stream, EMB_GLOBAL | EMB_FG | EMB_PARTS, &e))
+	struct drop_embedding_set e = { 0 };
+	if (drop_embedding_load(stream, EMB_GLOBAL | EMB_FG | EMB_PARTS, &e))
 		drop_die(2, "%s: %s", stream, drop_errmsg());
-	struct npy_array parts;
+	struct drop_npy_array parts;
 	char path[4096];
 	snprintf(path, sizeof path, "%s/parts.npy", fixdir);
-	if (npy_load_f32(path, &parts))
+	if (drop_npy_load_f32(path, &parts))
 		drop_die(2, "%s: %s", path, drop_errmsg());
 	if (parts.h.ndim != 3)
 		drop_die(2, "%s: not [N, K, D]", path);
@@ -218,24 +218,24 @@ static void cmp_emb(const char *stream)
 		drop_die(2, "%s: %zu records, K %zu, D %zu; the fixture has %zu, K %zu, D %zu", stream,
 		         e.n, e.K, e.D, N, K, D);
 
-	struct npy_array gl, fg, vis;
+	struct drop_npy_array gl, fg, vis;
 	const float *rg = load_ref("global", N * D, &gl), *rf = load_ref("fg", N * D, &fg);
 	const float *rv = load_ref("vis", N * K, &vis);
 	cmp_one("global", e.vec[EMB_VEC_GLOBAL], N * D, rg);
 	cmp_one("fg", e.vec[EMB_VEC_FG], N * D, rf);
 	/* parts: the set keeps one (n, D) matrix per part; the fixture is [N, K, D]. */
-	float *p = xmalloc(N * K * D * sizeof *p);
+	float *p = drop_malloc(N * K * D * sizeof *p);
 	for (size_t i = 0; i < N; i++)
 		for (size_t k = 0; k < K; k++)
 			memcpy(p + (i * K + k) * D, e.vec[EMB_VEC_PART + k] + i * D, D * sizeof *p);
 	cmp_one("parts", p, N * K * D, parts.data);
 	cmp_one("vis", e.vis, N * K, rv);
 	free(p);
-	npy_array_free(&parts);
-	npy_array_free(&gl);
-	npy_array_free(&fg);
-	npy_array_free(&vis);
-	embedding_set_free(&e);
+	drop_npy_array_free(&parts);
+	drop_npy_array_free(&gl);
+	drop_npy_array_free(&fg);
+	drop_npy_array_free(&vis);
+	drop_embedding_set_free(&e);
 }
 
 int main(int argc, char **argv)

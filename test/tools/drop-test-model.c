@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/model_io.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/model/model_file.h"
 
 static int num(const char *s)
 {
@@ -86,21 +86,21 @@ int main(int argc, char **argv)
 	if (drop_model_create(&m, &c, &drop_backend_cpu))
 		drop_die(1, "%s", drop_errmsg());
 	drop_params_init(&m.params, seed);
-	struct ckpt_writer w;
-	ckpt_writer_init(&w);
+	struct drop_ckpt_writer w;
+	drop_ckpt_writer_init(&w);
 	int rc = drop_model_checkpoint_add(&w, &m);
 	if (!rc && lie_parts) {
 		struct drop_model_config lie = c;
 		lie.parts = lie_parts;
 		char *json = drop_model_config_json(&lie);
-		rc = ckpt_set_meta(&w, DROP_MODEL_META, json);
+		rc = drop_ckpt_set_meta(&w, DROP_MODEL_META, json);
 		free(json);
 	}
 	if (!rc)
-		rc = ckpt_commit(&w, argv[optind]);
+		rc = drop_ckpt_commit(&w, argv[optind]);
 	if (rc)
 		drop_die(1, "%s: %s", argv[optind], drop_errmsg());
-	ckpt_writer_free(&w);
+	drop_ckpt_writer_free(&w);
 	drop_model_free(&m);
 	return 0;
 }

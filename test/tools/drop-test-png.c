@@ -11,7 +11,7 @@
  *   drop-test-png jpeg W H OUT.jpg        write a W x H colour gradient (JPEG, quality 90)
  *   drop-test-png png W H OUT.png         the same gradient as an RGB PNG
  *
- * Built on lib/png.c and lib/npy.c; JPEG writing uses libjpeg directly (only tests need it).
+ * Built on lib/io/png.c and lib/io/npy.c; JPEG writing uses libjpeg directly (only tests need it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +19,9 @@
 
 #include <jpeglib.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/npy.h"
-#include "../../lib/png.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/io/npy.h"
+#include "../../lib/io/png.h"
 
 static int die(const char *what, const char *why)
 {
@@ -84,9 +84,9 @@ static int cmp(const char *png, const char *npy)
 		return die(png, f ? drop_errmsg() : "cannot open");
 	}
 	fclose(f);
-	struct npy_array a;
+	struct drop_npy_array a;
 	int rc = 1;
-	if (npy_load_f32(npy, &a)) {
+	if (drop_npy_load_f32(npy, &a)) {
 		die(npy, drop_errmsg());
 	} else if (a.h.ndim != 2 || a.h.shape[0] != (size_t)im.h ||
 	           a.h.shape[1] != (size_t)im.w) {
@@ -100,7 +100,7 @@ static int cmp(const char *png, const char *npy)
 				        (double)((float *)a.data)[i]);
 				rc = 1;
 			}
-		npy_array_free(&a);
+		drop_npy_array_free(&a);
 	}
 	drop_png_image_free(&im);
 	return rc;
@@ -108,11 +108,11 @@ static int cmp(const char *png, const char *npy)
 
 static int npycmp(const char *pa, const char *pb, double tol)
 {
-	struct npy_array a, b;
-	if (npy_load_f32(pa, &a))
+	struct drop_npy_array a, b;
+	if (drop_npy_load_f32(pa, &a))
 		return die(pa, drop_errmsg());
-	if (npy_load_f32(pb, &b)) {
-		npy_array_free(&a);
+	if (drop_npy_load_f32(pb, &b)) {
+		drop_npy_array_free(&a);
 		return die(pb, drop_errmsg());
 	}
 	int rc = a.h.ndim != b.h.ndim ||
@@ -127,15 +127,15 @@ static int npycmp(const char *pa, const char *pb, double tol)
 			rc = 1;
 		}
 	}
-	npy_array_free(&a);
-	npy_array_free(&b);
+	drop_npy_array_free(&a);
+	drop_npy_array_free(&b);
 	return rc;
 }
 
 /* (h, w, 3): red across, green down, blue constant. */
 static uint8_t *gradient(int w, int h)
 {
-	uint8_t *rgb = xmalloc((size_t)w * (size_t)h * 3);
+	uint8_t *rgb = drop_malloc((size_t)w * (size_t)h * 3);
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < w; x++) {
 			uint8_t *p = rgb + ((size_t)y * (size_t)w + (size_t)x) * 3;

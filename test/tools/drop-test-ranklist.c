@@ -1,10 +1,10 @@
 /*
- * drop-test-ranklist - test helper: write the ranked-list stream (lib/ranklist.h) of a
+ * drop-test-ranklist - test helper: write the ranked-list stream (lib/reid/ranklist.h) of a
  * distance matrix, so the bats tests can check that drop-score scores a stream exactly as
  * it scores the matrix (--dist).
  *
  * Usage: drop-test-ranklist [--top K] [--bad-index I] [--dup] [--nan-dist] D Q G > r.npy
- * Rows are ranked by ascending distance, ties by gallery index (lib/metrics.c); --top K
+ * Rows are ranked by ascending distance, ties by gallery index (lib/reid/metrics.c); --top K
  * keeps the first K of each list, as drop-match --top does. --bad-index I writes I as the
  * first index of the last query, --dup repeats its second index first, and --nan-dist
  * writes a NaN as its first distance (bad inputs for drop-score). Not a user tool: no man page.
@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/list.h"
-#include "../../lib/metrics.h"
-#include "../../lib/npy.h"
-#include "../../lib/ranklist.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/io/list.h"
+#include "../../lib/reid/metrics.h"
+#include "../../lib/io/npy.h"
+#include "../../lib/reid/ranklist.h"
 
 int main(int argc, char **argv)
 {
@@ -43,23 +43,23 @@ int main(int argc, char **argv)
 	if (argc - a != 3)
 		drop_die(DROP_EXIT_USAGE, "usage: drop-test-ranklist [--top K] [--bad-index I] "
 		         "[--dup] [--nan-dist] D.npy Q.tsv G.tsv");
-	struct npy_array d;
-	struct list ql, gl;
-	if (npy_load(argv[a], &d))
+	struct drop_npy_array d;
+	struct drop_list ql, gl;
+	if (drop_npy_load(argv[a], &d))
 		drop_die(1, "%s: %s", argv[a], drop_errmsg());
-	if (list_read(argv[a + 1], &ql) || list_read(argv[a + 2], &gl))
+	if (drop_list_read(argv[a + 1], &ql) || drop_list_read(argv[a + 2], &gl))
 		drop_die(1, "lists: %s", drop_errmsg());
 	size_t nq = ql.n, ng = gl.n;
 	if (d.h.nfields || d.h.ndim != 2 || d.h.shape[0] != nq || d.h.shape[1] != ng)
 		drop_die(1, "%s: not a (%zu, %zu) matrix", argv[a], nq, ng);
 	size_t k = top && top < ng ? top : ng;
 
-	struct ranklist_gallery g = { ng, xcalloc(ng + 1, sizeof(char *)),
-	                              xcalloc(ng + 1, sizeof(int32_t)),
-	                              xcalloc(ng + 1, sizeof(int32_t)) };
+	struct drop_ranklist_gallery g = { ng, drop_calloc(ng + 1, sizeof(char *)),
+	                              drop_calloc(ng + 1, sizeof(int32_t)),
+	                              drop_calloc(ng + 1, sizeof(int32_t)) };
 	size_t pathlen = 1;
 	for (size_t j = 0; j < ng; j++) {
-		g.path[j] = xstrdup(gl.items[j].path);
+		g.path[j] = drop_strdup(gl.items[j].path);
 		g.pid[j] = gl.items[j].pid;
 		g.camid[j] = gl.items[j].camid;
 	}
@@ -67,18 +67,18 @@ int main(int argc, char **argv)
 		if (strlen(ql.items[i].path) > pathlen)
 			pathlen = strlen(ql.items[i].path);
 
-	int32_t *order = xmalloc((nq * ng + 1) * sizeof *order);
-	double *row = xmalloc((ng + 1) * sizeof *row);
-	float *dist = xmalloc((k + 1) * sizeof *dist);
-	if (metrics_rank_rows(&d.h, d.data, nq, ng, 0, order))
+	int32_t *order = drop_malloc((nq * ng + 1) * sizeof *order);
+	double *row = drop_malloc((ng + 1) * sizeof *row);
+	float *dist = drop_malloc((k + 1) * sizeof *dist);
+	if (drop_metrics_rank_rows(&d.h, d.data, nq, ng, 0, order))
 		drop_die(1, "%s: %s", argv[a], drop_errmsg());
-	struct ranklist_writer w;
-	if (ranklist_write_gallery(stdout, &g) || ranklist_writer_open(&w, stdout, k, pathlen))
+	struct drop_ranklist_writer w;
+	if (drop_ranklist_write_gallery(stdout, &g) || drop_ranklist_writer_open(&w, stdout, k, pathlen))
 		drop_die(1, "write: %s", drop_errmsg());
 	for (size_t i = 0; i < nq; i++) {
-		struct npy_field f = d.h.base;
+		struct drop_npy_field f = d.h.base;
 		f.count = ng;
-		npy_get_f64(&f, (const char *)d.data + i * ng * d.h.base.size, row);
+		drop_npy_get_f64(&f, (const char *)d.data + i * ng * d.h.base.size, row);
 		for (size_t j = 0; j < k; j++)
 			dist[j] = (float)row[order[i * ng + j]];
 		if (i + 1 == nq && bad_index >= 0 && k)
@@ -87,19 +87,19 @@ int main(int argc, char **argv)
 			order[i * ng] = order[i * ng + 1];
 		if (i + 1 == nq && nan_dist && k)
 			dist[0] = NAN;
-		struct ranklist_query q = { ql.items[i].path, ql.items[i].pid, ql.items[i].camid, k,
+		struct drop_ranklist_query q = { ql.items[i].path, ql.items[i].pid, ql.items[i].camid, k,
 		                            order + i * ng, dist };
-		if (ranklist_writer_add(&w, &q))
+		if (drop_ranklist_writer_add(&w, &q))
 			drop_die(1, "write: %s", drop_errmsg());
 	}
-	if (ranklist_writer_close(&w) || fflush(stdout))
+	if (drop_ranklist_writer_close(&w) || fflush(stdout))
 		drop_die(1, "write: %s", drop_errmsg());
 	free(order);
 	free(row);
 	free(dist);
-	ranklist_gallery_free(&g);
-	list_free(&ql);
-	list_free(&gl);
-	npy_array_free(&d);
+	drop_ranklist_gallery_free(&g);
+	drop_list_free(&ql);
+	drop_list_free(&gl);
+	drop_npy_array_free(&d);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * tests: lib/augment.c - the bilinear resize bit for bit against cv2.resize, and the whole
+ * tests: lib/data/augment.c - the bilinear resize bit for bit against cv2.resize, and the whole
  * sample pipeline (resize, flip, pad-crop, normalise, erase, label sampling) against the
  * array-based OpenCV/NumPy reference of scripts/make-augment-fixtures, given explicit
  * geometry; then the random geometry: ranges, frequencies, determinism, test mode.
@@ -8,24 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/augment.h"
-#include "../../lib/drop.h"
-#include "../../lib/npy.h"
+#include "../../lib/data/augment.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/io/npy.h"
 #include "tap.h"
 
 #define FIX "test/fixtures/augment/"
 
-static int load(const char *name, enum npy_type type, struct npy_array *a)
+static int load(const char *name, enum drop_npy_type type, struct drop_npy_array *a)
 {
 	char path[256];
 	snprintf(path, sizeof path, FIX "%s", name);
-	if (npy_load(path, a)) {
+	if (drop_npy_load(path, a)) {
 		CHECK(0, "load %s: %s", name, drop_errmsg());
 		return -1;
 	}
 	if (a->h.nfields || a->h.base.type != type) {
 		CHECK(0, "%s has the expected type", name);
-		npy_array_free(a);
+		drop_npy_array_free(a);
 		return -1;
 	}
 	return 0;
@@ -64,15 +64,15 @@ static void test_resize(void)
 		char a[96], b[96];
 		snprintf(a, sizeof a, "resize_%s.src.npy", name);
 		snprintf(b, sizeof b, "resize_%s.dst.npy", name);
-		struct npy_array src, dst;
+		struct drop_npy_array src, dst;
 		if (load(a, NPY_U1, &src))
 			continue;
 		if (load(b, NPY_U1, &dst)) {
-			npy_array_free(&src);
+			drop_npy_array_free(&src);
 			continue;
 		}
 		size_t nout = (size_t)dh * dw * c;
-		uint8_t *out = xmalloc(nout);
+		uint8_t *out = drop_malloc(nout);
 		drop_resize_linear_u8(src.data, sh, sw, out, dh, dw, c);
 		size_t bad = 0, first = 0;
 		for (size_t i = 0; i < nout; i++)
@@ -85,8 +85,8 @@ static void test_resize(void)
 			printf("#   %zu bytes differ, first at %zu: %d, cv2 %d\n", bad, first,
 			       out[first], ((uint8_t *)dst.data)[first]);
 		free(out);
-		npy_array_free(&src);
-		npy_array_free(&dst);
+		drop_npy_array_free(&src);
+		drop_npy_array_free(&dst);
 	}
 }
 
@@ -95,11 +95,11 @@ static void test_pipeline(void)
 	static char rows[32][16][32];
 	int n = read_table("augment.tsv", rows, 32);
 	CHECK(n >= 6, "augment.tsv has its cases (%d)", n);
-	struct npy_array src, lab;
+	struct drop_npy_array src, lab;
 	if (load("aug.src.npy", NPY_U1, &src))
 		return;
 	if (load("aug.label.npy", NPY_U1, &lab)) {
-		npy_array_free(&src);
+		drop_npy_array_free(&src);
 		return;
 	}
 	int sh = (int)src.h.shape[0], sw = (int)src.h.shape[1];
@@ -118,16 +118,16 @@ static void test_pipeline(void)
 		char a[96], b[96];
 		snprintf(a, sizeof a, "aug_%s.x.npy", name);
 		snprintf(b, sizeof b, "aug_%s.lab.npy", name);
-		struct npy_array ex, el;
+		struct drop_npy_array ex, el;
 		if (load(a, NPY_F4, &ex))
 			continue;
 		if (load(b, NPY_U1, &el)) {
-			npy_array_free(&ex);
+			drop_npy_array_free(&ex);
 			continue;
 		}
 		size_t nx = (size_t)3 * c.h * c.w, nl = (size_t)(c.h / 4) * (c.w / 4);
-		uint8_t *scratch = xmalloc((size_t)c.h * c.w * 3), *ol = xmalloc(nl);
-		float *ox = xmalloc(nx * sizeof *ox);
+		uint8_t *scratch = drop_malloc((size_t)c.h * c.w * 3), *ol = drop_malloc(nl);
+		float *ox = drop_malloc(nx * sizeof *ox);
 		drop_aug_apply(&c, &p, src.data, sh, sw, lab.data, lh, lw, scratch, ox, ol);
 		size_t badx = 0, badl = 0, fx = 0, fl = 0;
 		for (size_t i = 0; i < nx; i++)
@@ -167,11 +167,11 @@ static void test_pipeline(void)
 		free(scratch);
 		free(ol);
 		free(ox);
-		npy_array_free(&ex);
-		npy_array_free(&el);
+		drop_npy_array_free(&ex);
+		drop_npy_array_free(&el);
 	}
-	npy_array_free(&src);
-	npy_array_free(&lab);
+	drop_npy_array_free(&src);
+	drop_npy_array_free(&lab);
 }
 
 static void test_draws(void)

@@ -1,5 +1,5 @@
 /*
- * tests: lib/dataset.c - the five layouts built as tiny trees of empty files under /tmp:
+ * tests: lib/data/dataset.c - the five layouts built as tiny trees of empty files under /tmp:
  * which files each split lists, pid and camid from names (the PID_cD rule, Market's junk
  * and distractors) or folders (Occluded-REID, P-DukeMTMC-reID), training classes, the
  * label path of each image (Occluded-Duke's suffix, the per-identity folder dropped),
@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/dataset.h"
-#include "../../lib/drop.h"
-#include "../../lib/walk.h"
+#include "../../lib/data/dataset.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/io/walk.h"
 #include "tap.h"
 
 static char tmp[64];

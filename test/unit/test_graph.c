@@ -1,5 +1,5 @@
 /*
- * tests: lib/model_graph.c's memory plan against the same ops called on buffers of their
+ * tests: lib/model/graph.c's memory plan against the same ops called on buffers of their
  * own. A small graph - x (blocked input) -> conv a (3x3, stride 2) -> bilinear x2, concat
  * with conv b (1x1) of x - run forward and backward: a resampling read only by a concat
  * lives in the concat's buffer (its slice) when it starts at a whole channel block, and
@@ -7,13 +7,13 @@
  * gradients are the bits of the direct calls (split, resample_bwd, conv2d_bwd_weights).
  */
 #include "test_ops_util.h"
-#include "../../lib/model.h"
+#include "../../lib/model/model.h"
 
 enum { N = 2, CX = 16, H = 8, W = 4, CA = 32 };
 
 static float *randn(size_t n, uint64_t stream)
 {
-	float *v = xmalloc(n * sizeof *v);
+	float *v = drop_malloc(n * sizeof *v);
 	drop_rand_normal_cpu(7, (uint32_t)stream, 0, n, v);
 	return v;
 }
@@ -76,7 +76,7 @@ static void slice_case(int cb, bool bf16)
 	drop_split_cpu(&dy, 2, dparts);
 	drop_resample_bwd_cpu(&dr, r.data, ya.data);
 	size_t nwa = (size_t)CA * CX * 9, nwb = (size_t)cb * CX;
-	float *gwa = xmalloc(nwa * sizeof *gwa), *gwb = xmalloc(nwb * sizeof *gwb);
+	float *gwa = drop_malloc(nwa * sizeof *gwa), *gwb = drop_malloc(nwb * sizeof *gwb);
 	drop_conv2d_bwd_weights_cpu(&da, &x, &ya, gwa, NULL);
 	drop_conv2d_bwd_weights_cpu(&db, &x, &yb, gwb, NULL);
 	CHECK(!memcmp(gwa, wa->grad, nwa * sizeof *gwa) && !memcmp(gwb, wb->grad, nwb * sizeof *gwb),

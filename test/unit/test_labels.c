@@ -1,10 +1,10 @@
 /*
- * tests: lib/labels.c and lib/groupings.c against the independent NumPy/PyTorch reference
+ * tests: lib/data/labels.c and lib/data/groupings.c against the independent NumPy/PyTorch reference
  * of scripts/make-label-fixtures (every grouping, hard and soft, f2/f4/f8 fields, several
  * thresholds), hand-worked cases from bpbreid-reference.md §2.2, the output-name rule,
- * nearest resizing, overlays, the field checks; lib/png.c and lib/image.c round trips and
- * corrupt files; lib/walk.c listings and folders, lib/outfile.c whole-file writes;
- * lib/labeljob.c: the jobs of a tree, output names, name collisions, output folders.
+ * nearest resizing, overlays, the field checks; lib/io/png.c and lib/io/image.c round trips and
+ * corrupt files; lib/io/walk.c listings and folders, lib/io/outfile.c whole-file writes;
+ * lib/run/labels_plan.c: the jobs of a tree, output names, name collisions, output folders.
  * also requires: test/fixtures/labels (committed)
  */
 #include <stdlib.h>
@@ -12,15 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/groupings.h"
-#include "../../lib/image.h"
-#include "../../lib/labeljob.h"
-#include "../../lib/labels.h"
-#include "../../lib/npy.h"
-#include "../../lib/outfile.h"
-#include "../../lib/png.h"
-#include "../../lib/walk.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/data/groupings.h"
+#include "../../lib/io/image.h"
+#include "../../lib/run/labels_plan.h"
+#include "../../lib/data/labels.h"
+#include "../../lib/io/npy.h"
+#include "../../lib/io/outfile.h"
+#include "../../lib/io/png.h"
+#include "../../lib/io/walk.h"
 #include "tap.h"
 
 #define FIX "test/fixtures/labels/"
@@ -41,28 +41,28 @@ static void test_case(const char *grouping, const char *field, float thr, const 
 	if (!g)
 		return;
 	char path[256];
-	struct npy_array f, eh, es;
+	struct drop_npy_array f, eh, es;
 	snprintf(path, sizeof path, FIX "%s", field);
-	int rc = npy_load_f32(path, &f);
+	int rc = drop_npy_load_f32(path, &f);
 	CHECK(rc == 0 && drop_field_check(&f) == 0, "load %s (%s)", field,
 	      rc ? drop_errmsg() : "ok");
 	if (rc)
 		return;
 	size_t h = f.h.shape[1], w = f.h.shape[2], hw = h * w;
 	snprintf(path, sizeof path, FIX "%s", hard);
-	rc = npy_load_f32(path, &eh);
+	rc = drop_npy_load_f32(path, &eh);
 	snprintf(path, sizeof path, FIX "%s", soft);
-	rc |= npy_load_f32(path, &es);
+	rc |= drop_npy_load_f32(path, &es);
 	CHECK(rc == 0, "load expected %s, %s", hard, soft);
 	if (rc) {
-		npy_array_free(&f);
+		drop_npy_array_free(&f);
 		return;
 	}
 	CHECK(eh.h.count == hw && es.h.count == (size_t)(g->k + 1) * hw, "%s: expected sizes",
 	      hard);
 
-	uint8_t *labels = xmalloc(hw);
-	float *s = xmalloc((size_t)(g->k + 1) * hw * sizeof *s);
+	uint8_t *labels = drop_malloc(hw);
+	float *s = drop_malloc((size_t)(g->k + 1) * hw * sizeof *s);
 	drop_labels_hard(g, f.data, hw, thr, labels);
 	drop_labels_soft(g, f.data, hw, thr, s);
 	size_t bad = 0, first = 0;
@@ -84,9 +84,9 @@ static void test_case(const char *grouping, const char *field, float thr, const 
 	      grouping, field, (double)thr, maxerr);
 	free(labels);
 	free(s);
-	npy_array_free(&f);
-	npy_array_free(&eh);
-	npy_array_free(&es);
+	drop_npy_array_free(&f);
+	drop_npy_array_free(&eh);
+	drop_npy_array_free(&es);
 }
 
 static void test_reference_cases(void)
@@ -115,13 +115,13 @@ static void test_reference_cases(void)
  * labels from the tables of bpbreid-reference.md §2.2. */
 static void test_hand_cases(void)
 {
-	struct npy_array f;
-	if (npy_load_f32(FIX "field_f4.npy", &f)) {
+	struct drop_npy_array f;
+	if (drop_npy_load_f32(FIX "field_f4.npy", &f)) {
 		CHECK(0, "load field_f4 (%s)", drop_errmsg());
 		return;
 	}
 	size_t hw = f.h.shape[1] * f.h.shape[2];
-	uint8_t *l = xmalloc(hw);
+	uint8_t *l = drop_malloc(hw);
 	drop_labels_hard(drop_grouping_find("eight"), f.data, hw, 0.5f, l);
 	CHECK(l[0] == 1 && l[35] == 1, "eight: nose and ear-to-shoulder limb are head");
 	CHECK(l[5] == 2 && l[27] == 2, "eight: left shoulder, left elbow-wrist are left arm");
@@ -140,7 +140,7 @@ static void test_hand_cases(void)
 	drop_labels_hard(drop_grouping_find("eight"), f.data, hw, 0.0f, l);
 	CHECK(l[40] == 0, "threshold 0: a pixel where every part is 0 stays background");
 	free(l);
-	npy_array_free(&f);
+	drop_npy_array_free(&f);
 }
 
 static void test_groupings(void)
@@ -243,19 +243,19 @@ static void test_field_check(void)
 	};
 	for (size_t i = 0; i < 3; i++) {
 		char path[128];
-		struct npy_array a;
+		struct drop_npy_array a;
 		snprintf(path, sizeof path, FIX "%s", cases[i][0]);
-		int rc = npy_load_f32(path, &a);
+		int rc = drop_npy_load_f32(path, &a);
 		CHECK(rc == 0, "load %s", cases[i][0]);
 		if (rc)
 			continue;
 		rc = drop_field_check(&a);
 		CHECK(rc == -1 && !strcmp(drop_errmsg(), cases[i][1]), "%s: %s", cases[i][0],
 		      drop_errmsg());
-		npy_array_free(&a);
+		drop_npy_array_free(&a);
 	}
-	struct npy_array a;
-	CHECK(npy_load_f32(FIX "bad_truncated.npy", &a) == -1 && strstr(drop_errmsg(), "trunc"),
+	struct drop_npy_array a;
+	CHECK(drop_npy_load_f32(FIX "bad_truncated.npy", &a) == -1 && strstr(drop_errmsg(), "trunc"),
 	      "a truncated file fails to load: %s", drop_errmsg());
 }
 

@@ -1,5 +1,5 @@
 /*
- * tests: lib/list.c - TSV list files: comments, blank lines, CRLF, the optional label
+ * tests: lib/io/list.c - TSV list files: comments, blank lines, CRLF, the optional label
  * column, and the line-numbered errors.
  * also requires: nothing
  */
@@ -7,26 +7,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/list.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/io/list.h"
 #include "tap.h"
 
-/* Write `text` to a temporary file and read it as a list; returns list_read's result. */
-static int read_text(const char *text, struct list *l)
+/* Write `text` to a temporary file and read it as a list; returns drop_list_read's result. */
+static int read_text(const char *text, struct drop_list *l)
 {
 	char path[] = "/tmp/drop-list-XXXXXX";
 	int fd = mkstemp(path);
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
 		return -2;
 	close(fd);
-	int rc = list_read(path, l);
+	int rc = drop_list_read(path, l);
 	unlink(path);
 	return rc;
 }
 
 int main(void)
 {
-	struct list l;
+	struct drop_list l;
 	int rc = read_text("# path\tpid\tcamid\n"
 	                   "query/0001_c1.jpg\t1\t0\n"
 	                   "\n"
@@ -42,7 +42,7 @@ int main(void)
 		      l.items[1].camid == 5 && l.items[1].label &&
 		      !strcmp(l.items[1].label, "labels/c.png"), "spaces in a path, CRLF, label");
 		CHECK(l.items[2].pid == INT32_MAX && l.items[2].camid == INT32_MIN, "int32 limits");
-		list_free(&l);
+		drop_list_free(&l);
 	}
 	static const struct {
 		const char *text, *msg;
@@ -58,7 +58,7 @@ int main(void)
 		rc = read_text(bad[i].text, &l);
 		CHECK(rc == -1 && strstr(drop_errmsg(), bad[i].msg), "rejected: %s", drop_errmsg());
 	}
-	rc = list_read("/nonexistent/list.tsv", &l);
+	rc = drop_list_read("/nonexistent/list.tsv", &l);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "No such file"), "missing file: %s", drop_errmsg());
 	return tap_done();
 }

@@ -1,5 +1,5 @@
 /*
- * tests: lib/loader.c - batches from a tiny dataset of JPEG, PNG and TIFF images with label
+ * tests: lib/data/loader.c - batches from a tiny dataset of JPEG, PNG and TIFF images with label
  * PNGs, all written here: the same bytes for 1, 2 and 3 threads and any look-ahead; each
  * sample equal to decoding + drop_aug_apply with the draws of its position; TIFF pixels as
  * written; errors (a truncated JPEG, a label value above K, a missing label) name the file,
@@ -18,12 +18,12 @@
 #include <jpeglib.h>
 #include <tiffio.h>
 
-#include "../../lib/dataset.h"
-#include "../../lib/drop.h"
-#include "../../lib/labels.h"
-#include "../../lib/loader.h"
-#include "../../lib/png.h"
-#include "../../lib/walk.h"
+#include "../../lib/data/dataset.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/data/labels.h"
+#include "../../lib/data/loader.h"
+#include "../../lib/io/png.h"
+#include "../../lib/io/walk.h"
 #include "tap.h"
 
 #define K 8             /* parts: label values 0..8 */
@@ -33,7 +33,7 @@ static char tmp[64];
 /* A smooth test picture with some texture; `seed` varies it. rgb (h, w, 3). */
 static uint8_t *picture(int h, int w, int seed)
 {
-	uint8_t *p = xmalloc((size_t)h * w * 3);
+	uint8_t *p = drop_malloc((size_t)h * w * 3);
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < w; x++)
 			for (int k = 0; k < 3; k++)
@@ -99,7 +99,7 @@ static void write_tiff(const char *path, const uint8_t *rgb, int h, int w)
 /* A label PNG of h x w values 0..max (max may exceed K to make a bad one). */
 static void write_label(const char *path, int h, int w, int seed, int max)
 {
-	uint8_t *v = xmalloc((size_t)h * w);
+	uint8_t *v = drop_malloc((size_t)h * w);
 	for (int i = 0; i < h * w; i++)
 		v[i] = (uint8_t)((i * 5 + seed) % (max + 1));
 	FILE *f = fopen(path, "wb");
@@ -121,7 +121,7 @@ static void add(struct drop_dataset *ds, char *path, char *label, int cls)
 {
 	if (ds->n == ds->cap) {
 		ds->cap = ds->cap ? 2 * ds->cap : 16;
-		ds->v = xrealloc(ds->v, ds->cap * sizeof *ds->v);
+		ds->v = drop_realloc(ds->v, ds->cap * sizeof *ds->v);
 	}
 	ds->v[ds->n++] = (struct drop_sample){ .path = path, .label = label, .pid = cls,
 	                                       .camid = 0, .cls = cls };
@@ -161,8 +161,8 @@ static long run(const struct drop_dataset *ds, const size_t *order, size_t n, in
 	                                .ahead = ahead, .labels = labels, .max_label = K };
 	drop_aug_defaults(&c.aug, 32, 16, true);
 	size_t xs = (size_t)3 * 32 * 16, ls = 8 * 4;
-	*x = xmalloc(n * xs * sizeof **x);
-	*lab = xcalloc(n, ls);
+	*x = drop_malloc(n * xs * sizeof **x);
+	*lab = drop_calloc(n, ls);
 	struct drop_loader *L = drop_loader_open(ds, order, n, batch, &c);
 	if (!L) {
 		snprintf(err, errcap, "%s", drop_errmsg());
@@ -216,8 +216,8 @@ static void test_batches(struct drop_dataset *ds)
 	/* Each sample is the decoded image augmented with the draws of its position. */
 	struct drop_aug_config c;
 	drop_aug_defaults(&c, 32, 16, true);
-	uint8_t *scratch = xmalloc((size_t)32 * 16 * 3), lab[8 * 4];
-	float *want = xmalloc(xs * sizeof *want);
+	uint8_t *scratch = drop_malloc((size_t)32 * 16 * 3), lab[8 * 4];
+	float *want = drop_malloc(xs * sizeof *want);
 	int same = 1, flips = 0, erases = 0;
 	for (size_t j = 0; j < n; j++) {
 		const struct drop_sample *s = &ds->v[order[j]];
@@ -306,10 +306,10 @@ static void test_errors(struct drop_dataset *ds)
 	write_label(bad_label, 8, 4, 0, 12);
 	free(rgb);
 	size_t first = ds->n;
-	add(ds, bad_jpeg, xstrdup(ds->v[0].label), 0);                 /* first + 0 */
-	add(ds, bad_jpeg2, xstrdup(ds->v[0].label), 0);                /* first + 1 */
-	add(ds, xstrdup(ds->v[1].path), bad_label, 1);                 /* first + 2 */
-	add(ds, xstrdup(ds->v[1].path), no_label, 1);                  /* first + 3 */
+	add(ds, bad_jpeg, drop_strdup(ds->v[0].label), 0);                 /* first + 0 */
+	add(ds, bad_jpeg2, drop_strdup(ds->v[0].label), 0);                /* first + 1 */
+	add(ds, drop_strdup(ds->v[1].path), bad_label, 1);                 /* first + 2 */
+	add(ds, drop_strdup(ds->v[1].path), no_label, 1);                  /* first + 3 */
 
 	float *x;
 	uint8_t *l;
@@ -379,7 +379,7 @@ static int bench(int nimages, int argc, char **argv)
 		free(rgb);
 	}
 	const size_t n = 2048;
-	size_t *order = xmalloc(n * sizeof *order);
+	size_t *order = drop_malloc(n * sizeof *order);
 	for (size_t j = 0; j < n; j++)
 		order[j] = (j * 7919) % (size_t)nimages;
 	int deflt[] = { 1, 2 }, nt = argc > 0 ? argc : 2;

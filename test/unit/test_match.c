@@ -1,5 +1,5 @@
 /*
- * tests: lib/match.c and lib/embedding.c - distances against an independent NumPy
+ * tests: lib/reid/match.c and lib/reid/embedding.c - distances against an independent NumPy
  * reference (fixtures from scripts/make-match-fixtures) and against a naive
  * double-precision reference written here (random cases: invisible parts, near-duplicates,
  * zero vectors, every --use, cosine, gallery sizes off the chunk size); bit-identical
@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "../../kernels/maths.h"
-#include "../../lib/drop.h"
-#include "../../lib/embedding.h"
-#include "../../lib/match.h"
-#include "../../lib/npy.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/reid/embedding.h"
+#include "../../lib/reid/match.h"
+#include "../../lib/io/npy.h"
 #include "tap.h"
 
 #define FIX "test/fixtures/match/"
@@ -44,7 +44,7 @@ static float nrand(void)
 
 /* ---- Building sets by hand ---------------------------------------------------------------- */
 
-static void set_make(struct embedding_set *s, size_t n, size_t K, size_t D)
+static void set_make(struct drop_embedding_set *s, size_t n, size_t K, size_t D)
 {
 	memset(s, 0, sizeof *s);
 	s->n = s->cap = n;
@@ -52,20 +52,20 @@ static void set_make(struct embedding_set *s, size_t n, size_t K, size_t D)
 	s->D = D;
 	s->kinds = EMB_GLOBAL | EMB_FG | EMB_PARTS;
 	s->nvec = 2 + K;
-	s->path = xcalloc(n, sizeof *s->path);
-	s->pid = xcalloc(n, sizeof *s->pid);
-	s->camid = xcalloc(n, sizeof *s->camid);
-	s->vec = xcalloc(s->nvec, sizeof *s->vec);
+	s->path = drop_calloc(n, sizeof *s->path);
+	s->pid = drop_calloc(n, sizeof *s->pid);
+	s->camid = drop_calloc(n, sizeof *s->camid);
+	s->vec = drop_calloc(s->nvec, sizeof *s->vec);
 	for (size_t v = 0; v < s->nvec; v++) {
-		s->vec[v] = xmalloc(n * D * sizeof(float));
+		s->vec[v] = drop_malloc(n * D * sizeof(float));
 		for (size_t i = 0; i < n * D; i++)
 			s->vec[v][i] = nrand();
 	}
-	s->vis = xmalloc(n * K * sizeof(float));
+	s->vis = drop_malloc(n * K * sizeof(float));
 	for (size_t i = 0; i < n; i++) {
 		char p[32];
 		snprintf(p, sizeof p, "x%zu.jpg", i);
-		s->path[i] = xstrdup(p);
+		s->path[i] = drop_strdup(p);
 		s->pid[i] = (int32_t)(i % 5);
 		for (size_t k = 0; k < K; k++) {
 			/* Some exactly at the threshold (not visible), some just above. */
@@ -76,9 +76,9 @@ static void set_make(struct embedding_set *s, size_t n, size_t K, size_t D)
 }
 
 /* A copy of every vector of s, as double (the reference keeps its own). */
-static double *copy_vecs(const struct embedding_set *s)
+static double *copy_vecs(const struct drop_embedding_set *s)
 {
-	double *c = xmalloc(s->nvec * s->n * s->D * sizeof *c);
+	double *c = drop_malloc(s->nvec * s->n * s->D * sizeof *c);
 	for (size_t v = 0; v < s->nvec; v++)
 		for (size_t i = 0; i < s->n * s->D; i++)
 			c[v * s->n * s->D + i] = s->vec[v][i];
@@ -87,8 +87,8 @@ static double *copy_vecs(const struct embedding_set *s)
 
 /* The naive reference: double precision, distances from the difference, independent
  * loops. x: (nvec, n, D) as copy_vecs made it. */
-static void naive(const struct match_opts *o, const struct embedding_set *q, const double *xq,
-                  const struct embedding_set *g, const double *xg, double *dist)
+static void naive(const struct drop_match_opts *o, const struct drop_embedding_set *q, const double *xq,
+                  const struct drop_embedding_set *g, const double *xg, double *dist)
 {
 	size_t D = q->D, K = q->K;
 	for (size_t i = 0; i < q->n; i++)
@@ -136,9 +136,9 @@ static double max_abs_diff(const float *a, const double *b, size_t n)
 /* One random case: distances equal the naive reference to 1e-5, for 1 and 3 threads
  * bit-identically. */
 static void random_case(size_t nq, size_t ng, size_t K, size_t D, unsigned use,
-                        enum match_metric metric, float thr, int dupes)
+                        enum drop_match_metric metric, float thr, int dupes)
 {
-	struct embedding_set q, g;
+	struct drop_embedding_set q, g;
 	set_make(&q, nq, K, D);
 	set_make(&g, ng, K, D);
 	/* Near-duplicates (distances about 1e-5, 1e-3, 0.15, 0.3: both sides of the switch to
@@ -157,28 +157,28 @@ static void random_case(size_t nq, size_t ng, size_t K, size_t D, unsigned use,
 	if (dupes && ng > 1)
 		memset(g.vec[EMB_VEC_PART] + D, 0, D * sizeof(float)); /* item 1, part 1 */
 
-	double *xq = copy_vecs(&q), *xg = copy_vecs(&g), *ref = xmalloc(nq * ng * sizeof *ref);
-	struct match_opts o = { use, thr, metric };
+	double *xq = copy_vecs(&q), *xg = copy_vecs(&g), *ref = drop_malloc(nq * ng * sizeof *ref);
+	struct drop_match_opts o = { use, thr, metric };
 	naive(&o, &q, xq, &g, xg, ref);
 
-	struct match_side mq, mg;
-	match_side_init(&mq, &q);
-	match_side_init(&mg, &g);
-	float *d1 = xmalloc(nq * ng * sizeof *d1), *d3 = xmalloc(nq * ng * sizeof *d3);
+	struct drop_match_side mq, mg;
+	drop_match_side_init(&mq, &q);
+	drop_match_side_init(&mg, &g);
+	float *d1 = drop_malloc(nq * ng * sizeof *d1), *d3 = drop_malloc(nq * ng * sizeof *d3);
 	omp_set_num_threads(1);
-	int rc = match_distances(&o, &mq, &mg, d1);
+	int rc = drop_match_distances(&o, &mq, &mg, d1);
 	omp_set_num_threads(3);
-	rc |= match_distances(&o, &mq, &mg, d3);
+	rc |= drop_match_distances(&o, &mq, &mg, d3);
 	double err = max_abs_diff(d1, ref, nq * ng);
 	CHECK(rc == 0 && err <= 1e-5, "%zux%zu K=%zu D=%zu use=%u %s thr=%.2f%s: max error %.2g",
 	      nq, ng, K, D, use, metric == MATCH_COSINE ? "cosine" : "euclidean", thr,
 	      dupes ? " near-duplicates" : "", err);
 	CHECK(!memcmp(d1, d3, nq * ng * sizeof *d1), "  same bits with 1 and 3 threads");
 
-	match_side_free(&mq);
-	match_side_free(&mg);
-	embedding_set_free(&q);
-	embedding_set_free(&g);
+	drop_match_side_free(&mq);
+	drop_match_side_free(&mg);
+	drop_embedding_set_free(&q);
+	drop_embedding_set_free(&g);
 	free(xq);
 	free(xg);
 	free(ref);
@@ -203,46 +203,46 @@ static void test_random(void)
 
 /* ---- The NumPy fixtures ---------------------------------------------------------------------- */
 
-static void fixture_case(const char *name, unsigned use, enum match_metric metric, float thr)
+static void fixture_case(const char *name, unsigned use, enum drop_match_metric metric, float thr)
 {
-	struct embedding_set q, g;
-	struct npy_array want;
+	struct drop_embedding_set q, g;
+	struct drop_npy_array want;
 	char path[256];
 	snprintf(path, sizeof path, FIX "dist_%s.npy", name);
-	unsigned kinds = match_kinds(use);
-	int rc = embedding_load(FIX "gallery.npy", kinds, &g);
-	rc |= embedding_load(FIX "query.npy", kinds, &q);
-	rc |= npy_load(path, &want);
+	unsigned kinds = drop_match_kinds(use);
+	int rc = drop_embedding_load(FIX "gallery.npy", kinds, &g);
+	rc |= drop_embedding_load(FIX "query.npy", kinds, &q);
+	rc |= drop_npy_load(path, &want);
 	CHECK(rc == 0, "fixture %s loads (%s)", name, rc ? drop_errmsg() : "ok");
 	if (rc)
 		return;
 	CHECK(want.h.ndim == 2 && want.h.shape[0] == q.n && want.h.shape[1] == g.n,
 	      "  expected matrix is [%zu, %zu]", q.n, g.n);
-	double *ref = xmalloc(want.h.count * sizeof *ref);
-	struct npy_field f = want.h.base;
+	double *ref = drop_malloc(want.h.count * sizeof *ref);
+	struct drop_npy_field f = want.h.base;
 	f.count = want.h.count;
-	npy_get_f64(&f, want.data, ref);
-	struct match_side mq, mg;
-	match_side_init(&mq, &q);
-	match_side_init(&mg, &g);
-	float *dist = xmalloc(q.n * g.n * sizeof *dist);
-	struct match_opts o = { use, thr, metric };
-	rc = match_distances(&o, &mq, &mg, dist);
+	drop_npy_get_f64(&f, want.data, ref);
+	struct drop_match_side mq, mg;
+	drop_match_side_init(&mq, &q);
+	drop_match_side_init(&mg, &g);
+	float *dist = drop_malloc(q.n * g.n * sizeof *dist);
+	struct drop_match_opts o = { use, thr, metric };
+	rc = drop_match_distances(&o, &mq, &mg, dist);
 	double err = max_abs_diff(dist, ref, q.n * g.n);
 	CHECK(rc == 0 && err <= 1e-5, "  %s equals NumPy's to 1e-5 (max error %.2g)", name, err);
 	free(dist);
 	free(ref);
-	npy_array_free(&want);
-	match_side_free(&mq);
-	match_side_free(&mg);
-	embedding_set_free(&q);
-	embedding_set_free(&g);
+	drop_npy_array_free(&want);
+	drop_match_side_free(&mq);
+	drop_match_side_free(&mg);
+	drop_embedding_set_free(&q);
+	drop_embedding_set_free(&g);
 }
 
 static void test_fixtures(void)
 {
-	for (int u = 0; match_use_names[u]; u++)
-		fixture_case(match_use_names[u], match_use_bits[u], MATCH_EUCLIDEAN, 0.4f);
+	for (int u = 0; drop_match_use_names[u]; u++)
+		fixture_case(drop_match_use_names[u], drop_match_use_bits[u], MATCH_EUCLIDEAN, 0.4f);
 	fixture_case("F+P_cosine", MATCH_F | MATCH_P, MATCH_COSINE, 0.4f);
 	fixture_case("F+P_t0.6", MATCH_F | MATCH_P, MATCH_EUCLIDEAN, 0.6f);
 	fixture_case("G+F+P_t0", MATCH_G | MATCH_F | MATCH_P, MATCH_EUCLIDEAN, 0.0f);
@@ -268,9 +268,9 @@ static void test_rank(void)
 	static const size_t sizes[] = { 1, 2, 17, 300, 5000 };
 	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
 		size_t ng = sizes[s];
-		float *row = xmalloc(ng * sizeof *row);
-		struct pair *p = xmalloc(ng * sizeof *p);
-		int32_t *idx = xmalloc(ng * sizeof *idx);
+		float *row = drop_malloc(ng * sizeof *row);
+		struct pair *p = drop_malloc(ng * sizeof *p);
+		int32_t *idx = drop_malloc(ng * sizeof *idx);
 		for (size_t j = 0; j < ng; j++) {
 			/* Few distinct values: many ties; -0 and +0 tie too; cosine can go negative. */
 			int v = (int)(urand() * 7);
@@ -281,7 +281,7 @@ static void test_rank(void)
 		size_t ks[] = { 1, 3, ng / 16 + 1, ng / 2 + 1, ng };
 		for (size_t t = 0; t < 5; t++) {
 			size_t k = ks[t] > ng ? ng : ks[t];
-			match_rank(row, ng, k, idx);
+			drop_match_rank(row, ng, k, idx);
 			int same = 1;
 			for (size_t r = 0; r < k; r++)
 				same &= idx[r] == p[r].i;
@@ -296,23 +296,23 @@ static void test_rank(void)
 static void test_rank_rows(void)
 {
 	enum { NQ = 5, NG = 300, K = 7 };
-	float *d = xmalloc(NQ * NG * sizeof *d);
+	float *d = drop_malloc(NQ * NG * sizeof *d);
 	int32_t rows[NQ * K], one[K];
 	for (int i = 0; i < NQ * NG; i++)
 		d[i] = (float)(int)(urand() * 50);
-	match_rank_rows(d, NQ, NG, K, rows);
+	drop_match_rank_rows(d, NQ, NG, K, rows);
 	int same = 1;
 	for (int i = 0; i < NQ; i++) {
-		match_rank(d + i * NG, NG, K, one);
+		drop_match_rank(d + i * NG, NG, K, one);
 		same &= !memcmp(one, rows + i * K, sizeof one);
 	}
-	CHECK(same, "match_rank_rows ranks each row as match_rank does");
+	CHECK(same, "match_rank_rows ranks each row as drop_match_rank does");
 	free(d);
 }
 
 /* ---- The embedding stream ------------------------------------------------------------------ */
 
-static void fill_record(struct embedding_record *e, float *buf, size_t K, size_t D, int i)
+static void fill_record(struct drop_embedding_record *e, float *buf, size_t K, size_t D, int i)
 {
 	for (size_t j = 0; j < (2 + K) * D + K; j++)
 		buf[j] = (float)(i * 1000 + (int)j) / 7;
@@ -330,34 +330,34 @@ static void test_roundtrip(void)
 	char path[] = "/tmp/test_match_XXXXXX";
 	int fd = mkstemp(path);
 	FILE *f = fdopen(fd, "wb");
-	struct npy_header h;
-	struct embedding_writer ew;
+	struct drop_npy_header h;
+	struct drop_embedding_writer ew;
 	float buf[(2 + 3) * 5 + 3];
-	int rc = embedding_header(&h, K, D, 12, 0) || embedding_writer_open(&ew, f, &h);
+	int rc = drop_embedding_header(&h, K, D, 12, 0) || drop_embedding_writer_open(&ew, f, &h);
 	for (size_t i = 0; i < N && !rc; i++) {
-		struct embedding_record e;
+		struct drop_embedding_record e;
 		char p[32];
 		snprintf(p, sizeof p, "img%zu.jpg", i);
 		e.path = p;
 		fill_record(&e, buf, K, D, (int)i);
-		rc = embedding_writer_add(&ew, &e);
+		rc = drop_embedding_writer_add(&ew, &e);
 	}
-	struct embedding_record toolong = { .path = "a-path-of-more-than-12-bytes.jpg" };
+	struct drop_embedding_record toolong = { .path = "a-path-of-more-than-12-bytes.jpg" };
 	fill_record(&toolong, buf, K, D, 0);
-	CHECK(embedding_writer_add(&ew, &toolong) == -1 && strstr(drop_errmsg(), "longer"),
+	CHECK(drop_embedding_writer_add(&ew, &toolong) == -1 && strstr(drop_errmsg(), "longer"),
 	      "a path longer than the field is refused (%s)", drop_errmsg());
-	rc |= embedding_writer_close(&ew);
+	rc |= drop_embedding_writer_close(&ew);
 	fclose(f);
 	CHECK(rc == 0, "write %zu records (%s)", N, rc ? drop_errmsg() : "ok");
 
-	struct embedding_set s;
-	rc = embedding_load(path, EMB_GLOBAL | EMB_FG | EMB_PARTS, &s);
+	struct drop_embedding_set s;
+	rc = drop_embedding_load(path, EMB_GLOBAL | EMB_FG | EMB_PARTS, &s);
 	CHECK(rc == 0 && s.n == N && s.K == K && s.D == D, "read back: %zu records, K %zu, D %zu",
 	      s.n, s.K, s.D);
 	if (!rc) {
 		int ok = 1;
 		for (size_t i = 0; i < N; i++) {
-			struct embedding_record e;
+			struct drop_embedding_record e;
 			fill_record(&e, buf, K, D, (int)i);
 			char p[32];
 			snprintf(p, sizeof p, "img%zu.jpg", i);
@@ -368,40 +368,40 @@ static void test_roundtrip(void)
 				ok &= !memcmp(s.vec[2 + k] + i * D, e.parts + k * D, D * 4);
 		}
 		CHECK(ok, "every path, id, vector and score read back");
-		embedding_set_free(&s);
+		drop_embedding_set_free(&s);
 	}
 
 	/* Only fg requested: parts are not read at all. */
-	rc = embedding_load(path, EMB_FG, &s);
+	rc = drop_embedding_load(path, EMB_FG, &s);
 	CHECK(rc == 0 && s.K == 0 && s.nvec == 2 && !s.vec[0] && s.vec[1] && !s.vis,
 	      "reading only 'fg' leaves the other slots empty");
 	if (!rc)
-		embedding_set_free(&s);
+		drop_embedding_set_free(&s);
 
 	/* Truncated: the last record cut short. */
 	FILE *t = fopen(path, "r+b");
 	fseek(t, 0, SEEK_END);
 	CHECK(ftruncate(fileno(t), ftell(t) - 3) == 0, "truncate the file");
 	fclose(t);
-	rc = embedding_load(path, EMB_FG, &s);
+	rc = drop_embedding_load(path, EMB_FG, &s);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "truncated"), "truncated data: %s", drop_errmsg());
 	unlink(path);
 }
 
 /* Write a stream of two documents laid out by `fields` and load it. */
-static int load_custom(const struct npy_field *fields, int nf, const void *recs, size_t n,
-                       unsigned kinds, struct embedding_set *s)
+static int load_custom(const struct drop_npy_field *fields, int nf, const void *recs, size_t n,
+                       unsigned kinds, struct drop_embedding_set *s)
 {
 	char path[] = "/tmp/test_match_XXXXXX";
 	int fd = mkstemp(path);
 	FILE *f = fdopen(fd, "wb");
-	struct npy_header h;
-	npy_header_records(&h, fields, nf, n / 2);
-	npy_write(f, &h, recs);
-	npy_header_set_len(&h, n - n / 2);
-	npy_write(f, &h, (const char *)recs + (n / 2) * h.itemsize);
+	struct drop_npy_header h;
+	drop_npy_header_records(&h, fields, nf, n / 2);
+	drop_npy_write(f, &h, recs);
+	drop_npy_header_set_len(&h, n - n / 2);
+	drop_npy_write(f, &h, (const char *)recs + (n / 2) * h.itemsize);
 	fclose(f);
-	int rc = embedding_load(path, kinds, s);
+	int rc = drop_embedding_load(path, kinds, s);
 	unlink(path);
 	return rc;
 }
@@ -409,18 +409,18 @@ static int load_custom(const struct npy_field *fields, int nf, const void *recs,
 static void test_layouts(void)
 {
 	size_t D = 4, K = 2, kd[2] = { 2, 4 }, k1 = 2;
-	struct npy_field f[7] = {
-		npy_field_make("path", NPY_S, 8, 0, NULL),
-		npy_field_make("pid", NPY_I8, 0, 0, NULL),
-		npy_field_make("camid", NPY_I2, 0, 0, NULL),
-		npy_field_make("global", NPY_F8, 0, 1, &D),
-		npy_field_make("fg", NPY_F8, 0, 1, &D),
-		npy_field_make("parts", NPY_F2, 0, 2, kd),
-		npy_field_make("vis", NPY_F8, 0, 1, &k1),
+	struct drop_npy_field f[7] = {
+		drop_npy_field_make("path", NPY_S, 8, 0, NULL),
+		drop_npy_field_make("pid", NPY_I8, 0, 0, NULL),
+		drop_npy_field_make("camid", NPY_I2, 0, 0, NULL),
+		drop_npy_field_make("global", NPY_F8, 0, 1, &D),
+		drop_npy_field_make("fg", NPY_F8, 0, 1, &D),
+		drop_npy_field_make("parts", NPY_F2, 0, 2, kd),
+		drop_npy_field_make("vis", NPY_F8, 0, 1, &k1),
 	};
-	struct npy_header h;
-	npy_header_records(&h, f, 7, 3);
-	char *recs = xcalloc(3, h.itemsize);
+	struct drop_npy_header h;
+	drop_npy_header_records(&h, f, 7, 3);
+	char *recs = drop_calloc(3, h.itemsize);
 	for (int i = 0; i < 3; i++) {
 		char *r = recs + i * h.itemsize;
 		memcpy(r, "abc", 3);
@@ -433,14 +433,14 @@ static void test_layouts(void)
 		double vis[2] = { 0.5, 0.25 };
 		memcpy(r + h.fields[6].offset, vis, sizeof vis);
 	}
-	struct embedding_set s;
+	struct drop_embedding_set s;
 	int rc = load_custom(f, 7, recs, 3, EMB_FG | EMB_PARTS, &s);
 	CHECK(rc == 0 && s.n == 3 && s.K == K && s.D == D, "i8/i2/f8/f2 fields, 2 documents (%s)",
 	      rc ? drop_errmsg() : "ok");
 	if (!rc) {
 		CHECK(s.pid[2] == 102 && s.vec[1][2 * D + 3] == 5.0f && s.vis[1] == 0.25f,
 		      "  converted to int32 and float32");
-		embedding_set_free(&s);
+		drop_embedding_set_free(&s);
 	}
 
 	/* Missing field: the message names it. */
@@ -450,52 +450,52 @@ static void test_layouts(void)
 	rc = load_custom(f, 5, recs, 0, EMB_GLOBAL, &s); /* global present, no parts needed */
 	CHECK(rc == 0, "a stream without parts serves --use G");
 	if (!rc)
-		embedding_set_free(&s);
+		drop_embedding_set_free(&s);
 
 	/* Wrong shapes and types. */
-	struct npy_field bad[7];
+	struct drop_npy_field bad[7];
 	memcpy(bad, f, sizeof bad);
-	bad[5] = npy_field_make("parts", NPY_F4, 0, 1, &D);
+	bad[5] = drop_npy_field_make("parts", NPY_F4, 0, 1, &D);
 	rc = load_custom(bad, 7, recs, 0, EMB_PARTS, &s);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "'parts' must have shape (K, D)"), "1-D parts: %s",
 	      drop_errmsg());
 	memcpy(bad, f, sizeof bad);
 	size_t d5 = 5;
-	bad[4] = npy_field_make("fg", NPY_F4, 0, 1, &d5);
+	bad[4] = drop_npy_field_make("fg", NPY_F4, 0, 1, &d5);
 	rc = load_custom(bad, 7, recs, 0, EMB_FG | EMB_PARTS, &s);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "D = 4") && strstr(drop_errmsg(), "D = 5"),
 	      "fg and parts of different D: %s", drop_errmsg());
 	memcpy(bad, f, sizeof bad);
-	bad[6] = npy_field_make("vis", NPY_F4, 0, 1, &d5);
+	bad[6] = drop_npy_field_make("vis", NPY_F4, 0, 1, &d5);
 	rc = load_custom(bad, 7, recs, 0, EMB_PARTS, &s);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "'vis'"), "vis of the wrong K: %s", drop_errmsg());
 	memcpy(bad, f, sizeof bad);
-	bad[1] = npy_field_make("pid", NPY_F4, 0, 0, NULL);
+	bad[1] = drop_npy_field_make("pid", NPY_F4, 0, 0, NULL);
 	rc = load_custom(bad, 7, recs, 0, EMB_FG, &s);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "'pid' must be an integer"), "float pid: %s",
 	      drop_errmsg());
 	memcpy(bad, f, sizeof bad);
-	bad[4] = npy_field_make("fg", NPY_I4, 0, 1, &D);
+	bad[4] = drop_npy_field_make("fg", NPY_I4, 0, 1, &D);
 	rc = load_custom(bad, 7, recs, 0, EMB_FG, &s);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "'fg' must be floating point"), "int fg: %s",
 	      drop_errmsg());
 
 	/* A plain array is not an embedding stream. */
 	size_t shape[2] = { 2, 3 };
-	npy_header_plain(&h, NPY_F4, 2, shape);
+	drop_npy_header_plain(&h, NPY_F4, 2, shape);
 	char path[] = "/tmp/test_match_XXXXXX";
 	FILE *pf = fdopen(mkstemp(path), "wb");
 	float z[6] = { 0 };
-	npy_write(pf, &h, z);
+	drop_npy_write(pf, &h, z);
 	fclose(pf);
-	rc = embedding_load(path, EMB_FG, &s);
+	rc = drop_embedding_load(path, EMB_FG, &s);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "not an embedding stream"), "plain array: %s",
 	      drop_errmsg());
 	unlink(path);
 
 	/* NaN: the message names the record and its path. */
 	double nan = NAN;
-	npy_header_records(&h, f, 7, 3);
+	drop_npy_header_records(&h, f, 7, 3);
 	memcpy(recs + 2 * h.itemsize + h.fields[4].offset + 8, &nan, 8);
 	memcpy(recs + 2 * h.itemsize, "bad.jpg", 7);
 	rc = load_custom(f, 7, recs, 3, EMB_FG, &s);
@@ -504,45 +504,45 @@ static void test_layouts(void)
 	rc = load_custom(f, 7, recs, 3, EMB_GLOBAL, &s);
 	CHECK(rc == 0, "a NaN in a field not in use does not matter");
 	if (!rc)
-		embedding_set_free(&s);
+		drop_embedding_set_free(&s);
 	free(recs);
 }
 
 static void test_compatible(void)
 {
-	struct embedding_set a, b;
+	struct drop_embedding_set a, b;
 	set_make(&a, 2, 8, 16);
 	set_make(&b, 2, 6, 16);
-	CHECK(embedding_check_compatible(&a, &b) == -1 && strstr(drop_errmsg(), "K = 8") &&
+	CHECK(drop_embedding_check_compatible(&a, &b) == -1 && strstr(drop_errmsg(), "K = 8") &&
 	      strstr(drop_errmsg(), "K = 6"), "K mismatch: %s", drop_errmsg());
-	struct match_side ma, mb;
-	match_side_init(&ma, &a);
-	match_side_init(&mb, &b);
+	struct drop_match_side ma, mb;
+	drop_match_side_init(&ma, &a);
+	drop_match_side_init(&mb, &b);
 	float d[4];
-	struct match_opts o = { MATCH_F | MATCH_P, 0.4f, MATCH_EUCLIDEAN };
-	CHECK(match_distances(&o, &ma, &mb, d) == -1, "match_distances refuses it too");
+	struct drop_match_opts o = { MATCH_F | MATCH_P, 0.4f, MATCH_EUCLIDEAN };
+	CHECK(drop_match_distances(&o, &ma, &mb, d) == -1, "match_distances refuses it too");
 	b.kinds = a.kinds = EMB_FG;
 	o.use = MATCH_F;
-	CHECK(embedding_check_compatible(&a, &b) == 0 && match_distances(&o, &ma, &mb, d) == 0,
+	CHECK(drop_embedding_check_compatible(&a, &b) == 0 && drop_match_distances(&o, &ma, &mb, d) == 0,
 	      "without parts, K does not matter");
 	a.D = 8;
-	CHECK(embedding_check_compatible(&a, &b) == -1 && strstr(drop_errmsg(), "D = 16"),
+	CHECK(drop_embedding_check_compatible(&a, &b) == -1 && strstr(drop_errmsg(), "D = 16"),
 	      "D mismatch: %s", drop_errmsg());
 	a.D = 16;
-	match_side_free(&ma);
-	match_side_free(&mb);
-	embedding_set_free(&a);
-	embedding_set_free(&b);
+	drop_match_side_free(&ma);
+	drop_match_side_free(&mb);
+	drop_embedding_set_free(&a);
+	drop_embedding_set_free(&b);
 }
 
 static void test_use_names(void)
 {
 	int ok = 1;
-	for (int u = 0; match_use_names[u]; u++) {
+	for (int u = 0; drop_match_use_names[u]; u++) {
 		unsigned bits = 0;
-		for (const char *c = match_use_names[u]; *c; c++)
+		for (const char *c = drop_match_use_names[u]; *c; c++)
 			bits |= *c == 'G' ? MATCH_G : *c == 'F' ? MATCH_F : *c == 'P' ? MATCH_P : 0;
-		ok &= bits == match_use_bits[u];
+		ok &= bits == drop_match_use_bits[u];
 	}
 	CHECK(ok, "--use names and bits agree");
 	CHECK(drop_mean_dist(0, 0) == 3.0f && drop_mean_dist(3, 2) == 1.5f,

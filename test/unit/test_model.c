@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/model.h"
+#include "../../lib/model/model.h"
 #include "test_ops_util.h"
 #include "tiny_model.h"
 
@@ -33,31 +33,31 @@
  * with 16 the same comparison stays within 0.3 of them. */
 #define NB 16
 
-/* Fixture NAME read by `reader` (npy_load, or npy_load_f32 converting to float32). */
-static struct npy_array load_with(int (*reader)(const char *, struct npy_array *),
+/* Fixture NAME read by `reader` (drop_npy_load, or drop_npy_load_f32 converting to float32). */
+static struct drop_npy_array load_with(int (*reader)(const char *, struct drop_npy_array *),
                                   const char *name)
 {
 	char path[256];
 	snprintf(path, sizeof path, FIX "%s.npy", name);
-	struct npy_array a;
+	struct drop_npy_array a;
 	if (reader(path, &a))
 		drop_die(1, "%s: %s (run scripts/make-model-fixtures)", path, drop_errmsg());
 	return a;
 }
 
-static struct npy_array load(const char *name)
+static struct drop_npy_array load(const char *name)
 {
-	return load_with(npy_load, name);
+	return load_with(drop_npy_load, name);
 }
 
-static struct npy_array load_f32(const char *name)
+static struct drop_npy_array load_f32(const char *name)
 {
-	return load_with(npy_load_f32, name);
+	return load_with(drop_npy_load_f32, name);
 }
 
 static double *load_f64(const char *name, size_t *n)
 {
-	struct npy_array a = load(name);
+	struct drop_npy_array a = load(name);
 	if (a.h.base.type != NPY_F8)
 		drop_die(1, "%s: not float64", name);
 	*n = a.h.count;
@@ -68,9 +68,9 @@ static double *load_f64(const char *name, size_t *n)
 static void check_out(const char *what, const float *got, const char *fixture, double atol,
                       double rtol)
 {
-	struct npy_array a = load_f32(fixture);
+	struct drop_npy_array a = load_f32(fixture);
 	compare_f(what, got, a.data, a.h.count, atol, rtol);
-	npy_array_free(&a);
+	drop_npy_array_free(&a);
 }
 
 /* Scale an entry's values (the fixtures' parsing classifier). */
@@ -86,7 +86,7 @@ static void scale_entry(struct drop_model *m, const char *name, float f)
 static struct drop_model *make_on(const struct drop_model_config *c,
                                   const struct drop_backend *be)
 {
-	struct drop_model *m = xcalloc(1, sizeof *m);
+	struct drop_model *m = drop_calloc(1, sizeof *m);
 	if (drop_model_create(m, c, be))
 		drop_die(1, "model: %s", drop_errmsg());
 	drop_params_init(&m->params, 1);
@@ -107,7 +107,7 @@ static void destroy(struct drop_model *m)
 
 static float *images(int step, int n, int h, int w)
 {
-	float *x = xmalloc((size_t)n * 3 * h * w * sizeof *x);
+	float *x = drop_malloc((size_t)n * 3 * h * w * sizeof *x);
 	drop_rand_normal_cpu(7, 100 + step, 0, (size_t)n * 3 * h * w, x);
 	return x;
 }
@@ -121,7 +121,7 @@ static void pids_of(int step, int *pids)
 /* Trained entries' values (or gradients) in registry order, one flat array. */
 static float *flat_trained(const struct drop_params *ps, bool grad)
 {
-	float *f = xmalloc(ps->ntrained * sizeof *f);
+	float *f = drop_malloc(ps->ntrained * sizeof *f);
 	memcpy(f, grad ? ps->grad : ps->trained, ps->ntrained * sizeof *f);
 	return f;
 }
@@ -130,26 +130,26 @@ static float *flat_trained(const struct drop_params *ps, bool grad)
 
 static void test_names(struct drop_model *m)
 {
-	struct npy_array a = load("tiny.names");
-	const struct npy_field *fn = npy_field_find(&a.h, "name"), *fc = npy_field_find(&a.h, "numel");
-	const struct npy_field *ft = npy_field_find(&a.h, "trained");
+	struct drop_npy_array a = load("tiny.names");
+	const struct drop_npy_field *fn = drop_npy_field_find(&a.h, "name"), *fc = drop_npy_field_find(&a.h, "numel");
+	const struct drop_npy_field *ft = drop_npy_field_find(&a.h, "trained");
 	CHECK(a.h.count == (size_t)m->params.n, "tiny: %d registry entries, %zu in the twin",
 	      m->params.n, a.h.count);
 	int bad = 0;
 	for (size_t i = 0; i < a.h.count && i < (size_t)m->params.n; i++) {
 		const char *rec = (const char *)a.data + i * a.h.itemsize;
 		char name[128];
-		npy_get_bytes(fn, rec, name, sizeof name);
+		drop_npy_get_bytes(fn, rec, name, sizeof name);
 		const struct drop_param *p = &m->params.p[i];
-		bool trained = npy_get_int(ft, rec) != 0;
-		if (strcmp(name, p->name) || (size_t)npy_get_int(fc, rec) != p->numel ||
+		bool trained = drop_npy_get_int(ft, rec) != 0;
+		if (strcmp(name, p->name) || (size_t)drop_npy_get_int(fc, rec) != p->numel ||
 		    trained != (p->kind == DROP_PARAM_TRAINED)) {
 			if (bad++ < 3)
 				printf("#   entry %zu: %s (%zu) vs twin %s\n", i, p->name, p->numel, name);
 		}
 	}
 	CHECK(bad == 0, "tiny: names, sizes and trained flags in the twin's state-dict order");
-	npy_array_free(&a);
+	drop_npy_array_free(&a);
 }
 
 static void test_init(struct drop_model *m)
@@ -199,7 +199,7 @@ static void test_eval(struct drop_model *m)
 
 	/* The same images in a batch of 3: eval mode is per image (oneDNN may pick another
 	 * kernel for another batch size: 1e-5 relative). */
-	float *parts = xmalloc(NB * 4 * 32 * sizeof *parts), *fore = xmalloc(NB * 32 * sizeof *fore);
+	float *parts = drop_malloc(NB * 4 * 32 * sizeof *parts), *fore = drop_malloc(NB * 32 * sizeof *fore);
 	memcpy(parts, o->parts, NB * 4 * 32 * sizeof *parts);
 	memcpy(fore, o->fore_bn, NB * 32 * sizeof *fore);
 	o = drop_model_forward(m, x + 5 * 3 * 64 * 32, 3, false);
@@ -231,11 +231,11 @@ static void test_eval(struct drop_model *m)
 
 static int labels_of(int step, int *labels)
 {
-	struct npy_array a = load("tiny.labels");
+	struct drop_npy_array a = load("tiny.labels");
 	size_t per = a.h.count / 3;
 	for (size_t i = 0; i < per; i++)
 		labels[i] = (int)((const int32_t *)a.data)[step * per + i];
-	npy_array_free(&a);
+	drop_npy_array_free(&a);
 	return 0;
 }
 
@@ -271,7 +271,7 @@ static void check_losses(const struct drop_model_loss *L, int step)
  */
 static void check_grads(struct drop_model *m)
 {
-	struct npy_array g16 = load_f32("tiny.grad");
+	struct drop_npy_array g16 = load_f32("tiny.grad");
 	size_t ns;
 	double *scale = load_f64("tiny.grad_scale", &ns);
 	size_t off = 0, k = 0;
@@ -306,7 +306,7 @@ static void check_grads(struct drop_model *m)
 	CHECK(bad == 0 && off == g16.h.count, "step 1: all %zu gradients (%d zero tensors) within "
 	      "limits (worst %.3g of the limit, %s; relative L2 %.3g, %s)", off, nzero, worst,
 	      worst_name, worst_l2, worst_l2_name);
-	npy_array_free(&g16);
+	drop_npy_array_free(&g16);
 	free(scale);
 }
 
@@ -321,7 +321,7 @@ static void check_grads(struct drop_model *m)
  */
 static void check_after(struct drop_model *m, const float *p0)
 {
-	struct npy_array d16 = load_f32("tiny.delta");
+	struct drop_npy_array d16 = load_f32("tiny.delta");
 	size_t ns, ng;
 	double *scale = load_f64("tiny.delta_scale", &ns);
 	double *gscale = load_f64("tiny.grad_scale", &ng);
@@ -355,13 +355,13 @@ static void check_after(struct drop_model *m, const float *p0)
 	CHECK(bad == 0 && loose <= total / 100, "after 3 Adam steps: trained values within limits "
 	      "(relative L2 worst %.3g, %s; %zu of %zu outside the tight bound)", worst_l2,
 	      worst_name, loose, total);
-	npy_array_free(&d16);
+	drop_npy_array_free(&d16);
 	free(scale);
 	free(gscale);
 
 	/* Running statistics: 3 updates of momentum 0.1 from float32 batch statistics. */
-	struct npy_array run = load_f32("tiny.running");
-	float *got = xmalloc(run.h.count * sizeof *got);
+	struct drop_npy_array run = load_f32("tiny.running");
+	float *got = drop_malloc(run.h.count * sizeof *got);
 	size_t n = 0;
 	int counts_ok = 1;
 	for (int i = 0; i < m->params.n; i++) {
@@ -377,7 +377,7 @@ static void check_after(struct drop_model *m, const float *p0)
 	compare_f("running statistics after 3 steps", got, run.data, n, 1e-5, 1e-4);
 	CHECK(counts_ok, "every num_batches_tracked is 3");
 	free(got);
-	npy_array_free(&run);
+	drop_npy_array_free(&run);
 }
 
 static void test_train(struct drop_model *m)
@@ -472,7 +472,7 @@ static void test_variant(const char *name, void (*set)(struct drop_model_config 
 	free(r);
 	snprintf(fx, sizeof fx, "var-%s.gnorm", name);
 	r = load_f64(fx, &n);
-	double *gn = xcalloc(n + 1, sizeof *gn);
+	double *gn = drop_calloc(n + 1, sizeof *gn);
 	size_t k = 0;
 	for (int i = 0; i < m->params.n; i++) {
 		const struct drop_param *p = &m->params.p[i];
@@ -520,10 +520,10 @@ static void test_resnet_names(enum drop_backbone bb, const char *fixture, size_t
 	struct drop_model_config c;
 	tiny_config(&c);
 	c.backbone = bb;
-	struct drop_model *m = xcalloc(1, sizeof *m);
+	struct drop_model *m = drop_calloc(1, sizeof *m);
 	if (drop_model_create(m, &c, &drop_backend_cpu))
 		drop_die(1, "model: %s", drop_errmsg());
-	struct npy_array a = load(fixture);
+	struct drop_npy_array a = load(fixture);
 	int bad = 0;
 	size_t trained = 0;
 	for (size_t i = 0; i < a.h.count; i++) {
@@ -536,7 +536,7 @@ static void test_resnet_names(enum drop_backbone bb, const char *fixture, size_t
 	}
 	CHECK(a.h.count == count && bad == 0 && trained == 23508032, "%s: %zu backbone entries "
 	      "with the reference names, %zu parameters", fixture, a.h.count, trained);
-	npy_array_free(&a);
+	drop_npy_array_free(&a);
 	drop_model_free(m);
 	free(m);
 }
@@ -630,7 +630,7 @@ static void test_bf16(void)
 		p1[r] = tensor_plain(t);
 		np1 = drop_tensor_floats(t, 1);
 		ns = (size_t)NB * (c.parts + 1) * m->hf * m->wf;
-		s[r] = xmalloc(ns * sizeof *s[r]);
+		s[r] = drop_malloc(ns * sizeof *s[r]);
 		memcpy(s[r], o->parsing, ns * sizeof *s[r]);
 		drop_params_zero_grad(&m->params);
 		drop_model_forward(m, x, NB, true);
@@ -797,7 +797,7 @@ static void test_w32(void)
 	struct drop_model_config c;
 	drop_model_config_default(&c);
 	struct drop_model *m = make(&c);
-	struct npy_array a = load("w32.names");
+	struct drop_npy_array a = load("w32.names");
 	int bad = 0, nbt = 0;
 	size_t trained = 0;
 	for (size_t i = 0; i < a.h.count; i++) {
@@ -813,11 +813,11 @@ static void test_w32(void)
 	      "HRNet-W32-C names in order (1933 less cls_head's 7)", a.h.count);
 	CHECK(nbt == 321 && trained == 30881856, "w32: 321 num_batches_tracked, 30,881,856 "
 	      "parameters used (bpbreid-reference §5) - got %d, %zu", nbt, trained);
-	npy_array_free(&a);
+	drop_npy_array_free(&a);
 
 	float *x = images(0, 2, 256, 128);
 	const struct drop_model_out *o = drop_model_forward(m, x, 2, true);
-	float *pm = xcalloc(2 * 480 * 4, sizeof *pm);
+	float *pm = drop_calloc(2 * 480 * 4, sizeof *pm);
 	int c0 = 0, ctot = m->creid;
 	for (int i = 0; i < 4; i++) {
 		struct drop_tensor *t = drop_graph_data(&m->graph, m->v_p[i]);

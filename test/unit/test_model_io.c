@@ -1,6 +1,6 @@
 /*
- * test_model_io.c - tests: lib/model_io.c (the DROP model in checkpoints); also requires
- * lib/model_*.c, lib/checkpoint.c, lib/json.c and the CPU backend.
+ * test_model_io.c - tests: lib/model/model_file.c (the DROP model in checkpoints); also requires
+ * lib/model_*.c, lib/model/checkpoint.c, lib/io/json.c and the CPU backend.
  *
  * The configuration's JSON round trip and its required fields; save -> load of an
  * hrnet-tiny model giving every registry entry back bit for bit (counts included) and the
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/model_io.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/model/model_file.h"
 #include "tap.h"
 #include "tiny_model.h"
 
@@ -154,27 +154,27 @@ static void test_compose(void)
 	tiny_config(&c);
 	struct drop_model a, b;
 	make_model(&a, &c, 3);
-	struct ckpt_writer w;
-	ckpt_writer_init(&w);
+	struct drop_ckpt_writer w;
+	drop_ckpt_writer_init(&w);
 	float m[3] = { 1, 2, 3 };
 	int64_t shape[1] = { 3 };
-	CHECK(ckpt_add(&w, "optim.m.0", 1, shape, m) == 0 && ckpt_add_i64(&w, "step", 42) == 0 &&
-	      ckpt_set_meta(&w, "epoch", "5") == 0, "trainer tensors added first");
+	CHECK(drop_ckpt_add(&w, "optim.m.0", 1, shape, m) == 0 && drop_ckpt_add_i64(&w, "step", 42) == 0 &&
+	      drop_ckpt_set_meta(&w, "epoch", "5") == 0, "trainer tensors added first");
 	CHECK(drop_model_checkpoint_add(&w, &a) == 0, "model added to the same writer");
 	const char *path = tmp_path("train.safetensors");
-	CHECK(ckpt_commit(&w, path) == 0, "commit: %s", drop_errmsg());
-	ckpt_writer_free(&w);
+	CHECK(drop_ckpt_commit(&w, path) == 0, "commit: %s", drop_errmsg());
+	drop_ckpt_writer_free(&w);
 
-	struct ckpt_reader r;
-	CHECK(ckpt_open(&r, path) == 0, "open: %s", drop_errmsg());
+	struct drop_ckpt_reader r;
+	CHECK(drop_ckpt_open(&r, path) == 0, "open: %s", drop_errmsg());
 	CHECK(drop_model_from_checkpoint(&r, &drop_backend_cpu, &b) == 0 && same_entries(&a, &b),
 	      "the model loads from a training checkpoint: %s", drop_errmsg());
 	int64_t step = 0;
 	float got[3] = { 0 };
-	CHECK(ckpt_read_i64(&r, "step", &step) == 0 && step == 42 &&
-	      ckpt_read(&r, "optim.m.0", 1, shape, got) == 0 && got[2] == 3 &&
-	      !strcmp(ckpt_meta(&r, "epoch"), "5"), "the trainer's tensors and metadata are there");
-	ckpt_close(&r);
+	CHECK(drop_ckpt_read_i64(&r, "step", &step) == 0 && step == 42 &&
+	      drop_ckpt_read(&r, "optim.m.0", 1, shape, got) == 0 && got[2] == 3 &&
+	      !strcmp(drop_ckpt_meta(&r, "epoch"), "5"), "the trainer's tensors and metadata are there");
+	drop_ckpt_close(&r);
 	drop_model_free(&b);
 	drop_model_free(&a);
 }
@@ -187,10 +187,10 @@ static void test_errors(void)
 	make_model(&a, &c, 5);
 
 	/* A tensor missing: every entry but one. */
-	struct ckpt_writer w;
-	ckpt_writer_init(&w);
+	struct drop_ckpt_writer w;
+	drop_ckpt_writer_init(&w);
 	char *cfg = drop_model_config_json(&c);
-	ckpt_set_meta(&w, DROP_MODEL_META, cfg);
+	drop_ckpt_set_meta(&w, DROP_MODEL_META, cfg);
 	free(cfg);
 	const char *skip = a.params.p[a.params.n / 2].name;
 	for (int i = 0; i < a.params.n; i++) {
@@ -201,39 +201,39 @@ static void test_errors(void)
 		for (int d = 0; d < p->ndim; d++)
 			shape[d] = p->shape[d];
 		if (p->kind == DROP_PARAM_COUNT)
-			ckpt_add_i64(&w, p->name, 0);
+			drop_ckpt_add_i64(&w, p->name, 0);
 		else
-			ckpt_add(&w, p->name, p->ndim, shape, p->t.data);
+			drop_ckpt_add(&w, p->name, p->ndim, shape, p->t.data);
 	}
 	const char *path = tmp_path("missing.safetensors");
-	CHECK(ckpt_commit(&w, path) == 0, "commit: %s", drop_errmsg());
-	ckpt_writer_free(&w);
+	CHECK(drop_ckpt_commit(&w, path) == 0, "commit: %s", drop_errmsg());
+	drop_ckpt_writer_free(&w);
 	char want[200];
 	snprintf(want, sizeof want, "%s: not in the checkpoint", skip);
 	CHECK(drop_model_load(path, &drop_backend_cpu, &b) == -1 && !strcmp(drop_errmsg(), want),
 	      "a missing tensor is named: %s", drop_errmsg());
 
 	/* Another K in the configuration than in the tensors. */
-	ckpt_writer_init(&w);
+	drop_ckpt_writer_init(&w);
 	drop_model_checkpoint_add(&w, &a);
 	struct drop_model_config k6 = c;
 	k6.parts = 6;
 	cfg = drop_model_config_json(&k6);
-	ckpt_set_meta(&w, DROP_MODEL_META, cfg);
+	drop_ckpt_set_meta(&w, DROP_MODEL_META, cfg);
 	free(cfg);
 	path = tmp_path("k6.safetensors");
-	CHECK(ckpt_commit(&w, path) == 0, "commit: %s", drop_errmsg());
-	ckpt_writer_free(&w);
+	CHECK(drop_ckpt_commit(&w, path) == 0, "commit: %s", drop_errmsg());
+	drop_ckpt_writer_free(&w);
 	CHECK(drop_model_load(path, &drop_backend_cpu, &b) == -1 &&
 	      strstr(drop_errmsg(), "expected shape") != NULL,
 	      "a configuration that disagrees with the tensors: %s", drop_errmsg());
 
 	/* A drop checkpoint without a model. */
-	ckpt_writer_init(&w);
-	ckpt_add_i64(&w, "step", 1);
+	drop_ckpt_writer_init(&w);
+	drop_ckpt_add_i64(&w, "step", 1);
 	path = tmp_path("nomodel.safetensors");
-	ckpt_commit(&w, path);
-	ckpt_writer_free(&w);
+	drop_ckpt_commit(&w, path);
+	drop_ckpt_writer_free(&w);
 	CHECK(drop_model_load(path, &drop_backend_cpu, &b) == -1 &&
 	      strstr(drop_errmsg(), "not a model checkpoint") != NULL,
 	      "no configuration: %s", drop_errmsg());

@@ -1,5 +1,5 @@
 /*
- * tests: lib/npy.c - every dtype NumPy writes (fixtures from scripts/make-npy-fixtures),
+ * tests: lib/io/npy.c - every dtype NumPy writes (fixtures from scripts/make-npy-fixtures),
  * records with sub-arrays and padding, format 2.0, streams of documents, the stream
  * writer on files and pipes, and the errors for what drop rejects.
  * also requires: test/fixtures/npy (committed)
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/npy.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/io/npy.h"
 #include "tap.h"
 
 #define FIX "test/fixtures/npy/"
@@ -21,8 +21,8 @@ static void test_plain_dtypes(void)
 	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
 		char path[128];
 		snprintf(path, sizeof path, FIX "arange_%s.npy", types[t]);
-		struct npy_array a;
-		int rc = npy_load_f32(path, &a);
+		struct drop_npy_array a;
+		int rc = drop_npy_load_f32(path, &a);
 		CHECK(rc == 0, "load %s (%s)", types[t], rc ? drop_errmsg() : "ok");
 		if (rc)
 			continue;
@@ -32,26 +32,26 @@ static void test_plain_dtypes(void)
 		for (int i = 0; i < 6; i++)
 			same &= ((float *)a.data)[i] == (float)(strcmp(types[t], "b1") ? i : i % 2);
 		CHECK(same, "%s values equal arange(6)", types[t]);
-		npy_array_free(&a);
+		drop_npy_array_free(&a);
 	}
 }
 
 static void test_records(void)
 {
-	struct npy_array a;
-	int rc = npy_load(FIX "records.npy", &a);
+	struct drop_npy_array a;
+	int rc = drop_npy_load(FIX "records.npy", &a);
 	CHECK(rc == 0, "load records (%s)", rc ? drop_errmsg() : "ok");
 	if (rc)
 		return;
 	CHECK(a.h.nfields == 6 && a.h.count == 3, "6 fields, 3 records");
-	const struct npy_field *path = npy_field_find(&a.h, "path"),
-	                       *pid = npy_field_find(&a.h, "pid"),
-	                       *cam = npy_field_find(&a.h, "camid"),
-	                       *fg = npy_field_find(&a.h, "fg"),
-	                       *parts = npy_field_find(&a.h, "parts"),
-	                       *vis = npy_field_find(&a.h, "vis");
+	const struct drop_npy_field *path = drop_npy_field_find(&a.h, "path"),
+	                       *pid = drop_npy_field_find(&a.h, "pid"),
+	                       *cam = drop_npy_field_find(&a.h, "camid"),
+	                       *fg = drop_npy_field_find(&a.h, "fg"),
+	                       *parts = drop_npy_field_find(&a.h, "parts"),
+	                       *vis = drop_npy_field_find(&a.h, "vis");
 	CHECK(path && pid && cam && fg && parts && vis, "every field found by name");
-	CHECK(!npy_field_find(&a.h, "global"), "a missing field is NULL");
+	CHECK(!drop_npy_field_find(&a.h, "global"), "a missing field is NULL");
 	if (!(path && pid && cam && fg && parts && vis))
 		return;
 	CHECK(a.h.itemsize == 12 + 4 + 2 + 16 + 64 + 4, "packed itemsize %zu", a.h.itemsize);
@@ -61,45 +61,45 @@ static void test_records(void)
 	for (int r = 0; r < 3; r++) {
 		const char *rec = (const char *)a.data + r * a.h.itemsize;
 		char s[32], want[32];
-		npy_get_bytes(path, rec, s, sizeof s);
+		drop_npy_get_bytes(path, rec, s, sizeof s);
 		snprintf(want, sizeof want, "img%d.jpg", r);
 		ok &= !strcmp(s, want);
-		ok &= npy_get_int(pid, rec) == 10 + r && npy_get_int(cam, rec) == -r;
+		ok &= drop_npy_get_int(pid, rec) == 10 + r && drop_npy_get_int(cam, rec) == -r;
 		float f[8];
-		npy_get_f32(fg, rec, f);
+		drop_npy_get_f32(fg, rec, f);
 		for (int i = 0; i < 4; i++)
 			ok &= f[i] == (float)(i + r);
-		npy_get_f32(parts, rec, f);
+		drop_npy_get_f32(parts, rec, f);
 		for (int i = 0; i < 8; i++)
 			ok &= f[i] == (float)(i * (r + 1));
-		npy_get_f32(vis, rec, f);
+		drop_npy_get_f32(vis, rec, f);
 		ok &= f[0] == 0.5f && f[1] == 0.25f * (float)r;
 	}
 	CHECK(ok, "record values (bytes, i4, i2, f4/f8/f2 sub-arrays)");
-	npy_array_free(&a);
+	drop_npy_array_free(&a);
 
-	rc = npy_load(FIX "records_aligned.npy", &a);
+	rc = drop_npy_load(FIX "records_aligned.npy", &a);
 	CHECK(rc == 0 && a.h.nfields == 2 && a.h.fields[1].offset == 4 && a.h.itemsize == 8,
 	      "padding fields of an aligned dtype are skipped (%s)", rc ? drop_errmsg() : "ok");
 	if (!rc)
-		npy_array_free(&a);
-	rc = npy_load(FIX "scalar_f8.npy", &a);
+		drop_npy_array_free(&a);
+	rc = drop_npy_load(FIX "scalar_f8.npy", &a);
 	CHECK(rc == 0 && a.h.count == 1 && ((double *)a.data)[0] == 2.5, "0-d array");
 	if (!rc)
-		npy_array_free(&a);
+		drop_npy_array_free(&a);
 }
 
 static void test_stream(void)
 {
-	struct npy_array a;
-	int rc = npy_load(FIX "stream_f4.npy", &a);
+	struct drop_npy_array a;
+	int rc = drop_npy_load(FIX "stream_f4.npy", &a);
 	CHECK(rc == 0 && a.h.shape[0] == 4 && a.h.shape[1] == 3, "two documents load as (4, 3)");
 	int ok = rc == 0;
 	for (int i = 0; ok && i < 12; i++)
 		ok &= ((float *)a.data)[i] == (float)i;
 	CHECK(ok, "stream values in order");
 	if (!rc)
-		npy_array_free(&a);
+		drop_npy_array_free(&a);
 }
 
 static void test_rejects(void)
@@ -116,9 +116,9 @@ static void test_rejects(void)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char path[128];
-		struct npy_array a;
+		struct drop_npy_array a;
 		snprintf(path, sizeof path, FIX "%s", bad[i].file);
-		int rc = npy_load(path, &a);
+		int rc = drop_npy_load(path, &a);
 		CHECK(rc == -1 && strstr(drop_errmsg(), bad[i].msg), "%s rejected: %s", bad[i].file,
 		      drop_errmsg());
 	}
@@ -128,13 +128,13 @@ static void test_rejects(void)
  * write; on a file: one document whose length is patched at the end. */
 static void roundtrip(bool use_pipe)
 {
-	struct npy_field f[3];
+	struct drop_npy_field f[3];
 	size_t shape[2] = { 2, 3 };
-	f[0] = npy_field_make("path", NPY_S, 8, 0, NULL);
-	f[1] = npy_field_make("pid", NPY_I4, 0, 0, NULL);
-	f[2] = npy_field_make("parts", NPY_F4, 0, 2, shape);
-	struct npy_header h;
-	npy_header_records(&h, f, 3, 0);
+	f[0] = drop_npy_field_make("path", NPY_S, 8, 0, NULL);
+	f[1] = drop_npy_field_make("pid", NPY_I4, 0, 0, NULL);
+	f[2] = drop_npy_field_make("parts", NPY_F4, 0, 2, shape);
+	struct drop_npy_header h;
+	drop_npy_header_records(&h, f, 3, 0);
 	CHECK(h.itemsize == 8 + 4 + 24, "record itemsize");
 	char *recs = calloc(5, h.itemsize);
 	for (int r = 0; r < 5; r++) {
@@ -156,29 +156,29 @@ static void roundtrip(bool use_pipe)
 		w = open_memstream(&mem, &memlen);
 	else
 		w = fdopen(mkstemp(tmp), "w+b");
-	struct npy_writer nw;
-	int rc = npy_writer_open(&nw, w, &h);
-	rc |= npy_writer_write(&nw, recs, 2);
-	rc |= npy_writer_write(&nw, recs + 2 * h.itemsize, 3);
-	rc |= npy_writer_close(&nw);
+	struct drop_npy_writer nw;
+	int rc = drop_npy_writer_open(&nw, w, &h);
+	rc |= drop_npy_writer_write(&nw, recs, 2);
+	rc |= drop_npy_writer_write(&nw, recs + 2 * h.itemsize, 3);
+	rc |= drop_npy_writer_close(&nw);
 	CHECK(rc == 0 && nw.seekable == !use_pipe, "%s: writer (%s)", use_pipe ? "pipe" : "file",
 	      rc ? drop_errmsg() : "ok");
 	fclose(w);
 	rd = use_pipe ? fmemopen(mem, memlen, "rb") : fopen(tmp, "rb");
 	/* A file holds one document of 5, a pipe two documents of 2 and 3. */
-	struct npy_header first;
-	int hr = npy_read_header(rd, &first);
+	struct drop_npy_header first;
+	int hr = drop_npy_read_header(rd, &first);
 	CHECK(hr == 1 && first.shape[0] == (use_pipe ? 2u : 5u), "%s: first document length %zu",
 	      use_pipe ? "pipe" : "file", first.shape[0]);
 	rewind(rd);
-	struct npy_reader r;
-	rc = npy_reader_attach(&r, rd, "roundtrip");
+	struct drop_npy_reader r;
+	rc = drop_npy_reader_attach(&r, rd, "roundtrip");
 	char *back = calloc(8, h.itemsize);
-	long n = rc ? -1 : npy_reader_read(&r, back, 8);
+	long n = rc ? -1 : drop_npy_reader_read(&r, back, 8);
 	CHECK(n == 5 && !memcmp(back, recs, 5 * h.itemsize), "%s: 5 records read back equal",
 	      use_pipe ? "pipe" : "file");
-	CHECK(npy_header_compatible(&r.h, &h), "%s: same dtype", use_pipe ? "pipe" : "file");
-	npy_reader_close(&r);
+	CHECK(drop_npy_header_compatible(&r.h, &h), "%s: same dtype", use_pipe ? "pipe" : "file");
+	drop_npy_reader_close(&r);
 	fclose(rd);
 	if (!use_pipe)
 		unlink(tmp);
@@ -189,20 +189,20 @@ static void roundtrip(bool use_pipe)
 
 static void test_header_text(void)
 {
-	struct npy_header h = { 0 };
+	struct drop_npy_header h = { 0 };
 	const char *t = "{'descr': [('a', '<f4', (2, 3)), ('s', '|S5')], "
 	                "'fortran_order': False, 'shape': (7,), }";
-	int rc = npy_parse_header_text(t, strlen(t), &h);
+	int rc = drop_npy_parse_header_text(t, strlen(t), &h);
 	CHECK(rc == 0 && h.nfields == 2 && h.fields[0].count == 6 && h.fields[1].offset == 24 &&
 	      h.itemsize == 29 && h.shape[0] == 7, "parse a record header");
 	t = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
-	rc = npy_parse_header_text(t, strlen(t), &h);
+	rc = drop_npy_parse_header_text(t, strlen(t), &h);
 	CHECK(rc == 0 && h.ndim == 2 && h.count == 12, "parse a plain header");
 	t = "{'descr': '<c8', 'fortran_order': False, 'shape': (3,), }";
-	CHECK(npy_parse_header_text(t, strlen(t), &h) == -1 && strstr(drop_errmsg(), "c8"),
+	CHECK(drop_npy_parse_header_text(t, strlen(t), &h) == -1 && strstr(drop_errmsg(), "c8"),
 	      "complex dtype rejected: %s", drop_errmsg());
 	t = "{'descr': [('a', [('b', '<f4')])], 'fortran_order': False, 'shape': (3,), }";
-	CHECK(npy_parse_header_text(t, strlen(t), &h) == -1 && strstr(drop_errmsg(), "nested"),
+	CHECK(drop_npy_parse_header_text(t, strlen(t), &h) == -1 && strstr(drop_errmsg(), "nested"),
 	      "nested records rejected: %s", drop_errmsg());
 }
 

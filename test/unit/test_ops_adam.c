@@ -16,8 +16,8 @@ static void test_adam(void)
 	struct fix p0 = fix_load("adam", "p0"), g = fix_load("adam", "g"), p = fix_load("adam", "p"),
 	           m = fix_load("adam", "m"), v = fix_load("adam", "v");
 	size_t n = p0.n;
-	float *pp = xmalloc(n * sizeof *pp), *mm = xcalloc(n, sizeof *mm),
-	      *vv = xcalloc(n, sizeof *vv);
+	float *pp = drop_malloc(n * sizeof *pp), *mm = drop_calloc(n, sizeof *mm),
+	      *vv = drop_calloc(n, sizeof *vv);
 	memcpy(pp, p0.v, n * sizeof *pp);
 	for (int t = 1; t <= 3; t++) {
 		struct drop_adam a = { 3.5e-4, 0.9, 0.999, 1e-8, 5e-4, t };
@@ -64,7 +64,7 @@ static void test_philox(void)
 static void test_streams(void)
 {
 	enum { N = 100003 };
-	float *a = xmalloc(N * sizeof *a), *b = xmalloc(N * sizeof *b);
+	float *a = drop_malloc(N * sizeof *a), *b = drop_malloc(N * sizeof *b);
 	int threads = omp_get_max_threads();
 	for (int normal = 0; normal < 2; normal++) {
 		void (*f)(uint64_t, uint32_t, uint64_t, size_t, float *) =

@@ -22,7 +22,7 @@
 
 static double *to_f64(const float *v, size_t n)
 {
-	double *d = xmalloc(n * sizeof *d);
+	double *d = drop_malloc(n * sizeof *d);
 	for (size_t i = 0; i < n; i++)
 		d[i] = v[i];
 	return d;
@@ -83,8 +83,8 @@ static void train_case(const char *name, enum drop_layout layout, bool frozen, f
 	                   ty = tensor_from(NULL, d.n, d.c, d.h, d.w, d.layout),
 	                   tdy = tensor_from(dy.v, d.n, d.c, d.h, d.w, d.layout),
 	                   tdx = tensor_from(NULL, d.n, d.c, d.h, d.w, d.layout);
-	float *smean = xmalloc(d.c * sizeof(float)), *sinv = xmalloc(d.c * sizeof(float));
-	float *dgam = xmalloc(d.c * sizeof(float)), *dbet = xmalloc(d.c * sizeof(float));
+	float *smean = drop_malloc(d.c * sizeof(float)), *sinv = drop_malloc(d.c * sizeof(float));
+	float *dgam = drop_malloc(d.c * sizeof(float)), *dbet = drop_malloc(d.c * sizeof(float));
 
 	drop_bn_fwd_train_cpu(&d, tx.data, g.v, frozen ? NULL : b.v, rm.v, rv.v, ty.data, smean,
 	                      sinv);
@@ -160,9 +160,9 @@ static void f64_case(const char *name, bool frozen)
 	struct drop_bn_desc d = desc(&x, DROP_PLAIN);
 	size_t n = x.n;
 	double *xd = to_f64(x.v, n), *gd = to_f64(g.v, d.c), *bd = to_f64(b.v, d.c),
-	       *r = to_f64(dy.v, n), *yd = xmalloc(n * sizeof *yd), *dxd = xmalloc(n * sizeof *dxd),
-	       *dgd = xmalloc(d.c * sizeof *dgd), *dbd = xmalloc(d.c * sizeof *dbd),
-	       *scr = xmalloc(4 * (size_t)d.c * sizeof *scr);
+	       *r = to_f64(dy.v, n), *yd = drop_malloc(n * sizeof *yd), *dxd = drop_malloc(n * sizeof *dxd),
+	       *dgd = drop_malloc(d.c * sizeof *dgd), *dbd = drop_malloc(d.c * sizeof *dbd),
+	       *scr = drop_malloc(4 * (size_t)d.c * sizeof *scr);
 	double *bn = frozen ? NULL : bd;
 
 	loss64(&d, xd, gd, bn, r, yd, scr);
@@ -177,7 +177,7 @@ static void f64_case(const char *name, bool frozen)
 	compare_d(what, dgd, dgref, d.c, ATOL64, RTOL64);
 
 	const double h = 1e-5;
-	double *fd = xmalloc(n * sizeof *fd);
+	double *fd = drop_malloc(n * sizeof *fd);
 	for (size_t i = 0; i < n; i++) {
 		double keep = xd[i];
 		xd[i] = keep + h;
@@ -219,7 +219,7 @@ static void test_threads(void)
 	float *out[2];
 	int threads = omp_get_max_threads();
 	for (int t = 0; t < 2; t++) {
-		float *o = out[t] = xcalloc(2 * nf + 6 * d.c, sizeof(float));
+		float *o = out[t] = drop_calloc(2 * nf + 6 * d.c, sizeof(float));
 		float *rm = o + 2 * nf, *rv = rm + d.c, *sm = rv + d.c, *si = sm + d.c,
 		      *dg = si + d.c, *db = dg + d.c;
 		for (int ch = 0; ch < d.c; ch++)
@@ -244,11 +244,11 @@ static void test_relu_bwd(enum drop_layout layout)
 	struct train_case c = train_case_load(layout);
 	struct drop_bn_desc d = c.d;
 	size_t nf = c.nf;
-	float *y = xcalloc(nf, sizeof *y), *dyr = xcalloc(nf, sizeof *dyr);
-	float *dx[2] = { xcalloc(nf, sizeof(float)), xcalloc(nf, sizeof(float)) };
-	float *rm = xcalloc(d.c, sizeof *rm), *rv = xcalloc(d.c, sizeof *rv), *sm = xmalloc(d.c * 4),
-	      *si = xmalloc(d.c * 4), *dg[2] = { xmalloc(d.c * 4), xmalloc(d.c * 4) },
-	      *db[2] = { xmalloc(d.c * 4), xmalloc(d.c * 4) };
+	float *y = drop_calloc(nf, sizeof *y), *dyr = drop_calloc(nf, sizeof *dyr);
+	float *dx[2] = { drop_calloc(nf, sizeof(float)), drop_calloc(nf, sizeof(float)) };
+	float *rm = drop_calloc(d.c, sizeof *rm), *rv = drop_calloc(d.c, sizeof *rv), *sm = drop_malloc(d.c * 4),
+	      *si = drop_malloc(d.c * 4), *dg[2] = { drop_malloc(d.c * 4), drop_malloc(d.c * 4) },
+	      *db[2] = { drop_malloc(d.c * 4), drop_malloc(d.c * 4) };
 	drop_bn_fwd_train_cpu(&d, c.tx.data, c.g.v, c.b.v, rm, rv, y, sm, si);
 	size_t pos = 0;
 	for (size_t i = 0; i < nf; i++) {
@@ -277,10 +277,10 @@ static void test_fused_forward(enum drop_layout layout)
 {
 	struct train_case c = train_case_load(layout);
 	size_t nf = c.nf;
-	float *y = xcalloc(nf, sizeof *y), *yr = xcalloc(nf, sizeof *yr);
-	uint16_t *h = xcalloc(nf, sizeof *h), *hr = xcalloc(nf, sizeof *hr);
-	float *rm = xcalloc(c.d.c, sizeof *rm), *rv = xcalloc(c.d.c, sizeof *rv),
-	      *sm = xmalloc(c.d.c * 4), *si = xmalloc(c.d.c * 4);
+	float *y = drop_calloc(nf, sizeof *y), *yr = drop_calloc(nf, sizeof *yr);
+	uint16_t *h = drop_calloc(nf, sizeof *h), *hr = drop_calloc(nf, sizeof *hr);
+	float *rm = drop_calloc(c.d.c, sizeof *rm), *rv = drop_calloc(c.d.c, sizeof *rv),
+	      *sm = drop_malloc(c.d.c * 4), *si = drop_malloc(c.d.c * 4);
 	int same = 1;
 	for (int train = 0; train < 2; train++)
 		for (int relu = 0; relu < 2; relu++) {
@@ -302,7 +302,7 @@ static void test_fused_forward(enum drop_layout layout)
 			if (train) { /* the rebuild from the saved statistics */
 				struct drop_bn_desc ds = dr;
 				ds.saved = true;
-				float *yb = xcalloc(nf, sizeof *yb);
+				float *yb = drop_calloc(nf, sizeof *yb);
 				drop_bn_fwd_eval_cpu(&ds, c.tx.data, c.g.v, c.b.v, sm, si, yb);
 				same &= !memcmp(yb, yr, nf * sizeof *yb);
 				free(yb);

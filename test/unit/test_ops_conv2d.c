@@ -110,7 +110,7 @@ static void run_case(const struct conv_case *c, enum drop_layout layout)
 	struct drop_tensor y = tensor_from(NULL, c->n, c->cout, ho, wo, DROP_BLOCKED);
 	struct drop_tensor dy = tensor_from(fdy.v, c->n, c->cout, ho, wo, DROP_BLOCKED);
 	struct drop_tensor dx = tensor_from(NULL, c->n, c->cin, c->h, c->w, layout);
-	float *dw = xmalloc(fdw.n * sizeof *dw), *db = xmalloc(c->cout * sizeof *db);
+	float *dw = drop_malloc(fdw.n * sizeof *dw), *db = drop_malloc(c->cout * sizeof *db);
 
 	/* Forward. */
 	drop_conv2d_fwd_cpu(&d, &x, &w, fb.v, &y);
@@ -172,7 +172,7 @@ static void run_case(const struct conv_case *c, enum drop_layout layout)
 /* |v| of n floats (caller frees). */
 static float *absf(const float *v, size_t n)
 {
-	float *a = xmalloc(n * sizeof *a);
+	float *a = drop_malloc(n * sizeof *a);
 	for (size_t i = 0; i < n; i++)
 		a[i] = fabsf(v[i]);
 	return a;
@@ -223,11 +223,11 @@ static void bf16_case(const struct conv_case *c, enum drop_layout layout)
 	                   tax = tensor_from(ax, c->n, c->cin, c->h, c->w, layout),
 	                   taw = tensor_from(aw, c->cout, c->cin, c->k, c->k, DROP_PLAIN),
 	                   tady = tensor_from(ady, c->n, c->cout, ho, wo, DROP_BLOCKED);
-	float *dw = xmalloc(fdw.n * sizeof *dw), *bw = xmalloc(fdw.n * sizeof *bw);
+	float *dw = drop_malloc(fdw.n * sizeof *dw), *bw = drop_malloc(fdw.n * sizeof *bw);
 
 	/* The fixture's y includes its bias: compare y - b with a bias-free forward. */
 	drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y);
-	float *got = tensor_plain(&y), *ref = xmalloc(fy.n * sizeof *ref);
+	float *got = tensor_plain(&y), *ref = drop_malloc(fy.n * sizeof *ref);
 	if (c->bias) {
 		struct fix fb = fix_load(c->name, "b");
 		for (size_t i = 0; i < fy.n; i++)
@@ -271,7 +271,7 @@ static void three_passes(const struct drop_conv2d_desc *d, const struct drop_ten
 	out[0] = tensor_plain(y);
 	drop_conv2d_bwd_data_cpu(d, dy, w, dx);
 	out[1] = tensor_plain(dx);
-	out[2] = xmalloc(nw * sizeof(float));
+	out[2] = drop_malloc(nw * sizeof(float));
 	drop_conv2d_bwd_weights_cpu(d, x, dy, out[2], NULL);
 }
 
@@ -302,8 +302,8 @@ static void bf16_copies_case(const struct conv_case *c, enum drop_layout layout)
 	three_passes(&d, &x, &dy, &w, &y, &dx, nw, r);
 
 	struct drop_tensor x16 = x, dy16 = dy;
-	x16.bf16 = xmalloc(nx * sizeof(uint16_t));
-	dy16.bf16 = xmalloc(ny * sizeof(uint16_t));
+	x16.bf16 = drop_malloc(nx * sizeof(uint16_t));
+	dy16.bf16 = drop_malloc(ny * sizeof(uint16_t));
 	drop_to_bf16_cpu(nx, x.data, x16.bf16);
 	drop_to_bf16_cpu(ny, dy.data, dy16.bf16);
 	x16.data = dy16.data = NULL;
@@ -330,8 +330,8 @@ static void test_weight_copies(void)
 	struct drop_conv2d_desc da = { 2, 16, 6, 5, 24, 3, 1, 1, false, DROP_BLOCKED, false },
 	                        db = { 2, 24, 6, 5, 8, 3, 2, 1, false, DROP_BLOCKED, false };
 	size_t nwa = 24 * 16 * 9, nwb = 8 * 24 * 9, nxa = 2 * 16 * 30, nxb = 2 * 24 * 30;
-	float *wa = xmalloc(nwa * sizeof *wa), *wb = xmalloc(nwb * sizeof *wb);
-	float *xa = xmalloc(nxa * sizeof *xa), *xb = xmalloc(nxb * sizeof *xb);
+	float *wa = drop_malloc(nwa * sizeof *wa), *wb = drop_malloc(nwb * sizeof *wb);
+	float *xa = drop_malloc(nxa * sizeof *xa), *xb = drop_malloc(nxb * sizeof *xb);
 	for (size_t i = 0; i < nwa; i++)
 		wa[i] = (float)((i * 2654435761u) % 201) / 100.0f - 1.0f;
 	for (size_t i = 0; i < nwb; i++)
@@ -348,8 +348,8 @@ static void test_weight_copies(void)
 	                   w2 = drop_tensor_make(8, 24, 3, 3, DROP_PLAIN);
 	w1.data = wa, w2.data = wb, w1.version = w2.version = 7;
 	size_t n1 = drop_tensor_floats(&y1, drop_cpu_block()), n2 = drop_tensor_floats(&y2, drop_cpu_block());
-	float *ref1 = xmalloc(n1 * sizeof *ref1), *ref2 = xmalloc(n2 * sizeof *ref2);
-	float *dw = xmalloc(nwa * sizeof *dw);
+	float *ref1 = drop_malloc(n1 * sizeof *ref1), *ref2 = drop_malloc(n2 * sizeof *ref2);
+	float *dw = drop_malloc(nwa * sizeof *dw);
 	int same = 1;
 	for (int round = 0; round < 4; round++) {
 		drop_conv2d_fwd_cpu(&da, &x1, &w1, NULL, &y1);

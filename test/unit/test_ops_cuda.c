@@ -27,7 +27,7 @@ static float *dev_from(const float *h, size_t n)
 /* Copy n floats back, check the sentinel, free the device buffer. */
 static float *dev_back(float *d, size_t n, const char *what)
 {
-	float *h = xmalloc((n + 1) * sizeof *h);
+	float *h = drop_malloc((n + 1) * sizeof *h);
 	gpu->sync();
 	gpu->to_host(h, d, (n + 1) * sizeof *h);
 	CHECK(h[n] == SENTINEL, "%s: sentinel intact", what);
@@ -44,7 +44,7 @@ static void *dev_copy(const void *h, size_t bytes)
 
 static float *randv(size_t n, uint32_t stream)
 {
-	float *v = xmalloc(n * sizeof *v);
+	float *v = drop_malloc(n * sizeof *v);
 	drop_rand_normal_cpu(1, stream, 0, n, v);
 	return v;
 }
@@ -52,7 +52,7 @@ static float *randv(size_t n, uint32_t stream)
 static void test_eltwise(void)
 {
 	enum { N = 10007 };
-	float *x = randv(N, 1), *y = randv(N, 2), *want = xmalloc(N * sizeof *want);
+	float *x = randv(N, 1), *y = randv(N, 2), *want = drop_malloc(N * sizeof *want);
 	float *dx = dev_from(x, N), *dy = dev_from(y, N), *dout = dev_from(NULL, N);
 	drop_relu_cpu(N, x, want);
 	gpu->relu(N, dx, dout);
@@ -79,7 +79,7 @@ static void test_concat(void)
 {
 	enum { N = 3, H = 5, W = 7, C0 = 3, C1 = 5 };
 	size_t n0 = (size_t)N * C0 * H * W, n1 = (size_t)N * C1 * H * W, ny = n0 + n1;
-	float *a = randv(n0, 5), *b = randv(n1, 6), *want = xmalloc(ny * sizeof *want);
+	float *a = randv(n0, 5), *b = randv(n1, 6), *want = drop_malloc(ny * sizeof *want);
 	struct drop_tensor ta = drop_tensor_make(N, C0, H, W, DROP_PLAIN), tb = ta, ty = ta;
 	tb.c = C1;
 	ty.c = C0 + C1;
@@ -93,7 +93,7 @@ static void test_concat(void)
 	float *got = dev_back(gy.data, ny, "concat");
 	compare_f("concat: cuda = cpu", got, want, ny, 0, 0);
 	gy.data = dev_from(want, ny);
-	float *zero = xcalloc(n0, sizeof *zero);
+	float *zero = drop_calloc(n0, sizeof *zero);
 	gpu->to_device(ga.data, zero, n0 * sizeof *zero);
 	struct drop_tensor skip = gb;
 	skip.data = NULL;
@@ -110,8 +110,8 @@ static void test_concat(void)
 static void test_bf16(void)
 {
 	enum { N = 10007 };
-	float *x = randv(N, 3), *y = randv(N, 4), *want = xmalloc(N * sizeof *want);
-	uint16_t *h = xmalloc(N * sizeof *h), *hg = xmalloc(N * sizeof *hg);
+	float *x = randv(N, 3), *y = randv(N, 4), *want = drop_malloc(N * sizeof *want);
+	uint16_t *h = drop_malloc(N * sizeof *h), *hg = drop_malloc(N * sizeof *hg);
 	drop_to_bf16_cpu(N, x, h);
 	float *dx = dev_from(x, N);
 	uint16_t *dh = gpu->alloc(N * sizeof *dh);
@@ -131,7 +131,7 @@ static void test_bf16(void)
 static void test_losses(void)
 {
 	enum { N = 16, C = 11, K1 = 5, H = 6, W = 4 };
-	float *lg = randv(N * C, 3), *dl = xmalloc(N * C * sizeof *dl);
+	float *lg = randv(N * C, 3), *dl = drop_malloc(N * C * sizeof *dl);
 	int labels[N], plabels[2 * H * W];
 	for (int i = 0; i < N; i++)
 		labels[i] = i % C;
@@ -147,8 +147,8 @@ static void test_losses(void)
 	free(g), gpu->free(dlg), gpu->free(dlab), free(lg), free(dl);
 
 	size_t n = 2 * K1 * H * W;
-	float *pl = randv(n, 4), *pr = xmalloc(n * sizeof *pr), *pdl = xmalloc(n * sizeof *pdl),
-	      *pdp = xmalloc(n * sizeof *pdp);
+	float *pl = randv(n, 4), *pr = drop_malloc(n * sizeof *pr), *pdl = drop_malloc(n * sizeof *pdl),
+	      *pdp = drop_malloc(n * sizeof *pdp);
 	drop_softmax_fwd_cpu(2, K1, H * W, pl, pr);
 	double parts[2], gparts[2];
 	want = drop_parsing_loss_cpu(2, K1, H, W, pl, pr, plabels, 0.1f, 0.5f, 1.0f, pdl, pdp, parts);
@@ -170,7 +170,7 @@ static void test_triplet(void)
 {
 	enum { B = 16, M = 32, K = 4, D = 8 };
 	struct drop_triplet_desc d = { B, M, K, D, 0.3f, false };
-	float *e = randv(B * K * D, 5), *bk = randv(M * K * D, 6), *de = xmalloc(sizeof(float) * B * K * D);
+	float *e = randv(B * K * D, 5), *bk = randv(M * K * D, 6), *de = drop_malloc(sizeof(float) * B * K * D);
 	int pid[B], bpid[M], nv, gnv;
 	unsigned char vis[B * K], bvis[M * K];
 	for (int i = 0; i < B; i++)
@@ -197,7 +197,7 @@ static void test_triplet(void)
 static void test_adam_rng(void)
 {
 	enum { N = 5003 };
-	float *p = randv(N, 7), *g = randv(N, 8), *m = xcalloc(N, sizeof *m), *v = xcalloc(N, sizeof *v);
+	float *p = randv(N, 7), *g = randv(N, 8), *m = drop_calloc(N, sizeof *m), *v = drop_calloc(N, sizeof *v);
 	float *dp = dev_from(p, N), *dg = dev_from(g, N), *dm = dev_from(m, N), *dv = dev_from(v, N);
 	for (int t = 1; t <= 3; t++) {
 		struct drop_adam a = { 3.5e-4, 0.9, 0.999, 1e-8, 5e-4, t };
@@ -208,7 +208,7 @@ static void test_adam_rng(void)
 	compare_f("adam: cuda = cpu after 3 steps", gp, p, N, 1e-7, 1e-6);
 	free(gp), gpu->free(dg), gpu->free(dm), gpu->free(dv), free(p), free(g), free(m), free(v);
 
-	float *u = xmalloc(N * sizeof *u), *du = dev_from(NULL, N);
+	float *u = drop_malloc(N * sizeof *u), *du = dev_from(NULL, N);
 	drop_rand_uniform_cpu(42, 3, 17, N, u);
 	gpu->rand_uniform(42, 3, 17, N, du);
 	float *gu = dev_back(du, N, "uniform");

@@ -19,7 +19,7 @@ static void test_relu(void)
 {
 	struct fix x = fix_load("relu", "x"), y = fix_load("relu", "y"), dy = fix_load("relu", "dy"),
 	           dx = fix_load("relu", "dx");
-	float *got = xmalloc(x.n * sizeof *got), *dgot = xmalloc(x.n * sizeof *dgot);
+	float *got = drop_malloc(x.n * sizeof *got), *dgot = drop_malloc(x.n * sizeof *dgot);
 	drop_relu_cpu(x.n, x.v, got);
 	compare_f("relu: y", got, y.v, y.n, 0, 0);
 	drop_relu_bwd_cpu(x.n, got, dy.v, dgot);
@@ -50,7 +50,7 @@ static void test_add_scale(void)
 	struct fix a = fix_load("add_scale", "a"), b = fix_load("add_scale", "b"),
 	           sum = fix_load("add_scale", "sum"), sc = fix_load("add_scale", "scaled"),
 	           ax = fix_load("add_scale", "axpy");
-	float *y = xmalloc(a.n * sizeof *y);
+	float *y = drop_malloc(a.n * sizeof *y);
 	drop_add_cpu(a.n, a.v, b.v, y);
 	compare_f("add", y, sum.v, a.n, ATOL, RTOL);
 	drop_scale_cpu(a.n, -0.75f, a.v, y);
@@ -85,7 +85,7 @@ static void test_concat(enum drop_layout layout, int aligned)
 	drop_concat_cpu(np, (const struct drop_tensor *const *)tp, &ty);
 	float *got = tensor_plain(&ty);
 	/* The reference for the reordered parts: rebuild it from the parts' fixtures. */
-	float *ref = xmalloc(y.n * sizeof *ref);
+	float *ref = drop_malloc(y.n * sizeof *ref);
 	size_t hw = (size_t)h * w;
 	for (int b = 0; b < n; b++) {
 		int off = 0;
@@ -139,9 +139,9 @@ static float from_bits(uint32_t u)
 static void test_bf16(void)
 {
 	enum { N = 100000 };
-	float *x = xmalloc(N * sizeof *x), *dy = xmalloc(N * sizeof *dy), *d1 = xmalloc(N * sizeof *d1),
-	      *d2 = xmalloc(N * sizeof *d2);
-	uint16_t *h = xmalloc(N * sizeof *h);
+	float *x = drop_malloc(N * sizeof *x), *dy = drop_malloc(N * sizeof *dy), *d1 = drop_malloc(N * sizeof *d1),
+	      *d2 = drop_malloc(N * sizeof *d2);
+	uint16_t *h = drop_malloc(N * sizeof *h);
 	uint64_t s = 12345;
 	for (int i = 0; i < N; i++) {
 		s = s * 6364136223846793005ull + 1442695040888963407ull;

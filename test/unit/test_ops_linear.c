@@ -32,9 +32,9 @@ static void run(const char *name, bool bias)
 	struct drop_linear_desc d = { x.sh[0], x.sh[1], w.sh[0], bias };
 	struct drop_tensor tw = drop_tensor_make(d.cout, d.cin, 1, 1, DROP_PLAIN);
 	tw.data = w.v;
-	float *gy = xmalloc(y.n * sizeof *gy), *gy2 = xmalloc(y.n * sizeof *gy2),
-	      *gdx = xmalloc(x.n * sizeof *gdx), *gdw = xmalloc(w.n * sizeof *gdw),
-	      *gdb = xmalloc(d.cout * sizeof *gdb);
+	float *gy = drop_malloc(y.n * sizeof *gy), *gy2 = drop_malloc(y.n * sizeof *gy2),
+	      *gdx = drop_malloc(x.n * sizeof *gdx), *gdw = drop_malloc(w.n * sizeof *gdw),
+	      *gdb = drop_malloc(d.cout * sizeof *gdb);
 	drop_linear_fwd_cpu(&d, x.v, &tw, b.v, gy);
 	snprintf(what, sizeof what, "%s: y", name);
 	compare_f(what, gy, y.v, y.n, ATOL, RTOL);

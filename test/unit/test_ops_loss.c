@@ -15,7 +15,7 @@
 
 static int *to_int(const struct fix *f)
 {
-	int *v = xmalloc(f->n * sizeof *v);
+	int *v = drop_malloc(f->n * sizeof *v);
 	for (size_t i = 0; i < f->n; i++)
 		v[i] = (int)f->v[i];
 	return v;
@@ -23,7 +23,7 @@ static int *to_int(const struct fix *f)
 
 static unsigned char *to_bytes(const struct fix *f)
 {
-	unsigned char *v = xmalloc(f->n ? f->n : 1);
+	unsigned char *v = drop_malloc(f->n ? f->n : 1);
 	for (size_t i = 0; i < f->n; i++)
 		v[i] = f->v[i] != 0;
 	return v;
@@ -56,7 +56,7 @@ static void test_ce(void)
 	struct fix lg = fix_load("ce_smooth", "logits"), lb = fix_load("ce_smooth", "labels"),
 	           loss = fix_load("ce_smooth", "loss"), dl = fix_load("ce_smooth", "dlogits");
 	int n = lg.sh[0], c = lg.sh[1], *labels = to_int(&lb);
-	float *d = xmalloc(lg.n * sizeof *d), *scratch = xmalloc(lg.n * sizeof *d);
+	float *d = drop_malloc(lg.n * sizeof *d), *scratch = drop_malloc(lg.n * sizeof *d);
 	double l = drop_ce_smooth_cpu(n, c, lg.v, labels, 0.1f, 1.0f, d);
 	CHECK_CLOSE(l, loss.v[0], ATOL, RTOL, "ce_smooth: loss");
 	compare_f("ce_smooth: dlogits", d, dl.v, dl.n, ATOL, RTOL);
@@ -87,8 +87,8 @@ static void test_parsing(void)
 	           pr = fix_load("parsing", "prob"), ce = fix_load("parsing", "ce"),
 	           sm = fix_load("parsing", "smooth"), dl = fix_load("parsing", "dlogits");
 	int n = lg.sh[0], k1 = lg.sh[1], h = lg.sh[2], w = lg.sh[3], *labels = to_int(&lb);
-	float *prob = xmalloc(lg.n * sizeof *prob), *dlog = xmalloc(lg.n * sizeof *dlog),
-	      *dprob = xmalloc(lg.n * sizeof *dprob), *dsm = xmalloc(lg.n * sizeof *dsm);
+	float *prob = drop_malloc(lg.n * sizeof *prob), *dlog = drop_malloc(lg.n * sizeof *dlog),
+	      *dprob = drop_malloc(lg.n * sizeof *dprob), *dsm = drop_malloc(lg.n * sizeof *dsm);
 	drop_softmax_fwd_cpu(n, k1, h * w, lg.v, prob);
 	compare_f("parsing: softmax", prob, pr.v, pr.n, ATOL, RTOL);
 	double parts[2];
@@ -121,7 +121,7 @@ static void test_triplet(const char *name, bool all_parts)
 		d.m = 0;
 	int *pid = to_int(&p), *bpid = to_int(&bp), nvalid;
 	unsigned char *vis = to_bytes(&v), *bvis = to_bytes(&bv);
-	float *g = xmalloc(e.n * sizeof *g), *scratch = xmalloc(e.n * sizeof *g);
+	float *g = drop_malloc(e.n * sizeof *g), *scratch = drop_malloc(e.n * sizeof *g);
 	double l = drop_triplet_cpu(&d, e.v, pid, vis, bk.v, bpid, bvis, 1.0f, g, &nvalid);
 	snprintf(what, sizeof what, "%s: loss", name);
 	CHECK_CLOSE(l, loss.v[0], ATOL, RTOL, "%s", what);

@@ -13,7 +13,7 @@
  * against float32-rounded references: 1e-6 + 1e-6 |ref|. */
 static double *to_f64(const float *v, size_t n)
 {
-	double *d = xmalloc(n * sizeof *d);
+	double *d = drop_malloc(n * sizeof *d);
 	for (size_t i = 0; i < n; i++)
 		d[i] = v[i];
 	return d;
@@ -22,7 +22,7 @@ static double *to_f64(const float *v, size_t n)
 /* L = sum dd * d(x, y) in double. */
 static double loss(int n, int m, int dim, const double *x, const double *y, const double *dd)
 {
-	double *d = xmalloc((size_t)n * m * sizeof *d), l = 0;
+	double *d = drop_malloc((size_t)n * m * sizeof *d), l = 0;
 	drop_pdist_fwd_cpu_f64(n, m, dim, x, y, d);
 	for (size_t i = 0; i < (size_t)n * m; i++)
 		l += dd[i] * d[i];
@@ -36,7 +36,7 @@ static double loss(int n, int m, int dim, const double *x, const double *y, cons
 static void fd(const char *what, int n, int m, int dim, double *x, double *y, double *v,
                size_t count, const double *dd, const double *grad)
 {
-	double *g = xmalloc(count * sizeof *g);
+	double *g = drop_malloc(count * sizeof *g);
 	for (size_t i = 0; i < count; i++) {
 		double keep = v[i];
 		v[i] = keep + 1e-6;
@@ -57,21 +57,21 @@ static void test_fixture(void)
 	           dy = fix_load("pdist", "dy");
 	int n = x.sh[0], m = y.sh[0], dim = x.sh[1];
 	CHECK(d.sh[0] == n && d.sh[1] == m && y.sh[1] == dim, "pdist fixture: shapes agree");
-	float *gd = xmalloc(d.n * sizeof *gd), *gdx = xmalloc(x.n * sizeof *gdx),
-	      *gdy = xmalloc(y.n * sizeof *gdy);
+	float *gd = drop_malloc(d.n * sizeof *gd), *gdx = drop_malloc(x.n * sizeof *gdx),
+	      *gdy = drop_malloc(y.n * sizeof *gdy);
 	drop_pdist_fwd_cpu(n, m, dim, x.v, y.v, gd);
 	compare_f("pdist: d", gd, d.v, d.n, 1e-6, 1e-5);
 	CHECK(gd[1 * m + 3] == 0, "pdist: the duplicated row is at distance 0");
 	drop_pdist_bwd_cpu(n, m, dim, x.v, y.v, gd, dd.v, gdx, gdy);
 	compare_f("pdist: dx (a pair at distance 0)", gdx, dx.v, dx.n, 1e-6, 1e-5);
 	compare_f("pdist: dy", gdy, dy.v, dy.n, 1e-6, 1e-5);
-	float *only = xmalloc(x.n * sizeof *only);
+	float *only = drop_malloc(x.n * sizeof *only);
 	drop_pdist_bwd_cpu(n, m, dim, x.v, y.v, gd, dd.v, only, NULL);
 	CHECK(memcmp(only, gdx, x.n * sizeof *only) == 0, "pdist: dx alone (dy NULL) is the same");
 
 	double *xd = to_f64(x.v, x.n), *yd = to_f64(y.v, y.n), *ddd = to_f64(dd.v, dd.n);
-	double *d64 = xmalloc(d.n * sizeof *d64), *dx64 = xmalloc(x.n * sizeof *dx64),
-	       *dy64 = xmalloc(y.n * sizeof *dy64);
+	double *d64 = drop_malloc(d.n * sizeof *d64), *dx64 = drop_malloc(x.n * sizeof *dx64),
+	       *dy64 = drop_malloc(y.n * sizeof *dy64);
 	double *dref = to_f64(d.v, d.n), *dxref = to_f64(dx.v, dx.n), *dyref = to_f64(dy.v, dy.n);
 	drop_pdist_fwd_cpu_f64(n, m, dim, xd, yd, d64);
 	compare_d("pdist (double path): d", d64, dref, d.n, 1e-6, 1e-6);
@@ -91,7 +91,7 @@ static void test_threads(void)
 {
 	int n = 64, m = 200, dim = 64;
 	size_t nx = (size_t)n * dim, ny = (size_t)m * dim, nd = (size_t)n * m;
-	float *x = xmalloc(nx * sizeof *x), *y = xmalloc(ny * sizeof *y), *dd = xmalloc(nd * 4);
+	float *x = drop_malloc(nx * sizeof *x), *y = drop_malloc(ny * sizeof *y), *dd = drop_malloc(nd * 4);
 	float *out[2][3];
 	for (size_t i = 0; i < nx; i++)
 		x[i] = (float)((i * 2654435761u) % 1001) / 500.0f - 1.0f;
@@ -100,9 +100,9 @@ static void test_threads(void)
 	for (size_t i = 0; i < nd; i++)
 		dd[i] = (float)((i * 69069u) % 97) / 48.0f - 1.0f;
 	for (int t = 0; t < 2; t++) {
-		out[t][0] = xmalloc(nd * sizeof(float));
-		out[t][1] = xmalloc(nx * sizeof(float));
-		out[t][2] = xmalloc(ny * sizeof(float));
+		out[t][0] = drop_malloc(nd * sizeof(float));
+		out[t][1] = drop_malloc(nx * sizeof(float));
+		out[t][2] = drop_malloc(ny * sizeof(float));
 		omp_set_num_threads(t + 1);
 		drop_pdist_fwd_cpu(n, m, dim, x, y, out[t][0]);
 		drop_pdist_bwd_cpu(n, m, dim, x, y, out[t][0], dd, out[t][1], out[t][2]);

@@ -23,8 +23,8 @@ static void test_global(enum drop_layout layout)
 	struct drop_pool_desc d = { x.sh[0], x.sh[1], x.sh[2], x.sh[3], layout, 0, false };
 	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, layout),
 	                   tdx = tensor_from(NULL, d.n, d.c, d.h, d.w, layout);
-	float *a = xmalloc(avg.n * sizeof *a), *m = xmalloc(avg.n * sizeof *m);
-	int *am = xmalloc(avg.n * sizeof *am);
+	float *a = drop_malloc(avg.n * sizeof *a), *m = drop_malloc(avg.n * sizeof *m);
+	int *am = drop_malloc(avg.n * sizeof *am);
 	drop_pool_global_fwd_cpu(&d, tx.data, a, m, am);
 	snprintf(what, sizeof what, "global pool (%s): avg", layout_name(layout));
 	compare_f(what, a, avg.v, avg.n, ATOL, RTOL);
@@ -41,7 +41,7 @@ static void test_global(enum drop_layout layout)
 	struct drop_pool_desc da = d;
 	da.accumulate = true;
 	size_t nf = drop_tensor_floats(&tdx, drop_cpu_block());
-	float *sum = xmalloc(nf * sizeof *sum);
+	float *sum = drop_malloc(nf * sizeof *sum);
 	drop_pool_global_bwd_cpu(&d, davg.v, NULL, NULL, tdx.data);
 	for (size_t i = 0; i < nf; i++)
 		sum[i] = tx.data[i] + tdx.data[i];
@@ -72,8 +72,8 @@ static void test_wamp(enum drop_layout layout)
 	struct drop_pool_desc d = { x.sh[0], x.sh[1], x.sh[2], x.sh[3], layout, m.sh[1], false };
 	struct drop_tensor tx = tensor_from(x.v, d.n, d.c, d.h, d.w, layout),
 	                   tdx = tensor_from(NULL, d.n, d.c, d.h, d.w, layout);
-	float *got = xmalloc(e.n * sizeof *got), *gm = xmalloc(m.n * sizeof *gm);
-	int *am = xmalloc(e.n * sizeof *am);
+	float *got = drop_malloc(e.n * sizeof *got), *gm = drop_malloc(m.n * sizeof *gm);
+	int *am = drop_malloc(e.n * sizeof *am);
 	drop_wamp_fwd_cpu(&d, tx.data, m.v, got, am);
 	snprintf(what, sizeof what, "wamp (%s): e", layout_name(layout));
 	compare_f(what, got, e.v, e.n, ATOL, RTOL);
@@ -88,7 +88,7 @@ static void test_wamp(enum drop_layout layout)
 	/* dm alone, then dx alone without x (the heads' two phases): the same bits */
 	{
 		size_t nf = drop_tensor_floats(&tdx, drop_cpu_block());
-		float *dx2 = xmalloc(nf * sizeof *dx2), *gm2 = xmalloc(m.n * sizeof *gm2);
+		float *dx2 = drop_malloc(nf * sizeof *dx2), *gm2 = drop_malloc(m.n * sizeof *gm2);
 		drop_wamp_bwd_cpu(&d, tx.data, m.v, am, de.v, NULL, gm2);
 		drop_wamp_bwd_cpu(&d, NULL, m.v, am, de.v, dx2, NULL);
 		snprintf(what, sizeof what, "wamp (%s): dm, then dx without x", layout_name(layout));

@@ -16,7 +16,7 @@
  * dy / 1e-12 (~1e12): relative tolerance covers it. */
 static double *to_f64(const float *v, size_t n)
 {
-	double *d = xmalloc(n * sizeof *d);
+	double *d = drop_malloc(n * sizeof *d);
 	for (size_t i = 0; i < n; i++)
 		d[i] = v[i];
 	return d;
@@ -29,8 +29,8 @@ static void fd(const char *what, int n, int k, int hw, const double *x, const do
                const double *grad, void (*f)(int, int, int, const double *, double *),
                size_t count)
 {
-	double *xx = xmalloc(count * sizeof *xx), *y = xmalloc(count * sizeof *y);
-	double *g = xmalloc(count * sizeof *g), *ref = xmalloc(count * sizeof *ref);
+	double *xx = drop_malloc(count * sizeof *xx), *y = drop_malloc(count * sizeof *y);
+	double *g = drop_malloc(count * sizeof *g), *ref = drop_malloc(count * sizeof *ref);
 	memcpy(xx, x, count * sizeof *xx);
 	size_t m = 0;
 	for (size_t i = 0; i < count; i++) {
@@ -69,14 +69,14 @@ static void test_softmax(void)
 	struct fix x = fix_load("softmax", "x"), y = fix_load("softmax", "y"),
 	           dy = fix_load("softmax", "dy"), dx = fix_load("softmax", "dx");
 	int n = x.sh[0], k = x.sh[1], hw = x.sh[2] * x.sh[3];
-	float *gy = xmalloc(x.n * sizeof *gy), *gdx = xmalloc(x.n * sizeof *gdx);
+	float *gy = drop_malloc(x.n * sizeof *gy), *gdx = drop_malloc(x.n * sizeof *gdx);
 	drop_softmax_fwd_cpu(n, k, hw, x.v, gy);
 	compare_f("softmax: y", gy, y.v, y.n, 1e-6, 1e-5);
 	drop_softmax_bwd_cpu(n, k, hw, gy, dy.v, gdx);
 	compare_f("softmax: dx", gdx, dx.v, dx.n, 1e-6, 1e-5);
 
-	double *xd = to_f64(x.v, x.n), *yd = xmalloc(x.n * sizeof *yd), *rd = to_f64(dy.v, x.n),
-	       *dxd = xmalloc(x.n * sizeof *dxd), *yr = to_f64(y.v, x.n), *dxr = to_f64(dx.v, x.n);
+	double *xd = to_f64(x.v, x.n), *yd = drop_malloc(x.n * sizeof *yd), *rd = to_f64(dy.v, x.n),
+	       *dxd = drop_malloc(x.n * sizeof *dxd), *yr = to_f64(y.v, x.n), *dxr = to_f64(dx.v, x.n);
 	drop_softmax_fwd_cpu_f64(n, k, hw, xd, yd);
 	compare_d("softmax (double path): y", yd, yr, x.n, 1e-6, 1e-6);
 	drop_softmax_bwd_cpu_f64(n, k, hw, yd, rd, dxd);
@@ -91,14 +91,14 @@ static void test_l2norm(void)
 	struct fix x = fix_load("l2norm", "x"), y = fix_load("l2norm", "y"),
 	           dy = fix_load("l2norm", "dy"), dx = fix_load("l2norm", "dx");
 	int n = x.sh[0], dim = x.sh[1];
-	float *gy = xmalloc(x.n * sizeof *gy), *gdx = xmalloc(x.n * sizeof *gdx);
+	float *gy = drop_malloc(x.n * sizeof *gy), *gdx = drop_malloc(x.n * sizeof *gdx);
 	drop_l2norm_fwd_cpu(n, dim, x.v, gy);
 	compare_f("l2norm: y", gy, y.v, y.n, 1e-6, 1e-5);
 	drop_l2norm_bwd_cpu(n, dim, x.v, dy.v, gdx);
 	compare_f("l2norm: dx (a zero row at the floor)", gdx, dx.v, dx.n, 1e-6, 1e-5);
 
-	double *xd = to_f64(x.v, x.n), *yd = xmalloc(x.n * sizeof *yd), *rd = to_f64(dy.v, x.n),
-	       *dxd = xmalloc(x.n * sizeof *dxd), *dxr = to_f64(dx.v, x.n);
+	double *xd = to_f64(x.v, x.n), *yd = drop_malloc(x.n * sizeof *yd), *rd = to_f64(dy.v, x.n),
+	       *dxd = drop_malloc(x.n * sizeof *dxd), *dxr = to_f64(dx.v, x.n);
 	drop_l2norm_fwd_cpu_f64(n, dim, xd, yd);
 	drop_l2norm_bwd_cpu_f64(n, dim, xd, rd, dxd);
 	compare_d("l2norm (double path): dx", dxd, dxr, x.n, 1e-6, 1e-6);
@@ -133,7 +133,7 @@ static void test_softmax_threads(void)
 {
 	int n = 4, k = 9, hw = 64 * 32;
 	size_t m = (size_t)n * k * hw;
-	float *x = xmalloc(m * sizeof *x), *y1 = xmalloc(m * sizeof *y1), *y2 = xmalloc(m * sizeof *y2);
+	float *x = drop_malloc(m * sizeof *x), *y1 = drop_malloc(m * sizeof *y1), *y2 = drop_malloc(m * sizeof *y2);
 	for (size_t i = 0; i < m; i++)
 		x[i] = (float)((i * 2654435761u) % 2001) / 100.0f - 10.0f;
 	omp_set_num_threads(1);
@@ -150,8 +150,8 @@ static void test_chanmax(void)
 	struct fix x = fix_load("chanmax", "x"), y = fix_load("chanmax", "y"),
 	           dy = fix_load("chanmax", "dy"), dx = fix_load("chanmax", "dx");
 	int n = x.sh[0], k = x.sh[1], hw = x.sh[2] * x.sh[3];
-	float *gy = xmalloc(y.n * sizeof *gy), *gdx = xmalloc(x.n * sizeof *gdx);
-	int *am = xmalloc(y.n * sizeof *am);
+	float *gy = drop_malloc(y.n * sizeof *gy), *gdx = drop_malloc(x.n * sizeof *gdx);
+	int *am = drop_malloc(y.n * sizeof *am);
 	drop_chanmax_fwd_cpu(n, k, hw, 1, x.v, gy, am);
 	compare_f("chanmax (channels 1..K-1): y", gy, y.v, y.n, 0, 0);
 	drop_chanmax_bwd_cpu(n, k, hw, am, dy.v, gdx);

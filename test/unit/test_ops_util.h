@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "../../kernels/ops.h"
-#include "../../lib/drop.h"
-#include "../../lib/npy.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/io/npy.h"
 #include "tap.h"
 
 #define OPS_FIX "test/fixtures/ops/"
@@ -32,8 +32,8 @@ static inline struct fix fix_load(const char *name, const char *tensor)
 {
 	char path[256];
 	snprintf(path, sizeof path, OPS_FIX "%s.%s.npy", name, tensor);
-	struct npy_array a;
-	if (npy_load_f32(path, &a))
+	struct drop_npy_array a;
+	if (drop_npy_load_f32(path, &a))
 		drop_die(1, "%s: %s (run scripts/make-fixtures)", path, drop_errmsg());
 	struct fix f = { a.data, a.h.count, a.h.ndim, { 1, 1, 1, 1 } };
 	for (int i = 0; i < a.h.ndim && i < 4; i++)
@@ -81,7 +81,7 @@ static inline struct drop_tensor tensor_from(const float *plain, int n, int c, i
                                       enum drop_layout layout)
 {
 	struct drop_tensor t = drop_tensor_make(n, c, h, w, layout);
-	t.data = xcalloc(drop_tensor_floats(&t, drop_cpu_block()), sizeof(float));
+	t.data = drop_calloc(drop_tensor_floats(&t, drop_cpu_block()), sizeof(float));
 	if (plain) {
 		struct drop_tensor p = drop_tensor_make(n, c, h, w, DROP_PLAIN);
 		p.data = (float *)plain;
@@ -94,7 +94,7 @@ static inline struct drop_tensor tensor_from(const float *plain, int n, int c, i
 static inline float *tensor_plain(const struct drop_tensor *t)
 {
 	struct drop_tensor p = drop_tensor_make(t->n, t->c, t->h, t->w, DROP_PLAIN);
-	p.data = xmalloc(drop_tensor_bytes(&p, 1));
+	p.data = drop_malloc(drop_tensor_bytes(&p, 1));
 	drop_convert_cpu(t, &p);
 	return p.data;
 }

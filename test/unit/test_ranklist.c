@@ -1,5 +1,5 @@
 /*
- * tests: lib/ranklist.c - the ranked-list stream written and read back, on a file (one
+ * tests: lib/reid/ranklist.c - the ranked-list stream written and read back, on a file (one
  * query document) and a pipe (blocks of documents), and the errors of its reader.
  * also requires: nothing
  */
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/ranklist.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/reid/ranklist.h"
 #include "tap.h"
 
 #define NG 7
@@ -31,9 +31,9 @@ static void make_query(int q, char *path, int32_t *index, float *dist)
 /* Write a whole stream to f; `bad` injects an out-of-range index or a NaN in query 300. */
 static void write_stream(FILE *f, int bad)
 {
-	struct ranklist_gallery g = { NG, gpaths, gpid, gcam };
-	struct ranklist_writer w;
-	CHECK(ranklist_write_gallery(f, &g) == 0 && ranklist_writer_open(&w, f, K, 16) == 0,
+	struct drop_ranklist_gallery g = { NG, gpaths, gpid, gcam };
+	struct drop_ranklist_writer w;
+	CHECK(drop_ranklist_write_gallery(f, &g) == 0 && drop_ranklist_writer_open(&w, f, K, 16) == 0,
 	      "open writer");
 	int rc = 0;
 	for (int q = 0; q < NQ; q++) {
@@ -45,10 +45,10 @@ static void write_stream(FILE *f, int bad)
 			index[2] = NG;
 		if (q == 300 && bad == 2)
 			dist[4] = NAN;
-		struct ranklist_query rq = { path, q % 5, q % 2, K, index, dist };
-		rc |= ranklist_writer_add(&w, &rq);
+		struct drop_ranklist_query rq = { path, q % 5, q % 2, K, index, dist };
+		rc |= drop_ranklist_writer_add(&w, &rq);
 	}
-	rc |= ranklist_writer_close(&w);
+	rc |= drop_ranklist_writer_close(&w);
 	CHECK(rc == 0, "write %d queries", NQ);
 }
 
@@ -65,9 +65,9 @@ static void roundtrip(bool file)
 		fclose(f);
 		free(mem);
 	}
-	struct ranklist_reader rr;
-	struct ranklist_gallery g;
-	int rc = ranklist_reader_open(&rr, tmp, &g);
+	struct drop_ranklist_reader rr;
+	struct drop_ranklist_gallery g;
+	int rc = drop_ranklist_reader_open(&rr, tmp, &g);
 	CHECK(rc == 0, "%s: open (%s)", file ? "file" : "pipe", rc ? drop_errmsg() : "ok");
 	if (rc)
 		return;
@@ -75,10 +75,10 @@ static void roundtrip(bool file)
 	for (int i = 0; ok && i < NG; i++)
 		ok &= !strcmp(g.path[i], gpaths[i]) && g.pid[i] == gpid[i] && g.camid[i] == gcam[i];
 	CHECK(ok, "%s: gallery table read back", file ? "file" : "pipe");
-	struct ranklist_query q;
+	struct drop_ranklist_query q;
 	int n = 0;
 	ok = 1;
-	while ((rc = ranklist_reader_next(&rr, &q)) == 1) {
+	while ((rc = drop_ranklist_reader_next(&rr, &q)) == 1) {
 		char path[16];
 		int32_t index[K];
 		float dist[K];
@@ -89,8 +89,8 @@ static void roundtrip(bool file)
 	}
 	CHECK(rc == 0 && n == NQ && ok, "%s: %d queries read back equal", file ? "file" : "pipe",
 	      n);
-	ranklist_reader_close(&rr);
-	ranklist_gallery_free(&g);
+	drop_ranklist_reader_close(&rr);
+	drop_ranklist_gallery_free(&g);
 	unlink(tmp);
 }
 
@@ -100,28 +100,28 @@ static void bad_stream(int bad, const char *msg)
 	FILE *f = fdopen(mkstemp(tmp), "w+b");
 	write_stream(f, bad);
 	fclose(f);
-	struct ranklist_reader rr;
-	struct ranklist_gallery g;
-	int rc = ranklist_reader_open(&rr, tmp, &g);
-	struct ranklist_query q;
+	struct drop_ranklist_reader rr;
+	struct drop_ranklist_gallery g;
+	int rc = drop_ranklist_reader_open(&rr, tmp, &g);
+	struct drop_ranklist_query q;
 	if (rc == 0)
-		while ((rc = ranklist_reader_next(&rr, &q)) == 1)
+		while ((rc = drop_ranklist_reader_next(&rr, &q)) == 1)
 			;
 	CHECK(rc == -1 && strstr(drop_errmsg(), msg), "rejected: %s", drop_errmsg());
 	if (rr.f)
-		ranklist_reader_close(&rr);
-	ranklist_gallery_free(&g);
+		drop_ranklist_reader_close(&rr);
+	drop_ranklist_gallery_free(&g);
 	unlink(tmp);
 }
 
 static void not_a_stream(void)
 {
-	struct ranklist_reader rr;
-	struct ranklist_gallery g;
-	int rc = ranklist_reader_open(&rr, "test/fixtures/npy/arange_f4.npy", &g);
+	struct drop_ranklist_reader rr;
+	struct drop_ranklist_gallery g;
+	int rc = drop_ranklist_reader_open(&rr, "test/fixtures/npy/arange_f4.npy", &g);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "no field 'path'"), "a plain array: %s",
 	      drop_errmsg());
-	rc = ranklist_reader_open(&rr, "/nonexistent/x.npy", &g);
+	rc = drop_ranklist_reader_open(&rr, "/nonexistent/x.npy", &g);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "No such file"), "a missing file: %s",
 	      drop_errmsg());
 }

@@ -1,5 +1,5 @@
 /*
- * tests: lib/sampler.c - BPBreID's random identity sampler: every batch is P distinct
+ * tests: lib/data/sampler.c - BPBreID's random identity sampler: every batch is P distinct
  * identities x K contiguous images of that identity; identities with fewer than K images
  * are drawn with replacement, others never repeat an image within an epoch; with one
  * chunk per identity every image is used exactly once, and over epochs every image of
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/sampler.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/data/sampler.h"
 #include "tap.h"
 
 /* Check the batch structure of one epoch; returns the number of failures found. */
@@ -57,7 +57,7 @@ static void test_rule(void)
 	/* Per identity: chunks used, repeats. */
 	size_t used[C] = { 0 }, chunks_total = 0;
 	int repeat_big = 0, small_ok = 1;
-	char *seen = xcalloc(n, 1);
+	char *seen = drop_calloc(n, 1);
 	for (size_t j = 0; j < norder; j++) {
 		int32_t c = cls[order[j]];
 		used[c]++;

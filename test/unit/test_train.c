@@ -1,18 +1,18 @@
 /*
- * test_train.c - tests: lib/train.c's pieces: --steps parsing, the parsing pixel accuracy
+ * test_train.c - tests: lib/run/train_run.c's pieces: --steps parsing, the parsing pixel accuracy
  * (hand-computed cases, ties to the first class), the "train" metadata, and a checkpoint
  * round trip of the training state (Adam moments, step, epoch/batch, the PEMB with its
  * batch boundaries) for hrnet-tiny at 64x32, and the errors of an incompatible resume.
- * also requires: lib/model*.c, lib/checkpoint.c, lib/json.c, kernels (CPU backend).
+ * also requires: lib/model*.c, lib/model/checkpoint.c, lib/io/json.c, kernels (CPU backend).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/drop.h"
-#include "../../lib/json.h"
-#include "../../lib/train.h"
+#include "../../lib/core/drop.h"
+#include "../../lib/io/json.h"
+#include "../../lib/run/train_run.h"
 #include "tap.h"
 
 static void test_steps(void)
@@ -46,13 +46,13 @@ static void test_meta(void)
 	struct drop_train_opts o;
 	drop_train_defaults(&o);
 	char *m = drop_train_meta(&o);
-	struct json j;
-	CHECK(json_parse(m, strlen(m), &j) == 0, "train metadata is JSON: %s", m);
-	const struct json *st = json_get(&j, "steps");
+	struct drop_json j;
+	CHECK(drop_json_parse(m, strlen(m), &j) == 0, "train metadata is JSON: %s", m);
+	const struct drop_json *st = drop_json_get(&j, "steps");
 	CHECK(st && st->type == JSON_ARRAY && st->len == 2 && !strcmp(st->items[1].str, "70"),
 	      "steps in the metadata");
-	CHECK(json_get(&j, "lr") && !strcmp(json_get(&j, "lr")->str, "0.00035"), "lr 0.00035");
-	json_free(&j);
+	CHECK(drop_json_get(&j, "lr") && !strcmp(drop_json_get(&j, "lr")->str, "0.00035"), "lr 0.00035");
+	drop_json_free(&j);
 	free(m);
 }
 

@@ -6,7 +6,7 @@
 #ifndef DROP_TEST_TINY_MODEL_H
 #define DROP_TEST_TINY_MODEL_H
 
-#include "../../lib/model.h"
+#include "../../lib/model/model.h"
 
 static inline void tiny_config(struct drop_model_config *c)
 {

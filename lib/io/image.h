@@ -1,0 +1,28 @@
+/*
+ * image.h - reading images (JPEG through libjpeg-turbo, PNG through lib/io/png.h, TIFF through
+ * libtiff, for Occluded-REID) into 8-bit
+ * RGB, for overlays (drop-labels) and the image pipeline (drop-train, drop-embed).
+ *
+ * The format is recognised by the first bytes of the file, not by its name. A corrupt or
+ * truncated file is an error with a one-line reason ("JPEG: Premature end of JPEG file",
+ * "PNG: truncated file"), never a grey-filled image; other recoverable JPEG warnings
+ * (extraneous bytes between markers) are tolerated as libjpeg tolerates them. libjpeg's and
+ * libpng's longjmps stay inside the module and leak nothing.
+ * Not here: resizing, colour normalisation, other formats (BMP), EXIF orientation.
+ */
+#ifndef DROP_IMAGE_H
+#define DROP_IMAGE_H
+
+#include <stdint.h>
+
+struct drop_image {
+	int w, h;
+	uint8_t *rgb;     /* (h, w, 3), malloc'd */
+};
+
+/* Read a JPEG, PNG or TIFF file as RGB (alpha dropped). Returns -1 with drop_errmsg() set (without the path). */
+int drop_image_read(const char *path, struct drop_image *im);
+
+void drop_image_free(struct drop_image *im);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * list.h - TSV list files: one image per line, "path<TAB>pid<TAB>camid[<TAB>label]".
+ * Lines starting with '#' and blank lines are ignored. pid and camid are integers
+ * (-1 = unknown or junk). Paths are taken as written (relative paths stay relative).
+ */
+#ifndef DROP_LIST_H
+#define DROP_LIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct drop_list_item {
+	char *path;
+	int32_t pid;
+	int32_t camid;
+	char *label; /* NULL when the line has no fourth column */
+};
+
+struct drop_list {
+	struct drop_list_item *items; /* (n,) */
+	size_t n;
+};
+
+/* Read a list file ("-" = stdin). Errors name the line: "line 3: pid 'x' is not an
+ * integer". Returns -1 with drop_errmsg() set. */
+int drop_list_read(const char *path, struct drop_list *l);
+void drop_list_free(struct drop_list *l);
+
+#endif
