@@ -1,6 +1,6 @@
 /*
- * diag.c - diagnostics (drop_error & co.), the thread-local error message, and
- * allocation wrappers. Every byte of human text goes to stderr from here.
+ * diag.c - diagnostics (drop_error & co.) and the thread-local error message
+ * (allocation: kernels/fail.c). Every byte of human text goes to stderr from here.
  */
 #include "drop.h"
 
@@ -86,35 +86,6 @@ int drop_fail(const char *fmt, ...)
 const char *drop_errmsg(void)
 {
 	return errbuf;
-}
-
-static void *oom(size_t n)
-{
-	drop_die(DROP_EXIT_DATA, "out of memory (%zu bytes)", n);
-}
-
-void *drop_malloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	return p ? p : oom(n);
-}
-
-void *drop_calloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-	return p ? p : oom(n * size);
-}
-
-void *drop_realloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	return q ? q : oom(n);
-}
-
-char *drop_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	return memcpy(drop_malloc(n), s, n);
 }
 
 int drop_mul_size(size_t a, size_t b, size_t *out)

@@ -42,6 +42,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../../kernels/fail.h" /* DROP_BUG, DROP_ASSERT, drop_malloc & co. */
+
 #ifdef __cplusplus
 extern "C" {
 #define DROP_NORETURN [[noreturn]]
@@ -75,12 +77,6 @@ DROP_NORETURN void drop_die(int status, const char *fmt, ...) __attribute__((for
 int drop_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The calling thread's last error message ("" if none). */
 const char *drop_errmsg(void);
-
-/* Allocation that cannot fail (out of memory is fatal, exit 1). */
-void *drop_malloc(size_t n);
-void *drop_calloc(size_t n, size_t size);
-void *drop_realloc(void *p, size_t n);
-char *drop_strdup(const char *s);
 
 /* Overflow-checked size arithmetic: returns -1 with a message on overflow. */
 int drop_mul_size(size_t a, size_t b, size_t *out);
