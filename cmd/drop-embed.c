@@ -160,9 +160,8 @@ int main(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	o.run.threads = common.threads > 0 ? common.threads : cores > 0 ? (int)cores : 1;
 
-	const struct drop_backend *be =
-		drop_backend_get(common.device == DROP_DEVICE_CUDA ? "cuda" : "cpu");
-	if (!be || drop_model_backend_check(be, false) || (o.bf16 && drop_graph_bf16_check(be)))
+	const struct drop_backend *be = drop_common_backend(&common);
+	if (drop_model_backend_check(be, false) || (o.bf16 && drop_graph_bf16_check(be)))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
 	struct drop_model m;
 	if (drop_model_load(o.model, be, &m))

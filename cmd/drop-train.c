@@ -260,9 +260,8 @@ int main(int argc, char **argv)
 		o.threads = 1;
 	o.progress = drop_progress_wanted(&common);
 	o.report = stdout;
-	const struct drop_backend *be =
-		drop_backend_get(common.device == DROP_DEVICE_CUDA ? "cuda" : "cpu");
-	if (!be || drop_model_backend_check(be, true) || (o.bf16 && drop_graph_bf16_check(be)))
+	const struct drop_backend *be = drop_common_backend(&common);
+	if (drop_model_backend_check(be, true) || (o.bf16 && drop_graph_bf16_check(be)))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
 	int rc = drop_train(&o, be);
 	if (rc < 0)

@@ -140,6 +140,16 @@ void drop_common_finish(struct drop_common *c)
 		drop_die(DROP_EXIT_NODEVICE, "--device cuda: %s", drop_errmsg());
 }
 
+const struct drop_backend *drop_common_backend(const struct drop_common *c)
+{
+	const struct drop_backend *be =
+		drop_backend_get(c->device == DROP_DEVICE_CUDA ? "cuda" : "cpu");
+	if (!be)
+		drop_die(DROP_EXIT_NODEVICE, "--device %s: %s",
+		         c->device == DROP_DEVICE_CUDA ? "cuda" : "cpu", drop_errmsg());
+	return be;
+}
+
 bool drop_progress_wanted(const struct drop_common *c)
 {
 	return drop_verbosity > 0 && (c->progress || isatty(STDERR_FILENO));

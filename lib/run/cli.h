@@ -63,6 +63,10 @@ void drop_proginit(struct drop_common *c, char **argv);
 bool drop_common_option(struct drop_common *c, int opt, const char *arg, void (*usage)(int));
 /* Apply --threads (OpenMP, BLAS) and check that --device is available (else exit 3). */
 void drop_common_finish(struct drop_common *c);
+/* The compute backend that --device (else $DROP_DEVICE, else cpu) names: the one place a
+ * tool chooses it. Not available: a message and exit 3. */
+struct drop_backend;
+const struct drop_backend *drop_common_backend(const struct drop_common *c);
 
 /* "Try 'drop-x --help' for more information." on stderr, exit 2. */
 _Noreturn void drop_try_help(void);
