@@ -35,6 +35,27 @@ void drop_embedding_set_free(struct drop_embedding_set *s)
 	memset(s, 0, sizeof *s);
 }
 
+void drop_embedding_view(struct drop_embedding_set *v, const struct drop_embedding_set *s,
+                         size_t i0, size_t n)
+{
+	DROP_ASSERT(i0 + n <= s->n, "view of records %zu..%zu of %zu", i0, i0 + n, s->n);
+	*v = *s;
+	v->n = v->cap = n;
+	v->path = s->path + i0;
+	v->pid = s->pid + i0;
+	v->camid = s->camid + i0;
+	v->vis = s->vis ? s->vis + i0 * s->K : NULL;
+	v->vec = drop_calloc(s->nvec ? s->nvec : 1, sizeof *v->vec);
+	for (size_t k = 0; k < s->nvec; k++)
+		v->vec[k] = s->vec[k] ? s->vec[k] + i0 * s->D : NULL;
+}
+
+void drop_embedding_view_free(struct drop_embedding_set *v)
+{
+	free(v->vec);
+	memset(v, 0, sizeof *v);
+}
+
 /* ---- Reading ------------------------------------------------------------------------------ */
 
 static bool is_float_type(enum drop_npy_type t)

@@ -50,6 +50,12 @@ struct drop_embedding_set {
 /* Forget the records of s (n = 0) but keep its buffers for the next block. */
 void drop_embedding_set_clear(struct drop_embedding_set *s);
 void drop_embedding_set_free(struct drop_embedding_set *s);
+/* A view of records [i0, i0 + n) of s in v: v shares s's records and buffers (only its
+ * array of vector pointers is its own); release it with drop_embedding_view_free, never
+ * with drop_embedding_set_free or _clear. */
+void drop_embedding_view(struct drop_embedding_set *v, const struct drop_embedding_set *s,
+                         size_t i0, size_t n);
+void drop_embedding_view_free(struct drop_embedding_set *v);
 
 /* ---- Reading ------------------------------------------------------------------------------ */
 
