@@ -50,6 +50,11 @@ static void usage(int status)
 	       "      --text               TSV lines: query, rank, gallery, distance, same-id\n"
 	       "      --matrix             the float32 distance matrix [queries, gallery] (.npy)\n"
 	       "      --block N            queries matched at a time (default 128)\n"
+	       "      --rerank             k-reciprocal re-ranking (Zhong et al. 2017, as\n"
+	       "                           torchreid's re_ranking) of the distance in use\n"
+	       "      --rerank-k1 N        its k1 (default %d)\n"
+	       "      --rerank-k2 N        its k2, query expansion (default %d; 1 = none)\n"
+	       "      --rerank-lambda L    weight of the original distance (default %g)\n"
 	       "  -o, --output FILE        write to FILE (default: stdout)\n"
 	       "\n"
 	       "Contact sheet (in addition to the output):\n"
@@ -62,7 +67,8 @@ static void usage(int status)
 	       "                           current folder)\n"
 	       "\n"
 	       "Default output: the ranked-list stream for drop-score (.npy records).\n"
-	       "\n" DROP_COMMON_HELP, DROP_SHEET_MAX_ROWS, DROP_SHEET_MAX_TOP);
+	       "\n" DROP_COMMON_HELP, DROP_RERANK_K1, DROP_RERANK_K2, DROP_RERANK_LAMBDA,
+	       DROP_SHEET_MAX_ROWS, DROP_SHEET_MAX_TOP);
 	exit(DROP_EXIT_OK);
 }
 
@@ -74,6 +80,10 @@ enum {
 	OPT_TEXT,
 	OPT_MATRIX,
 	OPT_BLOCK,
+	OPT_RERANK,
+	OPT_RERANK_K1,
+	OPT_RERANK_K2,
+	OPT_RERANK_LAMBDA,
 	OPT_SHEET,
 	OPT_SHEET_QUERIES,
 	OPT_SHEET_TOP,
@@ -88,6 +98,10 @@ static const struct option longopts[] = {
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "matrix", no_argument, NULL, OPT_MATRIX },
 	{ "block", required_argument, NULL, OPT_BLOCK },
+	{ "rerank", no_argument, NULL, OPT_RERANK },
+	{ "rerank-k1", required_argument, NULL, OPT_RERANK_K1 },
+	{ "rerank-k2", required_argument, NULL, OPT_RERANK_K2 },
+	{ "rerank-lambda", required_argument, NULL, OPT_RERANK_LAMBDA },
 	{ "output", required_argument, NULL, 'o' },
 	{ "sheet", required_argument, NULL, OPT_SHEET },
 	{ "sheet-queries", required_argument, NULL, OPT_SHEET_QUERIES },
@@ -101,11 +115,13 @@ static void parse_args(int argc, char **argv, struct match_cli *o, struct drop_c
 	static const char *const metrics[] = { "euclidean", "cosine", NULL };
 	bool text = false, matrix = false;
 	const char *sheet_opt = NULL;   /* the first --sheet-* option given */
+	const char *rerank_opt = NULL;  /* the first --rerank-* option given */
 	*o = (struct match_cli){
 		.run = {
 			.m = { .use = MATCH_F | MATCH_P, .vis_threshold = 0.4f,
 			       .metric = MATCH_EUCLIDEAN },
 			.block = 128,
+			.rerank_opts = { DROP_RERANK_K1, DROP_RERANK_K2, DROP_RERANK_LAMBDA },
 			.sheet_queries = 8,
 			.sheet_top = 10,
 		},
@@ -134,6 +150,21 @@ static void parse_args(int argc, char **argv, struct match_cli *o, struct drop_c
 			break;
 		case OPT_BLOCK:
 			o->run.block = (size_t)drop_arg_long("--block", optarg, 1, 65536);
+			break;
+		case OPT_RERANK:
+			o->run.rerank = true;
+			break;
+		case OPT_RERANK_K1:
+			o->run.rerank_opts.k1 = (int)drop_arg_long("--rerank-k1", optarg, 1, 10000);
+			rerank_opt = rerank_opt ? rerank_opt : "--rerank-k1";
+			break;
+		case OPT_RERANK_K2:
+			o->run.rerank_opts.k2 = (int)drop_arg_long("--rerank-k2", optarg, 1, 10000);
+			rerank_opt = rerank_opt ? rerank_opt : "--rerank-k2";
+			break;
+		case OPT_RERANK_LAMBDA:
+			o->run.rerank_opts.lambda = drop_arg_double("--rerank-lambda", optarg, 0, 1);
+			rerank_opt = rerank_opt ? rerank_opt : "--rerank-lambda";
 			break;
 		case 'o':
 			o->output = optarg;
@@ -165,6 +196,8 @@ static void parse_args(int argc, char **argv, struct match_cli *o, struct drop_c
 		drop_usage_error("--text and --matrix cannot be combined");
 	if (matrix && o->run.top)
 		drop_usage_error("--top does not apply to --matrix (it holds every distance)");
+	if (rerank_opt && !o->run.rerank)
+		drop_usage_error("%s needs --rerank", rerank_opt);
 	if (sheet_opt && !o->run.sheet)
 		drop_usage_error("%s needs --sheet", sheet_opt);
 	if (o->run.sheet && !strcmp(o->run.sheet, o->output))

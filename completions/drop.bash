@@ -59,11 +59,13 @@ _drop() {
         ;;
     drop-match)
         opts="--use --vis-threshold --metric --top -o --output --text --matrix --block
+              --rerank --rerank-k1 --rerank-k2 --rerank-lambda
               --sheet --sheet-queries --sheet-top --sheet-root"
         case $prev in
         --use) words="G F P G+F F+P G+F+P" ;;
         --metric) words="euclidean cosine" ;;
         --vis-threshold | --top | --block | --sheet-queries | --sheet-top) return ;;
+        --rerank-k1 | --rerank-k2 | --rerank-lambda) return ;;
         -o | --output) filter='!*.npy' ;;
         --sheet) filter='!*.png' ;;
         --sheet-root) dirs=1 ;;

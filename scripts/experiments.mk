@@ -169,7 +169,8 @@ departures = $(strip $(if $(filter-out hrnet-w32,$(BACKBONE)),BACKBONE=$(BACKBON
 settings = $1$(comma) $(if $(call init_for,$1),ImageNet init $(notdir $(call init_for,$1)),random init (no INIT given))$(comma) \
 	$(SIZE)$(comma) $(EPOCHS) epochs$(comma) batches of $(BATCH) ($(INSTANCES) images per identity)$(comma) \
 	seed $(SEED)$(if $(departures), - not the paper$(apos)s settings: $(departures))
-settings_note = $(call md_text,'' 'Ours: $(strip $(settings)).')
+settings_note = $(call md_text,'' 'Ours: $(strip $(settings)).' \
+	'Both columns are without re-ranking$(comma) as in the paper (drop-match --rerank is not used).')
 comma := ,
 apos := '"'"'
 

@@ -6,7 +6,8 @@
 # one line naming the file, nothing on stdout, no output file left); the contact sheet
 # (--sheet: its size, every frame's colour against --text's same-id column, the images
 # drawn, the other outputs unchanged, missing and bad images, --sheet-root, its usage
-# errors); the man page examples.
+# errors); re-ranking (--rerank: the matrix against NumPy's, every output, threads,
+# blocks, lambda 1, its usage errors); the man page examples.
 # (The distances themselves are checked against NumPy and a double-precision reference by
 # test/unit/test_match.c.)
 # also requires: drop-synth-embed and drop-test-png (test/tools), drop-score for the pipe
@@ -164,6 +165,64 @@ have_score() {
     run --separate-stderr drop-match --text "$T/noparts.npy" "$T/q.npy"
     [ "$status" -eq 1 ]
     [ "$stderr" = "drop-match: $T/noparts.npy: not an embedding stream: missing field 'parts' (it has: path, pid, camid, global, fg)" ]
+}
+
+@test "--rerank: the re-ranked matrix is NumPy's (torchreid's re_ranking) within 1e-4" {
+    F="$FIX/rerank"
+    drop-match --rerank --matrix -o "$T/rr.npy" "$F/gallery.npy" "$F/query.npy"
+    paste <(npy_values "$T/rr.npy") <(npy_values "$F/rr_default.npy") |
+        awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > w) w = d; n++ }
+             END { if (n != 12 * 48 || w > 1e-4) { print n, w; exit 1 } }'
+    drop-match --rerank --rerank-k1 5 --rerank-k2 1 --matrix -o "$T/rr5.npy" \
+        "$F/gallery.npy" "$F/query.npy"
+    paste <(npy_values "$T/rr5.npy") <(npy_values "$F/rr_k1_5_k2_1.npy") |
+        awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > w) w = d }
+             END { if (w > 1e-4) { print w; exit 1 } }'
+    # fewer queries (2) and gallery items (5) than k1
+    drop-match --rerank --matrix -o "$T/small.npy" "$F/small_gallery.npy" "$F/small_query.npy"
+    paste <(npy_values "$T/small.npy") <(npy_values "$F/rr_small.npy") |
+        awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > w) w = d; n++ }
+             END { if (n != 10 || w > 1e-4) { print n, w; exit 1 } }'
+}
+
+@test "--rerank: every output, any --threads (bit for bit), lambda 1 keeps the ranking" {
+    have_score
+    make_data
+    drop-match --rerank --threads 1 "$T/g.npy" "$T/q.npy" > "$T/1.npy"
+    drop-match --rerank --threads 2 "$T/g.npy" "$T/q.npy" > "$T/2.npy"
+    cmp "$T/1.npy" "$T/2.npy"
+    # the ranked lists score as the re-ranked matrix does; distances in [0, 1]
+    drop-match --rerank --matrix "$T/g.npy" "$T/q.npy" > "$T/d.npy"
+    want=$(drop-score --json --dist "$T/d.npy" --query "$T/q.tsv" --gallery "$T/g.tsv")
+    run drop-score --json "$T/1.npy"
+    assert_output "$want"
+    npy_values "$T/d.npy" | awk '$1 < 0 || $1 > 1 { exit 1 }'
+    # re-ranking changes the scores of these data
+    plain=$(drop-match "$T/g.npy" "$T/q.npy" | drop-score --json)
+    [ "$plain" != "$want" ]
+    # --text and --top: the first k of the whole re-ranked list; other blocks, same ranks
+    drop-match --rerank --text --top 300 "$T/g.npy" "$T/q.npy" | cut -f 1-3 > "$T/all.tsv"
+    drop-match --rerank --text --top 300 --block 7 "$T/g.npy" "$T/q.npy" | cut -f 1-3 > "$T/b7.tsv"
+    cmp "$T/all.tsv" "$T/b7.tsv"
+    drop-match --rerank --text --top 5 "$T/g.npy" "$T/q.npy" | cut -f 1-3 > "$T/top5.tsv"
+    awk -F '\t' '$2 <= 5' "$T/all.tsv" | cmp - "$T/top5.tsv"
+    # lambda 1: the original distance alone, squared and scaled: the same ranking
+    drop-match --text --top 300 "$T/g.npy" "$T/q.npy" | cut -f 1-3 > "$T/orig.tsv"
+    drop-match --rerank --rerank-lambda 1 --text --top 300 "$T/g.npy" "$T/q.npy" |
+        cut -f 1-3 | cmp - "$T/orig.tsv"
+}
+
+@test "--rerank usage errors: exit 2 and the reason" {
+    make_data
+    for args in "--rerank-k1 0 --rerank" "--rerank-k2 0 --rerank" "--rerank-lambda 1.5 --rerank" \
+                "--rerank-lambda -0.1 --rerank" "--rerank-k1 x --rerank"; do
+        run --separate-stderr drop-match $args "$T/g.npy" "$T/q.npy"
+        [ "$status" -eq 2 ] || fail "drop-match $args: status $status"
+        assert_output ""
+    done
+    run --separate-stderr drop-match --rerank-k2 3 "$T/g.npy" "$T/q.npy"
+    [ "$status" -eq 2 ]
+    [ "${stderr_lines[0]}" = "drop-match: --rerank-k2 needs --rerank" ]
 }
 
 @test "usage errors: exit 2, a Try line, nothing on stdout" {

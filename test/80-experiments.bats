@@ -88,6 +88,7 @@ newer() {
     assert_line '|---|---|---|---|---|---|---|'
     assert_line --regexp '^\| DROP \(drop-match --use F\+P\) \| 76\.8 \| [0-9]+\.[0-9] \| - \| [0-9]+\.[0-9] \| 63\.3 \| [0-9]+\.[0-9] \|$'
     assert_line --partial 'Ours: hrnet-tiny, random init (no INIT given), 64x32, 1 epochs'
+    assert_line 'Both columns are without re-ranking, as in the paper (drop-match --rerank is not used).'
     assert_line --partial "not the paper's settings: BACKBONE=hrnet-tiny EPOCHS=1 SIZE=64x32 BATCH=8 INSTANCES=2"
 
     # Our numbers are the scores' (Rank-1 and mAP of F+P, in percent).

@@ -138,6 +138,34 @@ static int sheet_block(struct drop_sheet *sh, const struct drop_embedding_set *q
 	return 0;
 }
 
+/* ---- Blocks of queries -------------------------------------------------------------------- */
+
+/* The distances dist (qs->n, G) of the block qs to the gallery gm; qm becomes its side. */
+static int block_distances(const struct drop_matchrun_opts *o, struct drop_embedding_set *qs,
+                           struct drop_match_side *qm, const struct drop_match_side *gm,
+                           float *dist)
+{
+	drop_match_side_init(qm, qs);
+	return drop_match_distances(&o->m, qm, gm, dist);
+}
+
+/* Read the rest of the queries into qs (which holds the first block), make qm their side
+ * and prepare their re-ranking against the gallery gm. */
+static int read_rest(struct drop_embedding_reader *qr, struct drop_embedding_set *qs, size_t nb,
+                     struct drop_match_side *qm, struct drop_rerank *rr,
+                     const struct drop_matchrun_opts *o, const struct drop_match_side *gm)
+{
+	long got;
+	while ((got = drop_embedding_reader_read(qr, qs, nb)) > 0)
+		;
+	if (got < 0)
+		return -1;
+	drop_match_side_init(qm, qs);
+	drop_debug("re-ranking %zu queries and %zu gallery items (k1 %d, k2 %d, lambda %g)",
+	           qs->n, gm->s->n, o->rerank_opts.k1, o->rerank_opts.k2, o->rerank_opts.lambda);
+	return drop_rerank_prepare(rr, &o->rerank_opts, &o->m, qm, gm);
+}
+
 /* ---- The run ----------------------------------------------------------------------------- */
 
 int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const char *query,
@@ -152,6 +180,8 @@ int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const
 	struct output w = { 0 };
 	struct drop_sheet sh = { 0 };
 	struct drop_out so = { 0 };
+	struct drop_rerank rr = { 0 };
+	struct drop_embedding_set view = { 0 };
 	struct drop_sheet_item *items = NULL;
 	float *dist = NULL, *sorted = NULL;
 	int32_t *index = NULL, *sidx = NULL;
@@ -188,33 +218,46 @@ int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const
 	size_t nb = o->block;
 	if (drop_embedding_reader_read(&qr, &qs, nb) < 0 || drop_embedding_check_compatible(&qs, &gs))
 		goto out;
+	/* Re-ranking needs every query at once (their distances to each other): read them
+	 * all, then go through them in blocks of views. */
+	if (o->rerank && read_rest(&qr, &qs, nb, &qm, &rr, o, &gm))
+		goto out;
 
 	size_t ng = gs.n, k = output_ranks(o, ng), done = 0;
 	dist = drop_malloc(nb * ng * sizeof *dist);                 /* (nb, ng) */
 	index = drop_malloc((nb * k + 1) * sizeof *index);          /* (nb, k) */
 	sorted = drop_malloc((k + 1) * sizeof *sorted);             /* (k,) */
 	for (;;) {
-		if (qs.n > 0) {
-			drop_match_side_init(&qm, &qs);
+		/* the block: the records read (qs), or the next view of them when re-ranking */
+		struct drop_embedding_set *cur = &qs;
+		if (o->rerank) {
+			drop_embedding_view_free(&view);
+			drop_embedding_view(&view, &qs, done, qs.n - done < nb ? qs.n - done : nb);
+			cur = &view;
+		}
+		if (cur->n > 0) {
 			*file = qname;
-			if (drop_match_distances(&o->m, &qm, &gm, dist))
+			if (o->rerank ? drop_rerank_distances(&rr, done, cur->n, dist)
+			              : block_distances(o, &qs, &qm, &gm, dist))
 				goto out;
-			if (o->sheet && sheet_block(&sh, &qs, &gs, dist, sidx, items, file))
+			if (o->sheet && sheet_block(&sh, cur, &gs, dist, sidx, items, file))
 				goto out;
 		}
 		*file = oname;
 		if (!opened && output_open(&w, o, output, &gs, qr.path.size))
 			goto out;
 		opened = true;
-		if (qs.n == 0)
+		if (cur->n == 0)
 			break;
 		if (w.mode != DROP_MATCH_MATRIX)
-			drop_match_rank_rows(dist, qs.n, ng, k, index);
-		if (output_block(&w, &qs, &gs, dist, index, sorted))
+			drop_match_rank_rows(dist, cur->n, ng, k, index);
+		if (output_block(&w, cur, &gs, dist, index, sorted))
 			goto out;
-		done += qs.n;
+		done += cur->n;
 		if (o->progress)
 			fprintf(stderr, "\r%s: %zu queries", drop_progname, done);
+		if (o->rerank)
+			continue;
 		drop_match_side_free(&qm);
 		drop_embedding_set_clear(&qs);
 		*file = qname;
@@ -249,6 +292,8 @@ out:
 	free(items);
 	drop_sheet_free(&sh);
 	drop_embedding_reader_close(&qr);
+	drop_embedding_view_free(&view);
+	drop_rerank_free(&rr);
 	drop_match_side_free(&qm);
 	drop_embedding_set_free(&qs);
 	drop_match_side_free(&gm);

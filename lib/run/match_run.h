@@ -3,6 +3,10 @@
  * read, matched (lib/reid/match.h) and written in blocks, so any number of queries runs in
  * bounded memory: O(gallery + block x gallery).
  *
+ * With re-ranking, every query is read first (their distances to each other and to the
+ * gallery give the re-ranked distances: lib/reid/rerank.h), then matched and written in
+ * blocks as above: O(queries + gallery + block x gallery + (queries + gallery) k1).
+ *
  * Outputs, written whole or not at all (lib/io/outfile.h):
  *   DROP_MATCH_RANKLIST  the ranked-list stream for drop-score (lib/reid/ranklist.h): the
  *                        gallery table, then each query's k nearest items and distances;
@@ -29,6 +33,7 @@
 #include <stddef.h>
 
 #include "../reid/match.h"
+#include "../reid/rerank.h"
 
 /* Ranks per query written by DROP_MATCH_TEXT when no top is given. */
 #define DROP_MATCH_TEXT_TOP 10
@@ -38,6 +43,8 @@ enum drop_match_output { DROP_MATCH_RANKLIST, DROP_MATCH_TEXT, DROP_MATCH_MATRIX
 /* How to match and what to write. */
 struct drop_matchrun_opts {
 	struct drop_match_opts m;           /* embeddings in use, visibility threshold, metric */
+	bool rerank;                        /* k-reciprocal re-ranking (lib/reid/rerank.h) */
+	struct drop_rerank_opts rerank_opts;
 	enum drop_match_output mode;
 	size_t top;                    /* ranks kept per query (clipped to the gallery size);
 	                                  0 = all, or DROP_MATCH_TEXT_TOP for DROP_MATCH_TEXT */
