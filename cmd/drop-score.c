@@ -50,6 +50,10 @@ static void usage(int status)
 	       "Output:\n"
 	       "      --json             one JSON object instead of the table\n"
 	       "      --per-query FILE   write each query's AP, first hit and INP (TSV)\n"
+	       "Verification (every query-gallery pair the protocol keeps):\n"
+	       "      --roc FILE         write the ROC curve (TSV: threshold, FPR, TPR) and add\n"
+	       "                         TPR at FPR 1e-4, 1e-3, 1e-2 and the EER to the output\n"
+	       "      --roc-plot FILE    draw the ROC curve as a PNG (and add the same figures)\n"
 	       "\n" DROP_COMMON_HELP
 	       "\n"
 	       "Exit status: 0 ok, 1 bad input (no valid query, NaN distance, ...), 2 usage.\n"
@@ -67,6 +71,8 @@ enum {
 	OPT_SEED,
 	OPT_JSON,
 	OPT_PER_QUERY,
+	OPT_ROC,
+	OPT_ROC_PLOT,
 };
 
 static const struct option longopts[] = {
@@ -79,6 +85,8 @@ static const struct option longopts[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "per-query", required_argument, NULL, OPT_PER_QUERY },
+	{ "roc", required_argument, NULL, OPT_ROC },
+	{ "roc-plot", required_argument, NULL, OPT_ROC_PLOT },
 	DROP_COMMON_LONGOPTS,
 };
 
@@ -125,6 +133,8 @@ static void parse_args(int argc, char **argv, struct score_opts *o, struct drop_
 			break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_PER_QUERY: o->run.per_query = optarg; break;
+		case OPT_ROC: o->run.roc = optarg; break;
+		case OPT_ROC_PLOT: o->run.roc_plot = optarg; break;
 		default: drop_common_option(common, c, optarg, usage);
 		}
 	}
@@ -145,8 +155,15 @@ static void parse_args(int argc, char **argv, struct score_opts *o, struct drop_
 		if (o->ranks[i] > o->run.max_rank)
 			drop_usage_error("--ranks: rank %zu is above --max-rank %zu", o->ranks[i],
 			                 o->run.max_rank);
-	if (o->run.per_query && !strcmp(o->run.per_query, "-"))
-		drop_usage_error("--per-query: stdout carries the summary; name a file");
+	const char *files[] = { o->run.per_query, o->run.roc, o->run.roc_plot };
+	const char *names[] = { "--per-query", "--roc", "--roc-plot" };
+	for (int i = 0; i < 3; i++) {
+		if (files[i] && !strcmp(files[i], "-"))
+			drop_usage_error("%s: stdout carries the summary; name a file", names[i]);
+		for (int j = 0; j < i; j++)
+			if (files[i] && files[j] && !strcmp(files[i], files[j]))
+				drop_usage_error("%s and %s name the same file", names[j], names[i]);
+	}
 }
 
 int main(int argc, char **argv)

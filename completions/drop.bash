@@ -73,12 +73,14 @@ _drop() {
         esac
         ;;
     drop-score)
-        opts="--dist --query --gallery --protocol --ranks --max-rank --seed --json --per-query"
+        opts="--dist --query --gallery --protocol --ranks --max-rank --seed --json --per-query
+              --roc --roc-plot"
         case $prev in
         --protocol) words="market cuhk03-single-shot" ;;
         --ranks | --max-rank | --seed) return ;;
         --query | --gallery) filter='!*.tsv' ;;
-        --per-query) filter='!*.tsv' ;;
+        --per-query | --roc) filter='!*.tsv' ;;
+        --roc-plot) filter='!*.png' ;;
         *) filter='!*.npy' ;;
         esac
         ;;

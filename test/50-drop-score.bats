@@ -3,8 +3,9 @@
 # (--dist) equal an independent NumPy reference (test/fixtures/score, written by
 # scripts/make-score-fixtures) to 1e-6, per query too; ranked-list streams (files and
 # pipes) score exactly as --dist; truncated lists; the table, --json and --per-query
-# outputs; usage errors; every bad input; the man page and its examples.
-# also requires: drop-test-ranklist (test/tools), mandoc
+# outputs; the ROC curve (--roc, --roc-plot: cases worked by hand, ranked lists against
+# --dist, truncated lists); usage errors; every bad input; the man page and its examples.
+# also requires: drop-test-ranklist and drop-test-png (test/tools), mandoc, perl
 
 load test_helper
 bats_require_minimum_version 1.5.0
@@ -220,6 +221,101 @@ expect_data_error() {
         b=$(drop-score --json --ranks "$ALL_RANKS" --threads 2 $(dist_args $c))
         [ "$a" = "$b" ]
     done
+}
+
+# A float32 .npy matrix FILE of ROWS x COLS from the values that follow.
+write_f4() {
+    local file=$1 rows=$2 cols=$3
+    shift 3
+    local h="{'descr': '<f4', 'fortran_order': False, 'shape': ($rows, $cols), }"
+    while [ $(((10 + ${#h} + 1) % 64)) -ne 0 ]; do h="$h "; done
+    {
+        printf '\x93NUMPY\x01\x00'
+        perl -e 'print pack("v", $ARGV[0])' $((${#h} + 1))
+        printf '%s\n' "$h"
+        perl -e 'print pack("f<*", @ARGV)' "$@"
+    } > "$file"
+}
+
+# The case worked by hand in roc_hand's comment.
+roc_hand() {
+    # q0 (pid 1, cam 1) keeps g0 (+ 0.1), g1 (- 0.4), g4 (- 0.3): g2 is its identity under
+    # its camera, g3 junk. q1 (pid 2, cam 1) keeps g0 (- 0.35), g1 (+ 0.2), g2 (- 0.1),
+    # g4 (- 0.5). q2 (pid 9) has no true match: skipped. P = 2, N = 5:
+    # t = 0.1: FPR 1/5, TPR 1/2; 0.2: 1/5, 1; 0.3, 0.35, 0.4 on the segment to 0.5: 1, 1.
+    # EER: between (0.2, 0.5) and (0.2, 1), at FPR 0.2 = 1 - TPR.
+    printf 'q0.jpg\t1\t1\nq1.jpg\t2\t1\nq2.jpg\t9\t1\n' > "$T/q.tsv"
+    printf 'g0.jpg\t1\t2\ng1.jpg\t2\t2\ng2.jpg\t1\t1\ng3.jpg\t-1\t2\ng4.jpg\t3\t2\n' > "$T/g.tsv"
+    write_f4 "$T/d.npy" 3 5 0.1 0.4 0.2 0.05 0.3 \
+                            0.35 0.2 0.1 0.0 0.5 \
+                            0.01 0.02 0.03 0.04 0.05
+}
+
+@test "--roc: the curve and figures of a case worked by hand" {
+    roc_hand
+    run drop-score --dist "$T/d.npy" --query "$T/q.tsv" --gallery "$T/g.tsv" --roc "$T/roc.tsv"
+    assert_success
+    assert_line "Verification: 2 positive, 5 negative query-gallery pairs"
+    assert_line "TPR@FPR=1e-4     0.00%"
+    assert_line "TPR@FPR=1e-2     0.00%"
+    assert_line "EER             20.00%"
+    run cat "$T/roc.tsv"
+    assert_output "$(printf 'threshold\tfpr\ttpr\n-inf\t0\t0\n0.100000001\t0.2\t0.5\n0.200000003\t0.2\t1\n0.5\t1\t1')"
+    run drop-score --json --dist "$T/d.npy" --query "$T/q.tsv" --gallery "$T/g.tsv" \
+        --roc-plot "$T/roc.png"
+    assert_output --partial '"roc": {"positives": 2, "negatives": 5, "tpr_at_fpr": {"1e-4": 0, "1e-3": 0, "1e-2": 0}, "eer": 0.2}}'
+    run drop-test-png info "$T/roc.png"
+    assert_output --partial "640 480"
+}
+
+@test "--roc: TPR at FPR 1e-4, 1e-3, 1e-2 and the EER where negatives are many" {
+    # one query, 1 positive at 0.0015 and 200 negatives at 0.001, 0.002, ..., 0.2:
+    # the positive comes after one negative, FPR 1/200 = 0.005
+    printf 'q.jpg\t1\t1\n' > "$T/q.tsv"
+    : > "$T/g.tsv"
+    vals="0.0015"
+    printf 'g.jpg\t1\t2\n' >> "$T/g.tsv"
+    for i in $(seq 1 200); do
+        printf 'n%d.jpg\t%d\t2\n' "$i" $((i + 1)) >> "$T/g.tsv"
+        vals="$vals $(awk -v i="$i" 'BEGIN { printf "%.3f", i / 1000 }')"
+    done
+    write_f4 "$T/d.npy" 1 201 $vals
+    run drop-score --json --dist "$T/d.npy" --query "$T/q.tsv" --gallery "$T/g.tsv" --roc "$T/r.tsv"
+    assert_output --partial '"tpr_at_fpr": {"1e-4": 0, "1e-3": 0, "1e-2": 1}, "eer": 0.005}}'
+    # the curve: (0, 0), (0.005, 0), (0.005, 1), then straight on to (1, 1)
+    [ "$(sed -n 2,5p "$T/r.tsv" | cut -f 2,3 | tr '\t\n' ' ;')" = "0 0;0.005 0;0.005 1;1 1;" ]
+}
+
+@test "--roc: ranked lists give --dist's curve; truncated lists end at +inf" {
+    drop-test-ranklist "$F/case04.npy" "$F/case04-q.tsv" "$F/case04-g.tsv" > "$T/r.npy"
+    drop-score $(dist_args case04) --roc "$T/dist.tsv" > /dev/null
+    drop-score --roc "$T/list.tsv" "$T/r.npy" > /dev/null
+    cmp "$T/dist.tsv" "$T/list.tsv"
+    [ "$(tail -n 1 "$T/dist.tsv" | cut -f 1)" != inf ]
+    drop-test-ranklist --top 3 "$F/case04.npy" "$F/case04-q.tsv" "$F/case04-g.tsv" > "$T/t.npy"
+    drop-score --roc "$T/top.tsv" "$T/t.npy" 2> /dev/null > "$T/top.txt"
+    [ "$(tail -n 1 "$T/top.tsv")" = "$(printf 'inf\t1\t1')" ]
+    # the same pairs in all: the same counts
+    grep '^Verification' "$T/top.txt" | cmp - <(drop-score $(dist_args case04) --roc "$T/x.tsv" | grep '^Verification')
+}
+
+@test "--roc usage and data errors" {
+    roc_hand
+    local args="--dist $T/d.npy --query $T/q.tsv --gallery $T/g.tsv"
+    run --separate-stderr drop-score $args --roc -
+    [ "$status" -eq 2 ]
+    [ "${stderr_lines[0]}" = "drop-score: --roc: stdout carries the summary; name a file" ]
+    run --separate-stderr drop-score $args --roc "$T/x" --roc-plot "$T/x"
+    [ "$status" -eq 2 ]
+    [ "${stderr_lines[0]}" = "drop-score: --roc and --roc-plot name the same file" ]
+    # only positives: no curve, no file left
+    printf 'q0.jpg\t1\t1\n' > "$T/q1.tsv"
+    printf 'g0.jpg\t1\t2\n' > "$T/g1.tsv"
+    write_f4 "$T/d1.npy" 1 1 0.5
+    run --separate-stderr drop-score --dist "$T/d1.npy" --query "$T/q1.tsv" --gallery "$T/g1.tsv" --roc "$T/no.tsv"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-score: $T/d1.npy: no negative query-gallery pair to draw a ROC curve from" ]
+    [ ! -e "$T/no.tsv" ]
 }
 
 @test "usage errors: exit 2, a Try line, nothing on stdout" {

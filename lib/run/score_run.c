@@ -89,6 +89,9 @@ static int score_stream(const struct drop_scorerun_opts *o, const struct drop_ou
 			goto out;
 		}
 		per_query_row(pq, s->acc.nquery - 1, q.path, q.pid, q.camid, &r);
+		if (s->has_roc && r.valid)
+			drop_roc_add(&s->pairs, q.pid, q.camid, s->gpid, s->gcam, ng, q.index, q.dist,
+			             q.k);
 	}
 	rc = got < 0 ? -1 : 0;
 out:
@@ -111,6 +114,17 @@ static int score_rows(const struct drop_scorerun_opts *o, const struct drop_out 
 	block = block < 1 ? 1 : block > DIST_BLOCK_MAX_ROWS ? DIST_BLOCK_MAX_ROWS : block;
 	char *rows = drop_malloc(block * ng * r->h.base.size);          /* (block, ng) */
 	int32_t *order = drop_malloc(block * ng * sizeof *order);       /* (block, ng) */
+	float *drow = NULL;                                             /* (ng,) one row */
+	int32_t *all = NULL;                                            /* (ng,) 0..ng-1 */
+	struct drop_npy_field fr = r->h.base;                           /* one row's scalars */
+	fr.count = ng;
+	fr.offset = 0;
+	if (s->has_roc) {
+		drow = drop_malloc(ng * sizeof *drow);
+		all = drop_malloc(ng * sizeof *all);
+		for (size_t j = 0; j < ng; j++)
+			all[j] = (int32_t)j;
+	}
 	size_t nq = 0;
 	long got;
 	int rc = -1;
@@ -129,6 +143,11 @@ static int score_rows(const struct drop_scorerun_opts *o, const struct drop_out 
 				goto out;
 			}
 			per_query_row(pq, nq, it->path, it->pid, it->camid, &res);
+			if (s->has_roc && res.valid) {
+				drop_npy_get_f32(&fr, rows + i * ng * r->h.base.size, drow);
+				drop_roc_add(&s->pairs, it->pid, it->camid, s->gpid, s->gcam, ng, all,
+				             drow, ng);
+			}
 		}
 	}
 	if (got < 0)
@@ -141,6 +160,8 @@ static int score_rows(const struct drop_scorerun_opts *o, const struct drop_out 
 out:
 	free(rows);
 	free(order);
+	free(drow);
+	free(all);
 	return rc ? fail_at(file, o->dist) : 0;
 }
 
@@ -193,12 +214,48 @@ out:
 	return rc;
 }
 
+/* ---- The ROC curve ---------------------------------------------------------------------- */
+
+/* The curve of the pairs collected in s, and its TSV and PNG files. */
+static int roc_write(const struct drop_scorerun_opts *o, struct drop_scores *s,
+                     const char **file)
+{
+	struct drop_out t = { 0 }, p = { 0 };
+	int rc = drop_roc_curve(&s->pairs, &s->roc);
+	drop_roc_free(&s->pairs);
+	if (rc)
+		return fail_at(file, o->dist ? o->dist : o->input);
+	if (o->roc) {
+		*file = o->roc;
+		if (drop_out_open(&t, o->roc, false))
+			goto fail;
+		drop_roc_write_tsv(t.f, &s->roc);
+	}
+	if (o->roc_plot) {
+		*file = o->roc_plot;
+		if (drop_out_open(&p, o->roc_plot, true) || drop_roc_write_png(p.f, &s->roc))
+			goto fail;
+	}
+	*file = o->roc;
+	if (o->roc && drop_out_commit(&t))
+		goto fail;
+	*file = o->roc_plot;
+	if (o->roc_plot && drop_out_commit(&p))
+		goto fail;
+	return 0;
+fail:
+	drop_out_abort(&t);
+	drop_out_abort(&p);
+	return -1;
+}
+
 /* ---- The run ----------------------------------------------------------------------------- */
 
 int drop_scorerun(const struct drop_scorerun_opts *o, struct drop_scores *s, const char **file)
 {
 	struct drop_out pq = { 0 };
 	memset(s, 0, sizeof *s);
+	s->has_roc = o->roc || o->roc_plot;
 	if (o->per_query && per_query_open(&pq, o->per_query, o->protocol))
 		return fail_at(file, o->per_query);
 	int rc = o->dist ? score_dist(o, &pq, s, file) : score_stream(o, &pq, s, file);
@@ -210,6 +267,8 @@ int drop_scorerun(const struct drop_scorerun_opts *o, struct drop_scores *s, con
 			          "gallery (same-camera and junk items left out)", s->acc.nquery);
 		rc = fail_at(file, o->dist ? o->dist : o->input);
 	}
+	if (!rc && s->has_roc)
+		rc = roc_write(o, s, file);
 	if (rc) {
 		drop_out_abort(&pq);
 		drop_scores_free(s);
@@ -232,7 +291,17 @@ void drop_scores_print(FILE *f, const struct drop_scores *s, const size_t *ranks
 		for (size_t i = 0; i < nranks; i++)
 			fprintf(f, "%s\"%zu\": %.10g", i ? ", " : "", ranks[i],
 			        drop_metrics_cmc(acc, ranks[i]));
-		fprintf(f, "}}\n");
+		fprintf(f, "}");
+		if (s->has_roc) {
+			const struct drop_roc_curve *c = &s->roc;
+			fprintf(f, ", \"roc\": {\"positives\": %zu, \"negatives\": %zu, "
+			           "\"tpr_at_fpr\": {", c->npos, c->nneg);
+			for (int i = 0; i < DROP_ROC_NFPR; i++)
+				fprintf(f, "%s\"%s\": %.10g", i ? ", " : "", drop_roc_fpr_names[i],
+				        c->tpr_at[i]);
+			fprintf(f, "}, \"eer\": %.10g}", c->eer);
+		}
+		fprintf(f, "}\n");
 		return;
 	}
 	fprintf(f, "Protocol %s: %zu valid queries, %zu skipped\n", protocol_name(acc->protocol),
@@ -244,11 +313,24 @@ void drop_scores_print(FILE *f, const struct drop_scores *s, const size_t *ranks
 		snprintf(name, sizeof name, "Rank-%zu", ranks[i]);
 		fprintf(f, "%-9s %6.2f%%\n", name, 100 * drop_metrics_cmc(acc, ranks[i]));
 	}
+	if (!s->has_roc)
+		return;
+	const struct drop_roc_curve *c = &s->roc;
+	fprintf(f, "Verification: %zu positive, %zu negative query-gallery pairs\n", c->npos,
+	        c->nneg);
+	for (int i = 0; i < DROP_ROC_NFPR; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "TPR@FPR=%s", drop_roc_fpr_names[i]);
+		fprintf(f, "%-14s %6.2f%%\n", name, 100 * c->tpr_at[i]);
+	}
+	fprintf(f, "%-14s %6.2f%%\n", "EER", 100 * c->eer);
 }
 
 void drop_scores_free(struct drop_scores *s)
 {
 	drop_metrics_free(&s->acc);
+	drop_roc_free(&s->pairs);
+	drop_roc_curve_free(&s->roc);
 	free(s->gpid);
 	free(s->gcam);
 	memset(s, 0, sizeof *s);

@@ -7,6 +7,9 @@
  *
  * Memory is O(gallery + max_rank) plus one block of matrix rows, whatever the number of
  * queries. The per-query file is written whole or not at all (lib/io/outfile.h).
+ * With a ROC curve asked for, every kept query-gallery pair's distance is also collected
+ * (4 bytes a pair: lib/reid/roc.h), and the curve's TSV and PNG files are written, whole
+ * or not at all, once every query is scored.
  * Not here: option parsing (cmd/drop-score.c), the protocol maths (lib/reid/metrics.h), the file
  * formats (lib/reid/ranklist.h, lib/io/npy.h, lib/io/list.h).
  */
@@ -19,6 +22,7 @@
 #include <stdio.h>
 
 #include "../reid/metrics.h"
+#include "../reid/roc.h"
 
 /* What to score and how. */
 struct drop_scorerun_opts {
@@ -29,12 +33,17 @@ struct drop_scorerun_opts {
 	size_t max_rank;               /* longest CMC rank kept (>= 1) */
 	uint64_t seed;                 /* of the CUHK03 single-shot sampling */
 	const char *per_query;         /* per-query TSV file to write, or NULL */
+	const char *roc;               /* ROC curve TSV file to write (lib/reid/roc.h), or NULL */
+	const char *roc_plot;          /* ROC curve PNG file to write, or NULL */
 };
 
 /* The totals of a run. */
 struct drop_scores {
 	struct drop_metrics_acc acc;        /* nquery, nvalid; drop_metrics_map/minp/cmc(&acc) */
 	int32_t *gpid, *gcam;          /* (ng,) the gallery identities that acc borrows */
+	bool has_roc;                  /* o->roc or o->roc_plot: roc holds the curve */
+	struct drop_roc pairs;         /* the kept pairs while scoring */
+	struct drop_roc_curve roc;
 };
 
 /* Score every query of o->input, or of the matrix o->dist with its lists, into s: the
@@ -48,9 +57,10 @@ struct drop_scores {
 int drop_scorerun(const struct drop_scorerun_opts *o, struct drop_scores *s, const char **file);
 
 /* Print s on f: with `json` one line {"queries": N, "mAP": f, "mINP": f, "cmc": {"R": f,
- * ...}} of fractions, else a table in percent (protocol and query counts, mAP, mINP,
- * Rank-R), CMC at ranks (nranks,), each in 1..max_rank. Write errors are left in f's
- * error flag. */
+ * ...}} of fractions (with a ROC curve also "roc": {"positives": N, "negatives": N,
+ * "tpr_at_fpr": {"1e-4": f, "1e-3": f, "1e-2": f}, "eer": f}), else a table in percent
+ * (protocol and query counts, mAP, mINP, Rank-R, and TPR@FPR and EER with a curve), CMC
+ * at ranks (nranks,), each in 1..max_rank. Write errors are left in f's error flag. */
 void drop_scores_print(FILE *f, const struct drop_scores *s, const size_t *ranks,
                        size_t nranks, bool json);
 
