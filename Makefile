@@ -33,7 +33,7 @@ PREFIX ?= /usr/local
 CFLAGS ?= -O3 -g
 # ARCH: the instruction set of the C loops (batch norm, pooling, WAMP, resampling, softmax;
 # oneDNN and OpenBLAS choose theirs at run time). The default builds for this machine, as
-# ggml does: AVX2 loops run 2-4x faster than x86-64's SSE2 (kernels/STATUS.md). For a
+# ggml does: AVX2 loops run 2-4x faster than x86-64's SSE2 (kernels/README.md). For a
 # binary to copy to other machines: make ARCH=-march=x86-64-v3 (AVX2) or ARCH= (any x86-64).
 # Results do not depend on it: -std=c11 keeps floating-point contraction off.
 ARCH ?= -march=native
