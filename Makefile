@@ -1,13 +1,21 @@
 # drop - build, test and install.
 #
-#   make              the CPU tools in build/bin (installs missing packages first)
+#   make              the CPU tools in build/bin
+#   make test         build, then run every C unit test and bats test
 #   make demo         build, then run the whole method on a synthetic occluded set
 #   make demo-retrieval  the matching and scoring half alone, on synthetic embeddings
-#   make test         build, then run every C unit test and bats test
 #   make asan         the same tests built with AddressSanitizer + UBSan (build-asan/)
 #   make CUDA=1       also build the CUDA backend with nvcc (build-cuda/)
+#   make deps         install the missing build and test packages (scripts/install-deps)
 #   make install      PREFIX=/usr/local, DESTDIR for staged installs
 #   make clean
+#
+# Packages. Building only checks that the Debian packages it needs are installed
+# (scripts/install-deps --check); if some are missing it stops, names them and says how to
+# install them (scripts/install-deps, or make deps). make test and make demo, the README's
+# two commands for a fresh machine, install what is missing first (with apt-get, as root
+# or with sudo). Either way the check runs once per build folder and again when
+# scripts/install-deps changes ($(BUILD)/.deps-ok).
 #
 # Overridable: CC, CFLAGS, ARCH, LDFLAGS, PREFIX, DESTDIR, BUILD, NVCC, CUDA_ARCH, CUDA_HOME.
 
@@ -25,7 +33,7 @@ PREFIX ?= /usr/local
 CFLAGS ?= -O3 -g
 # ARCH: the instruction set of the C loops (batch norm, pooling, WAMP, resampling, softmax;
 # oneDNN and OpenBLAS choose theirs at run time). The default builds for this machine, as
-# ggml does: AVX2 loops run 2-4x faster than x86-64's SSE2 (kernels/STATUS.md). For a
+# ggml does: AVX2 loops run 2-4x faster than x86-64's SSE2 (kernels/README.md). For a
 # binary to copy to other machines: make ARCH=-march=x86-64-v3 (AVX2) or ARCH= (any x86-64).
 # Results do not depend on it: -std=c11 keeps floating-point contraction off.
 ARCH ?= -march=native
@@ -60,16 +68,22 @@ BINS = $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRC = $(wildcard test/unit/test_*.c)
 UNITS = $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 TEST_TOOLS = $(patsubst test/tools/%.c,$(BUILD)/test/tools/%,$(wildcard test/tools/*.c))
-DEPS_STAMP = $(BUILD)/.deps-installed
+DEPS_STAMP = $(BUILD)/.deps-ok
+# 1: the packages are installed if missing (make test, make demo, make demo-retrieval);
+# 0: only checked.
+DEPS_INSTALL ?= $(if $(filter test check demo demo-retrieval,$(MAKECMDGOALS)),1,0)
 
 .PHONY: all test check asan install uninstall clean deps bench demo demo-retrieval
 all: $(BINS) $(UNITS) $(TEST_TOOLS)
 
-# Missing build and test packages are installed once per build folder.
+# The build and test packages: checked, or installed where DEPS_INSTALL is 1 (see the top).
 $(DEPS_STAMP): scripts/install-deps
-	@scripts/install-deps
+	@scripts/install-deps$(if $(filter 1,$(DEPS_INSTALL)),, --check)
 	@mkdir -p $(@D) && touch $@
-deps: $(DEPS_STAMP)
+
+deps:
+	@scripts/install-deps
+	@mkdir -p $(BUILD) && touch $(DEPS_STAMP)
 
 $(BUILD)/include/config.h: Makefile | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -105,7 +119,7 @@ test check: all
 	@DROP_BIN_DIR=$(abspath $(BUILD)/bin) DROP_TEST_DIR=$(abspath $(BUILD)/test) test/run
 
 asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan \
+	@$(MAKE) --no-print-directory BUILD=build-asan DEPS_INSTALL=$(DEPS_INSTALL) \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" test
 

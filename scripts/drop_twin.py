@@ -1,10 +1,10 @@
 """drop_twin.py - a PyTorch 1.13 twin of the DROP model of lib/model/model.h (model.md §1-5).
 
 The same modules, in the same order and with the same parameter names as the C registry
-(lib/model_*.c): HRNet-W32 / hrnet-tiny with the official HRNet-W32-C names, the DPU, PPE
+(lib/model/*.c): HRNet-W32 / hrnet-tiny with the official HRNet-W32-C names, the DPU, PPE
 and parsing classifier, WAMP, the reductions, BNNeck and classifiers; the losses L_reid,
-L_pct (with the PEMB memory bank) and L_hp. Written plainly from the spec, not from the C
-code, so the C tests compare against an independent reading.
+L_pct (with the PEMB memory bank) and L_hp. Written plainly from doc/model.md, not from the
+C code, so the C tests compare against an independent reading.
 
 Weights: `init_philox(model, seed)` draws the initial values of model.md §6 from the same
 Philox4x32-10 streams as the C side (entry i of the state dict uses stream 0x10000000 + i),

@@ -28,7 +28,7 @@
 #   THREADS=N DEVICE=cpu|cuda TOOL_FLAGS=...   options of every tool (TOOL_FLAGS=-q ...)
 #   TABLE6_USES='G F P G+F F+P G+F+P'   TABLE7_BACKBONES='resnet50 resnet50-ibn hrnet-w32'
 #
-# DATA holds the datasets in their published folders (bpbreid-reference.md §4), each with
+# DATA holds the datasets in their published folders (doc/bpbreid.md §4), each with
 # its PifPaf labels in masks/pifpaf_maskrcnn_filtering/: Occluded_Duke, P-DukeMTMC-reID,
 # Occluded_REID, Market-1501-v15.09.15, DukeMTMC-reID. A target whose dataset folder is
 # missing stops before doing anything, naming the folder it expected.

@@ -72,7 +72,7 @@ no_temporaries() {
     refute_output --partial "six_no"
 }
 
-# make_tree DATASET FOLDER... : label files of one dataset's layout (bpbreid-reference
+# make_tree DATASET FOLDER... : label files of one dataset's layout (doc/bpbreid.md
 # §1.1), cycling through the f4, f2 and f8 fixture fields; prints "rel<TAB>field" lines.
 make_tree() {
     local ds=$1 i=0 rel fields=(field_f4 field_f2 field_f8)

@@ -28,7 +28,7 @@ require_cuda() {
 }
 
 # The model's tools (drop-train, drop-embed) run on the CPU backend only: the CUDA backend
-# has no convolutions yet (kernels/STATUS.md). Under DROP_DEVICE=cuda their suites test the
+# has no convolutions yet (kernels/README.md). Under DROP_DEVICE=cuda their suites test the
 # CPU path; test/00-common.bats checks that --device cuda stops them with exit 3.
 model_tools_on_cpu() {
     if [ "${DROP_DEVICE:-cpu}" = cuda ]; then export DROP_DEVICE=cpu; fi
