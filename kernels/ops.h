@@ -460,10 +460,6 @@ double drop_triplet_cpu(const struct drop_triplet_desc *d, const float *emb, con
                         const unsigned char *bank_vis, float scale, float *demb, int *nvalid);
 void drop_adam_cpu(size_t n, const struct drop_adam *a, float *p, const float *g, float *m,
                    float *v);
-/* The learning rate of epoch `epoch` (from 0): warm-up from base * f0 over `warmup`
- * epochs, then times gamma at each milestone (model.md §6; kernels/loss_maths.h). */
-double drop_lr_schedule(int epoch, double base, int warmup, double f0, const int *milestones,
-                        int nmilestones, double gamma);
 void drop_rand_uniform_cpu(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
                            float *out);
 void drop_rand_normal_cpu(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,

@@ -7,7 +7,7 @@
  * Not here: the CUDA version (cuDNN, a later issue).
  */
 #include "../ops.h"
-#include "../maths_ops.h"
+#include "../maths/maths_ops.h"
 #include "par.h"
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * batchnorm_impl.h - the body of batch norm, included by batchnorm.c twice: once with
  * REAL = float (the backend ops) and once with REAL = double (the reference path of the
  * finite-difference tests), so both come from one source. Define REAL and BN_NAME(x) before
- * including. The arithmetic per element is in kernels/maths_ops.h, in double.
+ * including. The arithmetic per element is in kernels/maths/maths_ops.h, in double.
  *
  * Data view: G groups of L lanes - plain (N, C, H, W) is G = C, L = 1; blocked is
  * G = ceil(C/B), L = B - so element (n, g, s, l) of channel c = g L + l sits at

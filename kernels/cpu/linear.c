@@ -8,7 +8,7 @@
  * back made backward-weights at 32 rows 1.2x PyTorch's time (kernels/STATUS.md). oneDNN
  * rather than OpenBLAS: no second thread pool fighting OpenMP, and no OPENBLAS_CORETYPE
  * limit (issue 4).
- * Not here: the pairwise distances of drop-match (kernels/maths.h, lib/reid/match.c).
+ * Not here: the pairwise distances of drop-match (kernels/maths/maths.h, lib/reid/match.c).
  */
 #include "../ops.h"
 #include "dnnl_ctx.h"

@@ -10,7 +10,7 @@
  * Max ties go to the first pixel, and the gradient of a max only to that pixel.
  */
 #include "../ops.h"
-#include "../maths_ops.h"
+#include "../maths/maths_ops.h"
 #include "par.h"
 
 #include <float.h>

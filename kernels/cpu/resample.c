@@ -8,11 +8,11 @@
  * backward's scatter-adds happen in one fixed order: bit-identical whatever the threads.
  * y and dy may be a channel slice of a wider buffer (d->ctot): only their plane stride
  * changes.
- * The tap positions and weights come from kernels/maths_ops.h (drop_bilinear_taps).
+ * The tap positions and weights come from kernels/maths/maths_ops.h (drop_bilinear_taps).
  * Not here: bicubic, area, scale factors that are not whole for nearest.
  */
 #include "../ops.h"
-#include "../maths_ops.h"
+#include "../maths/maths_ops.h"
 #include "par.h"
 
 #include <stdlib.h>

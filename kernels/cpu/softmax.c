@@ -7,7 +7,7 @@
  * convert out of the blocked layout first (ops.h).
  */
 #include "../ops.h"
-#include "../maths_ops.h"
+#include "../maths/maths_ops.h"
 #include "par.h"
 
 #include <math.h>

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/maths.h"
+#include "../../kernels/maths/maths.h"
 #include "../../kernels/ops.h"
 
 /* Gallery items per GEMM: queries x 256 x D keeps both operands in L2 for D = 512. */

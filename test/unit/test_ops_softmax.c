@@ -7,7 +7,7 @@
  * also requires: test/fixtures/ops (committed)
  */
 #include "test_ops_util.h"
-#include "../../kernels/maths_ops.h"
+#include "../../kernels/maths/maths_ops.h"
 
 #include <omp.h>
 
