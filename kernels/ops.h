@@ -354,6 +354,10 @@ size_t drop_tensor_bytes(const struct drop_tensor *t, int block);
 size_t drop_tensor_index(const struct drop_tensor *t, int block, int n, int c, int h, int w);
 /* A tensor description (data NULL, version 0). */
 struct drop_tensor drop_tensor_make(int n, int c, int h, int w, enum drop_layout layout);
+/* Output size of a convolution (or max pooling) along one axis of `in` pixels:
+ * (in + 2 pad - k) / stride + 1 in integer division, PyTorch's and oneDNN's size when the
+ * window fits (in + 2 pad >= k: the caller checks that). */
+int drop_conv2d_out(int in, int k, int stride, int pad);
 
 /* ---- CPU entry points (kernels/cpu/) ---------------------------------------------------- */
 
@@ -377,8 +381,6 @@ void drop_conv2d_bwd_data_cpu(const struct drop_conv2d_desc *d, const struct dro
 void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
                                  const struct drop_tensor *x, const struct drop_tensor *dy,
                                  float *dw, float *db);
-/* Output size of a convolution along one axis. */
-int drop_conv2d_out(int in, int k, int stride, int pad);
 
 void drop_linear_fwd_cpu(const struct drop_linear_desc *d, const float *x,
                          const struct drop_tensor *w, const float *b, float *y);

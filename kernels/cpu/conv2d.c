@@ -21,20 +21,14 @@
  * all when the primitive takes our layout, which it does for the blocked activations.
  * A CPU without native bf16 (drop_cpu_bf16) refuses it.
  *
- * Not here: groups, dilation, fused bias/ReLU post-ops.
+ * Not here: groups, dilation, fused bias/ReLU post-ops; the output size arithmetic
+ * (drop_conv2d_out, kernels/tensor.c).
  */
 #include "../ops.h"
 #include "dnnl_ctx.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-
-int drop_conv2d_out(int in, int k, int stride, int pad)
-{
-	return (in + 2 * pad - k) / stride + 1;
-}
-
 
 /* Symmetric padding: oneDNN's output size (H + 2 pad - k) / stride + 1 with integer
  * division is PyTorch's. */
