@@ -332,15 +332,24 @@ struct drop_backend {
 /* Whether backend `be` implements optional member `op` (a member name). */
 #define drop_backend_supports(be, op) ((be)->op != NULL)
 
+/* ---- The registry (kernels/backend.c) --------------------------------------------------- */
+
+/* The CPU backend's table: always built, the reference every test runs. Code that is
+ * handed a backend gets it from drop_backend_get (the tools: drop_common_backend). */
 extern const struct drop_backend drop_backend_cpu;
 
-/* The backend called `name`, or NULL with drop_errmsg() saying why (not built, no GPU). */
-const struct drop_backend *drop_backend_get(const char *name);
-/* Whether drop_backend_get(name) would succeed. */
-bool drop_backend_available(const char *name);
+/* The backend called `name` ("cpu" or "cuda"), ready to use; or NULL, and then, unless
+ * why is NULL, *why is a one-line reason: "this build has no CUDA support (rebuild with
+ * 'make CUDA=1')", "no CUDA device found" or "unknown device 'NAME'" (valid until the
+ * calling thread's next call). The first call that finds a GPU creates its handles; later
+ * calls return the same table. */
+const struct drop_backend *drop_backend_get(const char *name, const char **why);
+/* Whether drop_backend_get(name, why) succeeds (it is that call), *why as there. */
+bool drop_backend_available(const char *name, const char **why);
 /* Limit the threads of the CPU BLAS (OpenBLAS keeps its own pool, apart from OpenMP). */
 void drop_blas_set_threads(int n);
-/* One line describing the build: CUDA/cuDNN versions and architectures, BLAS, OpenMP. */
+/* One line describing the build: CUDA/cuDNN versions and architectures, BLAS, OpenMP, the
+ * C loops' vector width, the compiler (a static buffer). */
 const char *drop_build_config(void);
 
 /* ---- Tensor helpers (kernels/tensor.c, any backend; no memory access) ------------------ */
@@ -484,8 +493,6 @@ void drop_split_cpu(const struct drop_tensor *y, int nparts,
 /* The CUDA backend's blocked layout is plain for now (block 1): cuDNN takes NCHW; an NHWC
  * or tensor-core layout is for the cuDNN issue. Convolution and batch norm are NULL in its
  * table until then (drop_backend_supports). */
-const struct drop_backend *drop_backend_cuda_get(void); /* NULL + message if no GPU */
-const char *drop_cuda_build_config(void);
 void drop_sgemm_cuda(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                      const float *a, int lda, const float *b, int ldb, float beta, float *c,
                      int ldc);

@@ -5,6 +5,7 @@
  */
 extern "C" {
 #include "../ops.h"
+#include "../backends.h"
 #include "config.h"
 }
 #include "check.h"
@@ -114,11 +115,11 @@ static void backend_cuda_fill(struct drop_backend *b)
 	b->split = drop_split_cuda;
 }
 
-extern "C" const struct drop_backend *drop_backend_cuda_get(void)
+extern "C" const struct drop_backend *drop_backend_cuda_get(const char **why)
 {
 	int n = 0;
 	if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
-		drop_fail("no CUDA device found");
+		*why = "no CUDA device found";
 		return NULL;
 	}
 	if (!cublas) {
