@@ -41,9 +41,9 @@ bool drop_backend_available(const char *name, const char **why)
 	return drop_backend_get(name, why) != NULL;
 }
 
-void drop_blas_set_threads(int n)
+int drop_blas_set_threads(int n)
 {
-	drop_cpu_blas_set_threads(n);
+	return drop_cpu_blas_set_threads(n);
 }
 
 const char *drop_build_config(void)

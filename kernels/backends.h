@@ -18,8 +18,9 @@ extern "C" {
 
 /* The CPU BLAS as it describes its own build (OpenBLAS: version, kernel, threading). */
 const char *drop_cpu_blas_config(void);
-/* Set the threads of the CPU BLAS's own pool (OpenBLAS keeps one apart from OpenMP's). */
-void drop_cpu_blas_set_threads(int n);
+/* Set the threads of the CPU BLAS's own pool (OpenBLAS keeps one apart from OpenMP's);
+ * returns the count it had. */
+int drop_cpu_blas_set_threads(int n);
 
 /* ---- The CUDA backend (kernels/cuda/backend.cu), linked only when DROP_WITH_CUDA ------ */
 

@@ -38,8 +38,8 @@
  * until be->release(). Scratch memory: all primitives use oneDNN's user-managed scratchpad,
  * one buffer per backend grown to the largest need (ops run one after another).
  *
- * Threads and determinism. Ops are called from one thread; they parallelise inside (OpenMP
- * on the CPU, the stream on CUDA). The same inputs and thread count give bit-identical
+ * Threads and determinism. Ops are called from one thread (sgemm aside: see it below);
+ * they parallelise inside (OpenMP on the CPU, the stream on CUDA). The same inputs and thread count give bit-identical
  * outputs: oneDNN's primitives are deterministic for a fixed thread count, and the C loops
  * reduce every sum (batch-norm statistics, pooling, resampling backward, losses) per
  * channel, plane or row in one fixed serial order (in double), so those results do not
@@ -173,7 +173,9 @@ struct drop_backend {
 	void (*release)(void);
 
 	/* C (m, n) = alpha * op(A) op(B) + beta * C, row-major; op transposes when trans_*.
-	 * A is (m, k) or (k, m) with leading dimension lda; B is (k, n) or (n, k). */
+	 * A is (m, k) or (k, m) with leading dimension lda; B is (k, n) or (n, k). The one op
+	 * several threads may call at once: on the CPU, while drop_blas_set_threads(1) is in
+	 * force, each call runs whole in its caller's thread. */
 	void (*sgemm)(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
 	              const float *a, int lda, const float *b, int ldb, float beta, float *c,
 	              int ldc);
@@ -346,8 +348,11 @@ extern const struct drop_backend drop_backend_cpu;
 const struct drop_backend *drop_backend_get(const char *name, const char **why);
 /* Whether drop_backend_get(name, why) succeeds (it is that call), *why as there. */
 bool drop_backend_available(const char *name, const char **why);
-/* Limit the threads of the CPU BLAS (OpenBLAS keeps its own pool, apart from OpenMP). */
-void drop_blas_set_threads(int n);
+/* Set the threads of the CPU BLAS behind the CPU table's sgemm (OpenBLAS keeps its own
+ * pool, apart from OpenMP's) and return the count it had. The tools set --threads once
+ * (drop_common_finish); code that calls sgemm from its own parallel workers sets 1 for
+ * that region and puts back the count it got (lib/reid/match.c). */
+int drop_blas_set_threads(int n);
 /* One line describing the build: CUDA/cuDNN versions and architectures, BLAS, OpenMP, the
  * C loops' vector width, the compiler (a static buffer). */
 const char *drop_build_config(void);

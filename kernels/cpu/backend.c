@@ -13,6 +13,7 @@
 
 /* OpenBLAS's own threading control (Debian's libopenblas0-pthread). */
 extern void openblas_set_num_threads(int n);
+extern int openblas_get_num_threads(void);
 extern char *openblas_get_config(void);
 
 static void cpu_free(void *p) { free(p); }
@@ -89,7 +90,9 @@ const char *drop_cpu_blas_config(void)
 	return openblas_get_config();
 }
 
-void drop_cpu_blas_set_threads(int n)
+int drop_cpu_blas_set_threads(int n)
 {
+	int was = openblas_get_num_threads();
 	openblas_set_num_threads(n);
+	return was;
 }
