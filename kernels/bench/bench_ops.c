@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ops.h"
+#include "../cpu/cpu.h"
 #include "../../lib/core/drop.h"
 
 struct shape {

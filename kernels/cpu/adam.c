@@ -3,7 +3,7 @@
  * kernels/maths/loss_maths.h over a flat parameter buffer.
  * Not here: the learning-rate schedule (drop_lr_schedule, kernels/maths/loss_maths.h).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../maths/loss_maths.h"
 
 void drop_adam_cpu(size_t n, const struct drop_adam *a, float *p, const float *g, float *m,

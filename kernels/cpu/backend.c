@@ -4,7 +4,7 @@
  * kernels/cpu/ (conv2d.c, batchnorm.c, ...); this file only gathers them.
  * Not here: choosing a backend by name or describing the build (kernels/backend.c).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../backends.h"
 
 #include <cblas.h>

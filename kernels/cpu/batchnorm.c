@@ -6,7 +6,7 @@
  * finite-difference reference), so both paths are one source.
  * Not here: the CUDA version (cuDNN, a later issue).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../maths/maths_ops.h"
 #include "par.h"
 

@@ -5,7 +5,7 @@
  * contiguous copy; otherwise channels are copied one by one. Parts without data are
  * skipped (ops.h).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "par.h"
 
 #include <string.h>

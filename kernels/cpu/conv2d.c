@@ -24,7 +24,7 @@
  * Not here: groups, dilation, fused bias/ReLU post-ops; the output size arithmetic
  * (drop_conv2d_out, kernels/tensor.c).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "dnnl_ctx.h"
 
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * tests; never between two layers. Plain loops with OpenMP over (n, channel block); the
  * padding channels of a blocked destination are written as zeros.
  */
-#include "../ops.h"
+#include "cpu.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
  * Does not create any primitive itself (each op's file does).
  */
 #include "dnnl_ctx.h"
-#include "../ops.h"
+#include "cpu.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * The arithmetic is in kernels/maths/maths_ops.h (shared with kernels/cuda/eltwise.cu); these are
  * the OpenMP loops around it. They run over whole buffers, padding included (ops.h).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../maths/maths_ops.h"
 #include "par.h"
 

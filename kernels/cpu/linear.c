@@ -10,7 +10,7 @@
  * limit (issue 4).
  * Not here: the pairwise distances of drop-match (kernels/maths/maths.h, lib/reid/match.c).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "dnnl_ctx.h"
 
 #include <stdlib.h>

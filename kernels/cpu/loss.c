@@ -7,7 +7,7 @@
  * depend on the thread count.
  * Not here: the triplet losses (triplet.c).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../maths/loss_maths.h"
 
 #include <stdlib.h>

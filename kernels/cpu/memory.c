@@ -8,7 +8,7 @@
  * with 4 KiB pages, and the convolutions' walks over activations miss the TLB less.
  * The hint changes no result; where huge pages are off it does nothing.
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../../lib/core/drop.h"
 
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * drop-match has its own blocked GEMM form for 10^4 x 10^4 galleries (lib/reid/match.c); the
  * triplet losses their own visibility-masked one (kernels/maths/triplet_maths.h).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../maths/maths_ops.h"
 #include "par.h"
 

@@ -9,7 +9,7 @@
  * products, ~2 GFLOP at batch 64 for HRNet-W32: a batched GEMM is a later speed-up).
  * Max ties go to the first pixel, and the gradient of a max only to that pixel.
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../maths/maths_ops.h"
 #include "par.h"
 

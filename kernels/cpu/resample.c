@@ -11,7 +11,7 @@
  * The tap positions and weights come from kernels/maths/maths_ops.h (drop_bilinear_taps).
  * Not here: bicubic, area, scale factors that are not whole for nearest.
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../maths/maths_ops.h"
 #include "par.h"
 

@@ -4,7 +4,7 @@
  * Philox4x32-10, so any thread count, any split of the range and the CUDA backend give
  * the same numbers.
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../maths/loss_maths.h"
 
 static void block_words(uint64_t seed, uint32_t stream, uint64_t blk, uint32_t w[4])

@@ -9,7 +9,7 @@
  * result does not depend on the thread count. Cost B (B + M) K D multiply-adds (64 x 320 x
  * 8 x 512 = 84 M at the paper's sizes), small beside the backbone.
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "../maths/loss_maths.h"
 #include "../maths/triplet_maths.h"
 

@@ -2,9 +2,7 @@
  * adam.cu - the Adam step on CUDA: the translation of kernels/cpu/adam.c, one thread per
  * parameter running drop_adam_step of kernels/maths/loss_maths.h.
  */
-extern "C" {
-#include "../ops.h"
-}
+#include "cuda.h"
 #include "../maths/loss_maths.h"
 #include "check.h"
 

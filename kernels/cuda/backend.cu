@@ -3,11 +3,9 @@
  * Mirrors kernels/cpu/backend.c step for step. The device, cuBLAS and cuDNN handles live
  * here, in the backend's own context, never in shared structs.
  */
-extern "C" {
-#include "../ops.h"
+#include "cuda.h"
 #include "../backends.h"
 #include "config.h"
-}
 #include "check.h"
 #include "scratch.h"
 

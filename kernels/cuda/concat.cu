@@ -4,9 +4,7 @@
  * C_i H W floats, at channel offset `off` of rows of C H W floats. The translation of
  * kernels/cpu/concat.c's one-copy path. Parts without data are skipped (ops.h).
  */
-extern "C" {
-#include "../ops.h"
-}
+#include "cuda.h"
 #include "check.h"
 
 static void concat_split(int nparts, struct drop_tensor *const *parts, struct drop_tensor *y,

@@ -4,9 +4,7 @@
  * The translation of kernels/cpu/eltwise.c: the same arithmetic from kernels/maths/maths_ops.h,
  * one thread per element (grid-stride loop), launched on the default stream.
  */
-extern "C" {
-#include "../ops.h"
-}
+#include "cuda.h"
 #include "../maths/maths_ops.h"
 #include "check.h"
 

@@ -5,9 +5,7 @@
  * host and added there in index order (so the value matches the CPU's summation order).
  * Labels are checked on the host side by the caller's data path, not here.
  */
-extern "C" {
-#include "../ops.h"
-}
+#include "cuda.h"
 #include "../maths/loss_maths.h"
 #include "check.h"
 #include "scratch.h"

@@ -3,9 +3,7 @@
  * Element j of (seed, stream) is the same pure function of kernels/maths/loss_maths.h, so the
  * GPU draws the CPU's numbers.
  */
-extern "C" {
-#include "../ops.h"
-}
+#include "cuda.h"
 #include "../maths/loss_maths.h"
 #include "check.h"
 

@@ -5,9 +5,7 @@
  * of additions; ~0.5 M operations at the paper's sizes, a later kernel can parallelise it
  * per (part, channel) without changing that order).
  */
-extern "C" {
-#include "../ops.h"
-}
+#include "cuda.h"
 #include "../maths/loss_maths.h"
 #include "../maths/triplet_maths.h"
 #include "check.h"
