@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 #define BN_MAXL 16 /* the largest block (AVX-512) */
 

@@ -12,13 +12,13 @@
 
 #include <stdlib.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 static void check_labels(const int *labels, size_t n, int k)
 {
 	for (size_t i = 0; i < n; i++)
 		if (labels[i] < 0 || labels[i] >= k)
-			drop_die(DROP_EXIT_DATA, "loss: label %d out of range 0..%d", labels[i], k - 1);
+			DROP_BUG("loss: label %d out of range 0..%d", labels[i], k - 1);
 }
 
 double drop_ce_smooth_cpu(int n, int c, const float *logits, const int *labels, float eps,

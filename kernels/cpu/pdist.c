@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 #define REAL float
 #define PD_NAME(x) drop_##x##_cpu

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 static int lanes(const struct drop_pool_desc *d)
 {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 double drop_triplet_cpu(const struct drop_triplet_desc *d, const float *emb, const int *pid,
                         const unsigned char *vis, const float *bank, const int *bank_pid,

@@ -14,12 +14,19 @@
 static cublasHandle_t cublas;
 static cudnnHandle_t cudnn;
 
-static void *cuda_alloc(size_t bytes)
+/* Device memory; not enough of it is no bug (a batch too large for this GPU): exit through
+ * drop_oom as the CPU's allocations do. Any other failure is one (CUDA_CHECK). */
+static void *device_alloc(size_t bytes)
 {
 	void *p = NULL;
-	CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 1));
+	cudaError_t err = cudaMalloc(&p, bytes ? bytes : 1);
+	if (err == cudaErrorMemoryAllocation)
+		drop_oom(bytes);
+	CUDA_CHECK(err);
 	return p;
 }
+
+static void *cuda_alloc(size_t bytes) { return device_alloc(bytes); }
 static void cuda_free(void *p) { CUDA_CHECK(cudaFree(p)); }
 static void cuda_to_device(void *dst, const void *src, size_t bytes)
 {
@@ -51,7 +58,7 @@ void *drop_cuda_scratch(size_t bytes)
 	if (bytes > scratch_cap) {
 		if (scratch)
 			CUDA_CHECK(cudaFree(scratch));
-		CUDA_CHECK(cudaMalloc(&scratch, bytes));
+		scratch = device_alloc(bytes);
 		scratch_cap = bytes;
 	}
 	return scratch;
@@ -61,7 +68,7 @@ void *drop_cuda_scratch(size_t bytes)
 extern "C" void drop_convert_cuda(const struct drop_tensor *src, struct drop_tensor *dst)
 {
 	if (src->n != dst->n || src->c != dst->c || src->h != dst->h || src->w != dst->w)
-		drop_die(DROP_EXIT_DATA, "convert: shapes differ");
+		DROP_BUG("convert: shapes differ");
 	CUDA_CHECK(cudaMemcpyAsync(dst->data, src->data, drop_tensor_bytes(src, 1),
 	                           cudaMemcpyDeviceToDevice));
 }
