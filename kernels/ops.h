@@ -362,8 +362,8 @@ struct drop_backend {
 
 /* ---- The registry (kernels/backend.c) --------------------------------------------------- */
 
-/* The CPU backend's table: always built, the reference every test runs. Code that is
- * handed a backend gets it from drop_backend_get (the tools: drop_common_backend). */
+/* The CPU backend's table: always built, the reference every test runs (tests name it).
+ * Code that chooses a backend asks drop_backend_get (the tools: drop_common_backend). */
 extern const struct drop_backend drop_backend_cpu;
 
 /* The backend called `name` ("cpu" or "cuda"), ready to use; or NULL, and then, unless

@@ -6,8 +6,8 @@
  * use, weights reordered to the primitive's layout only when their version changes. The
  * weight gradient is written plain (Cout, Cin) directly: a blocked gradient and a reorder
  * back made backward-weights at 32 rows 1.2x PyTorch's time (kernels/STATUS.md). oneDNN
- * rather than OpenBLAS: no second thread pool fighting OpenMP, and no OPENBLAS_CORETYPE
- * limit (issue 4).
+ * rather than OpenBLAS: no second thread pool fighting OpenMP, and no dependence on the
+ * CPU kernels OpenBLAS picks (OPENBLAS_CORETYPE).
  * Not here: the pairwise distances of drop-match (kernels/maths/maths.h, lib/reid/match.c).
  */
 #include "cpu.h"

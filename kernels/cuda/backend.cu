@@ -1,7 +1,10 @@
 /*
- * backend.cu - the CUDA backend table: device memory, cuBLAS products, build description.
- * Mirrors kernels/cpu/backend.c step for step. The device, cuBLAS and cuDNN handles live
- * here, in the backend's own context, never in shared structs.
+ * backend.cu - the CUDA backend table: device memory, cuBLAS products, and what the
+ * registry (kernels/backend.c, through kernels/backends.h) asks of CUDA: the table once a
+ * device is found, the CUDA half of the build line. Mirrors kernels/cpu/backend.c step for
+ * step. The device, cuBLAS and cuDNN handles live here, in the backend's own context,
+ * never in shared structs.
+ * Not here: choosing a backend by name (kernels/backend.c), the ops (the other .cu files).
  */
 #include "cuda.h"
 #include "../backends.h"
