@@ -1,12 +1,23 @@
 /*
- * ops.h - the compute backends behind one interface (ggml's backend table, llm.c's pairs).
+ * ops.h - the compute backends behind one interface (ggml's backend table, llm.c's pairs):
+ * the tensor description, the ops' descriptors, the backend table, the registry that hands
+ * out a table, and the tensor arithmetic every layer shares. The interface alone: no
+ * backend's entry point is declared here.
  *
  * A struct drop_backend holds one function pointer per operation plus memory handling.
  * The CPU backend (kernels/cpu/) is the reference every test runs; the CUDA backend
  * (kernels/cuda/, built with `make CUDA=1`) implements the same entry points with the
- * same names and a _cuda suffix, steps in the same order. A tool picks its backend once
- * (drop_backend_get from --device); model code never asks which one it has.
+ * same names and a _cuda suffix, steps in the same order. Those entry points are private
+ * to their backend (kernels/cpu/cpu.h, kernels/cuda/cuda.h): lib/ and cmd/ reach an op
+ * only through a table. A tool picks its backend once (drop_backend_get from --device);
+ * model code never asks which one it has.
  * No CUDA header is included here: the CPU build never sees one.
+ *
+ * kernels/ is the lowest layer and includes nothing from lib/: ops.h with kernels/backend.c
+ * (the registry) and kernels/tensor.c (tensor arithmetic); kernels/fail.h (bugs abort, out
+ * of memory exits); kernels/maths/ (the per-element maths both backends compile, which
+ * lib/ may include too); kernels/cpu/ and kernels/cuda/ (the backends) and
+ * kernels/backends.h (what they hand the registry).
  *
  * Tensors. A struct drop_tensor is a plain description - logical shape (N, C, H, W), a
  * layout, a pointer into the backend's memory and a version - and owns nothing; the model
@@ -26,10 +37,11 @@
  *
  * Parameters (convolution weights (Cout, Cin, kh, kw), linear weights (Cout, Cin),
  * batch-norm and bias vectors) are always plain, the layout of checkpoints and of the
- * optimiser. A convolution or linear layer reorders its weights to the library's preferred layout itself and caches the copy, keyed by the
- * tensor's data pointer and `version`: whoever changes a parameter's values bumps its
- * version (Adam's step, a checkpoint load), so a training step reorders each weight once per
- * direction and inference reorders it once. Version 0 means "never cache" (tests).
+ * optimiser. A convolution or linear layer reorders its weights to the library's
+ * preferred layout itself and caches the copy, keyed by the tensor's data pointer and
+ * `version`: whoever changes a parameter's values bumps its version (Adam's step, a
+ * checkpoint load), so a training step reorders each weight once per direction and
+ * inference reorders it once. Version 0 means "never cache" (tests).
  *
  * Plans. Heavy ops take a small descriptor (struct drop_conv2d_desc, ...); the backend
  * keeps one plan per distinct descriptor - the oneDNN primitives of the forward, backward-
@@ -38,8 +50,8 @@
  * until be->release(). Scratch memory: all primitives use oneDNN's user-managed scratchpad,
  * one buffer per backend grown to the largest need (ops run one after another).
  *
- * Threads and determinism. Ops are called from one thread; they parallelise inside (OpenMP
- * on the CPU, the stream on CUDA). The same inputs and thread count give bit-identical
+ * Threads and determinism. Ops are called from one thread (sgemm aside: see it below);
+ * they parallelise inside (OpenMP on the CPU, the stream on CUDA). The same inputs and thread count give bit-identical
  * outputs: oneDNN's primitives are deterministic for a fixed thread count, and the C loops
  * reduce every sum (batch-norm statistics, pooling, resampling backward, losses) per
  * channel, plane or row in one fixed serial order (in double), so those results do not
@@ -62,6 +74,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 enum drop_layout {
 	DROP_PLAIN = 0, /* (N, C, H, W) */
@@ -154,7 +170,17 @@ struct drop_adam {
 	int step;                /* the step being taken, from 1 */
 };
 
-struct drop_maxpool_desc; /* defined at the end (kernels/cpu/maxpool.c, the model issue) */
+/* Max pooling k x k: PyTorch's MaxPool2d(k, stride, pad) over (N, C, H, W) in `layout`
+ * (plain or blocked; y in the same layout), Ho = (H + 2 pad - k) / stride + 1 (floor),
+ * padding never wins. argmax (N, Cpad, Ho, Wo) in y's layout holds the input pixel
+ * (h W + w) of each maximum, the first in window order on ties (PyTorch's CPU rule). bwd:
+ * dx (overwritten) from dy, each output's gradient added to its argmax pixel in a fixed
+ * order. */
+struct drop_maxpool_desc {
+	int n, c, h, w;
+	int k, stride, pad;
+	enum drop_layout layout;
+};
 
 struct drop_backend {
 	const char *name; /* "cpu" or "cuda" */
@@ -173,7 +199,9 @@ struct drop_backend {
 	void (*release)(void);
 
 	/* C (m, n) = alpha * op(A) op(B) + beta * C, row-major; op transposes when trans_*.
-	 * A is (m, k) or (k, m) with leading dimension lda; B is (k, n) or (n, k). */
+	 * A is (m, k) or (k, m) with leading dimension lda; B is (k, n) or (n, k). The one op
+	 * several threads may call at once: on the CPU, while drop_blas_set_threads(1) is in
+	 * force, each call runs whole in its caller's thread. */
 	void (*sgemm)(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
 	              const float *a, int lda, const float *b, int ldb, float beta, float *c,
 	              int ldc);
@@ -332,15 +360,27 @@ struct drop_backend {
 /* Whether backend `be` implements optional member `op` (a member name). */
 #define drop_backend_supports(be, op) ((be)->op != NULL)
 
+/* ---- The registry (kernels/backend.c) --------------------------------------------------- */
+
+/* The CPU backend's table: always built, the reference every test runs (tests name it).
+ * Code that chooses a backend asks drop_backend_get (the tools: drop_common_backend). */
 extern const struct drop_backend drop_backend_cpu;
 
-/* The backend called `name`, or NULL with drop_errmsg() saying why (not built, no GPU). */
-const struct drop_backend *drop_backend_get(const char *name);
-/* Whether drop_backend_get(name) would succeed. */
-bool drop_backend_available(const char *name);
-/* Limit the threads of the CPU BLAS (OpenBLAS keeps its own pool, apart from OpenMP). */
-void drop_blas_set_threads(int n);
-/* One line describing the build: CUDA/cuDNN versions and architectures, BLAS, OpenMP. */
+/* The backend called `name` ("cpu" or "cuda"), ready to use; or NULL, and then, unless
+ * why is NULL, *why is a one-line reason: "this build has no CUDA support (rebuild with
+ * 'make CUDA=1')", "no CUDA device found" or "unknown device 'NAME'" (valid until the
+ * calling thread's next call). The first call that finds a GPU creates its handles; later
+ * calls return the same table. */
+const struct drop_backend *drop_backend_get(const char *name, const char **why);
+/* Whether drop_backend_get(name, why) succeeds (it is that call), *why as there. */
+bool drop_backend_available(const char *name, const char **why);
+/* Set the threads of the CPU BLAS behind the CPU table's sgemm (OpenBLAS keeps its own
+ * pool, apart from OpenMP's) and return the count it had. The tools set --threads once
+ * (drop_common_finish); code that calls sgemm from its own parallel workers sets 1 for
+ * that region and puts back the count it got (lib/reid/match.c). */
+int drop_blas_set_threads(int n);
+/* One line describing the build: CUDA/cuDNN versions and architectures, BLAS, OpenMP, the
+ * C loops' vector width, the compiler (a static buffer). */
 const char *drop_build_config(void);
 
 /* ---- Tensor helpers (kernels/tensor.c, any backend; no memory access) ------------------ */
@@ -354,189 +394,12 @@ size_t drop_tensor_bytes(const struct drop_tensor *t, int block);
 size_t drop_tensor_index(const struct drop_tensor *t, int block, int n, int c, int h, int w);
 /* A tensor description (data NULL, version 0). */
 struct drop_tensor drop_tensor_make(int n, int c, int h, int w, enum drop_layout layout);
-
-/* ---- CPU entry points (kernels/cpu/) ---------------------------------------------------- */
-
-/* The CPU block size: 16 with AVX-512, 8 otherwise (what oneDNN prefers). */
-int drop_cpu_block(void);
-/* Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX, as oneDNN sees it). */
-bool drop_cpu_bf16(void);
-void drop_cpu_release(void);
-/* be->alloc of the CPU: 64-byte aligned, huge pages for large buffers (memory.c); free(). */
-void *drop_cpu_alloc(size_t bytes);
-
-void drop_sgemm_cpu(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                    const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                    int ldc);
-void drop_convert_cpu(const struct drop_tensor *src, struct drop_tensor *dst);
-
-void drop_conv2d_fwd_cpu(const struct drop_conv2d_desc *d, const struct drop_tensor *x,
-                         const struct drop_tensor *w, const float *b, struct drop_tensor *y);
-void drop_conv2d_bwd_data_cpu(const struct drop_conv2d_desc *d, const struct drop_tensor *dy,
-                              const struct drop_tensor *w, struct drop_tensor *dx);
-void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
-                                 const struct drop_tensor *x, const struct drop_tensor *dy,
-                                 float *dw, float *db);
-/* Output size of a convolution along one axis. */
+/* Output size of a convolution (or max pooling) along one axis of `in` pixels:
+ * (in + 2 pad - k) / stride + 1 in integer division, PyTorch's and oneDNN's size when the
+ * window fits (in + 2 pad >= k: the caller checks that). */
 int drop_conv2d_out(int in, int k, int stride, int pad);
 
-void drop_linear_fwd_cpu(const struct drop_linear_desc *d, const float *x,
-                         const struct drop_tensor *w, const float *b, float *y);
-void drop_linear_bwd_data_cpu(const struct drop_linear_desc *d, const float *dy,
-                              const struct drop_tensor *w, float *dx);
-void drop_linear_bwd_weights_cpu(const struct drop_linear_desc *d, const float *x,
-                                 const float *dy, float *dw, float *db);
-
-void drop_bn_fwd_train_cpu(const struct drop_bn_desc *d, const float *x, const float *gamma,
-                           const float *beta, float *running_mean, float *running_var,
-                           float *y, float *save_mean, float *save_invstd);
-void drop_bn_fwd_eval_cpu(const struct drop_bn_desc *d, const float *x, const float *gamma,
-                          const float *beta, const float *running_mean,
-                          const float *running_var, float *y);
-void drop_bn_bwd_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
-                     const float *gamma, const float *save_mean, const float *save_invstd,
-                     float *dx, float *dgamma, float *dbeta);
-void drop_bn_relu_bwd_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
-                          const float *gamma, const float *beta, const float *save_mean,
-                          const float *save_invstd, float *dx, float *dgamma, float *dbeta);
-/* The same three in double precision, from the same source: the reference path of the
- * finite-difference tests (all arrays double). */
-void drop_bn_fwd_train_cpu_f64(const struct drop_bn_desc *d, const double *x,
-                               const double *gamma, const double *beta,
-                               double *running_mean, double *running_var, double *y,
-                               double *save_mean, double *save_invstd);
-void drop_bn_fwd_eval_cpu_f64(const struct drop_bn_desc *d, const double *x,
-                              const double *gamma, const double *beta,
-                              const double *running_mean, const double *running_var,
-                              double *y);
-void drop_bn_bwd_cpu_f64(const struct drop_bn_desc *d, const double *x, const double *dy,
-                         const double *gamma, const double *save_mean,
-                         const double *save_invstd, double *dx, double *dgamma,
-                         double *dbeta);
-void drop_bn_relu_bwd_cpu_f64(const struct drop_bn_desc *d, const double *x, const double *dy,
-                              const double *gamma, const double *beta,
-                              const double *save_mean, const double *save_invstd, double *dx,
-                              double *dgamma, double *dbeta);
-
-void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, float *y);
-void drop_resample_bwd_cpu(const struct drop_resample_desc *d, const float *dy, float *dx);
-
-void drop_pool_global_fwd_cpu(const struct drop_pool_desc *d, const float *x, float *avg,
-                              float *max, int *argmax);
-void drop_pool_global_bwd_cpu(const struct drop_pool_desc *d, const float *davg,
-                              const float *dmax, const int *argmax, float *dx);
-void drop_wamp_fwd_cpu(const struct drop_pool_desc *d, const float *x, const float *m, float *e,
-                       int *argmax);
-void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const float *m,
-                       const int *argmax, const float *de, float *dx, float *dm);
-
-void drop_softmax_fwd_cpu(int n, int k, int hw, const float *x, float *y);
-void drop_softmax_bwd_cpu(int n, int k, int hw, const float *y, const float *dy, float *dx);
-void drop_l2norm_fwd_cpu(int n, int dim, const float *x, float *y);
-void drop_l2norm_bwd_cpu(int n, int dim, const float *x, const float *dy, float *dx);
-void drop_pdist_fwd_cpu(int n, int m, int dim, const float *x, const float *y, float *d);
-void drop_pdist_bwd_cpu(int n, int m, int dim, const float *x, const float *y, const float *d,
-                        const float *dd, float *dx, float *dy);
-void drop_chanmax_fwd_cpu(int n, int k, int hw, int first, const float *x, float *y,
-                          int *argmax);
-void drop_chanmax_bwd_cpu(int n, int k, int hw, const int *argmax, const float *dy, float *dx);
-/* Double-precision twins from the same source (finite-difference reference path). */
-void drop_softmax_fwd_cpu_f64(int n, int k, int hw, const double *x, double *y);
-void drop_softmax_bwd_cpu_f64(int n, int k, int hw, const double *y, const double *dy,
-                              double *dx);
-void drop_l2norm_fwd_cpu_f64(int n, int dim, const double *x, double *y);
-void drop_l2norm_bwd_cpu_f64(int n, int dim, const double *x, const double *dy, double *dx);
-void drop_pdist_fwd_cpu_f64(int n, int m, int dim, const double *x, const double *y, double *d);
-void drop_pdist_bwd_cpu_f64(int n, int m, int dim, const double *x, const double *y,
-                            const double *d, const double *dd, double *dx, double *dy);
-
-double drop_ce_smooth_cpu(int n, int c, const float *logits, const int *labels, float eps,
-                          float scale, float *dlogits);
-double drop_parsing_loss_cpu(int n, int k1, int h, int w, const float *logits,
-                             const float *prob, const int *labels, float eps, float gamma,
-                             float scale, float *dlogits, float *dprob, double out[2]);
-double drop_triplet_cpu(const struct drop_triplet_desc *d, const float *emb, const int *pid,
-                        const unsigned char *vis, const float *bank, const int *bank_pid,
-                        const unsigned char *bank_vis, float scale, float *demb, int *nvalid);
-void drop_adam_cpu(size_t n, const struct drop_adam *a, float *p, const float *g, float *m,
-                   float *v);
-/* The learning rate of epoch `epoch` (from 0): warm-up from base * f0 over `warmup`
- * epochs, then times gamma at each milestone (model.md §6; kernels/loss_maths.h). */
-double drop_lr_schedule(int epoch, double base, int warmup, double f0, const int *milestones,
-                        int nmilestones, double gamma);
-void drop_rand_uniform_cpu(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
-                           float *out);
-void drop_rand_normal_cpu(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
-                          float *out);
-
-void drop_relu_cpu(size_t n, const float *x, float *y);
-void drop_relu_bwd_cpu(size_t n, const float *y, const float *dy, float *dx);
-void drop_add_cpu(size_t n, const float *a, const float *b, float *y);
-void drop_scale_cpu(size_t n, float alpha, const float *x, float *y);
-void drop_axpy_cpu(size_t n, float alpha, const float *x, float *y);
-void drop_to_bf16_cpu(size_t n, const float *x, uint16_t *y);
-void drop_relu_bwd_bf16_cpu(size_t n, const uint16_t *y, const float *dy, float *dx);
-
-void drop_concat_cpu(int nparts, const struct drop_tensor *const *parts,
-                     struct drop_tensor *y);
-void drop_split_cpu(const struct drop_tensor *y, int nparts,
-                    struct drop_tensor *const *parts);
-
-/* ---- CUDA entry points (kernels/cuda/), present when DROP_WITH_CUDA ------------------- */
-/* The CUDA backend's blocked layout is plain for now (block 1): cuDNN takes NCHW; an NHWC
- * or tensor-core layout is for the cuDNN issue. Convolution and batch norm are NULL in its
- * table until then (drop_backend_supports). */
-const struct drop_backend *drop_backend_cuda_get(void); /* NULL + message if no GPU */
-const char *drop_cuda_build_config(void);
-void drop_sgemm_cuda(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                     int ldc);
-void drop_convert_cuda(const struct drop_tensor *src, struct drop_tensor *dst);
-
-void drop_relu_cuda(size_t n, const float *x, float *y);
-void drop_relu_bwd_cuda(size_t n, const float *y, const float *dy, float *dx);
-void drop_add_cuda(size_t n, const float *a, const float *b, float *y);
-void drop_scale_cuda(size_t n, float alpha, const float *x, float *y);
-void drop_axpy_cuda(size_t n, float alpha, const float *x, float *y);
-void drop_to_bf16_cuda(size_t n, const float *x, uint16_t *y);
-void drop_relu_bwd_bf16_cuda(size_t n, const uint16_t *y, const float *dy, float *dx);
-
-double drop_ce_smooth_cuda(int n, int c, const float *logits, const int *labels, float eps,
-                           float scale, float *dlogits);
-double drop_parsing_loss_cuda(int n, int k1, int h, int w, const float *logits,
-                              const float *prob, const int *labels, float eps, float gamma,
-                              float scale, float *dlogits, float *dprob, double out[2]);
-double drop_triplet_cuda(const struct drop_triplet_desc *d, const float *emb, const int *pid,
-                         const unsigned char *vis, const float *bank, const int *bank_pid,
-                         const unsigned char *bank_vis, float scale, float *demb,
-                         int *nvalid);
-void drop_adam_cuda(size_t n, const struct drop_adam *a, float *p, const float *g, float *m,
-                    float *v);
-void drop_rand_uniform_cuda(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
-                            float *out);
-void drop_rand_normal_cuda(uint64_t seed, uint32_t stream, uint64_t offset, size_t n,
-                           float *out);
-
-void drop_concat_cuda(int nparts, const struct drop_tensor *const *parts,
-                      struct drop_tensor *y);
-void drop_split_cuda(const struct drop_tensor *y, int nparts,
-                     struct drop_tensor *const *parts);
-
-/* ---- Max pooling (kernels/cpu/maxpool.c; added for the model issue) ---------------------- */
-
-/* PyTorch's MaxPool2d(k, stride, pad) over (N, C, H, W) in `layout` (plain or blocked; y in
- * the same layout), Ho = (H + 2 pad - k) / stride + 1 (floor), padding never wins. argmax
- * (N, Cpad, Ho, Wo) in y's layout holds the input pixel (h W + w) of each maximum, the first
- * in window order on ties (PyTorch's CPU rule). bwd: dx (overwritten) from dy, each output's
- * gradient added to its argmax pixel in a fixed order. */
-struct drop_maxpool_desc {
-	int n, c, h, w;
-	int k, stride, pad;
-	enum drop_layout layout;
-};
-void drop_maxpool_fwd_cpu(const struct drop_maxpool_desc *d, const float *x, float *y,
-                          int *argmax);
-void drop_maxpool_bwd_cpu(const struct drop_maxpool_desc *d, const float *dy, const int *argmax,
-                          float *dx);
-
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ops.h"
-#include "../../lib/core/drop.h"
+#include "../cpu/cpu.h"
+#include "../fail.h"
 
 struct shape {
 	const char *name;
@@ -66,7 +66,7 @@ static float *filled(size_t n, float v)
 {
 	float *p = NULL;
 	if (posix_memalign((void **)&p, 64, n ? n * sizeof *p : 64))
-		drop_die(1, "out of memory");
+		drop_oom(n * sizeof *p);
 	for (size_t i = 0; i < n; i++)
 		p[i] = v * (float)((i * 2654435761u) % 1000) / 1000.0f;
 	return p;
@@ -346,8 +346,10 @@ static void bench_ops(int batch)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 || (strcmp(argv[1], "conv") && strcmp(argv[1], "ops")))
-		drop_die(2, "usage: bench_ops conv|ops BATCH SECONDS");
+	if (argc != 4 || (strcmp(argv[1], "conv") && strcmp(argv[1], "ops"))) {
+		fprintf(stderr, "usage: bench_ops conv|ops BATCH SECONDS\n");
+		exit(2);
+	}
 	int batch = atoi(argv[2]);
 	secs = atof(argv[3]);
 	if (!strcmp(argv[1], "conv"))

@@ -1,9 +1,10 @@
 /*
- * adam.c - the optimiser step and the learning-rate schedule on the CPU (model.md §6):
- * the per-parameter update of kernels/loss_maths.h over a flat parameter buffer.
+ * adam.c - the optimiser step on the CPU (model.md §6): the per-parameter update of
+ * kernels/maths/loss_maths.h over a flat parameter buffer.
+ * Not here: the learning-rate schedule (drop_lr_schedule, kernels/maths/loss_maths.h).
  */
-#include "../ops.h"
-#include "../loss_maths.h"
+#include "cpu.h"
+#include "../maths/loss_maths.h"
 
 void drop_adam_cpu(size_t n, const struct drop_adam *a, float *p, const float *g, float *m,
                    float *v)
@@ -14,10 +15,4 @@ void drop_adam_cpu(size_t n, const struct drop_adam *a, float *p, const float *g
 	for (size_t i = 0; i < n; i++)
 		drop_adam_update(&p[i], &m[i], &v[i], g[i], a->beta1, a->beta2, a->eps,
 		                 a->weight_decay, step_size, bc2_sqrt);
-}
-
-double drop_lr_schedule(int epoch, double base, int warmup, double f0, const int *milestones,
-                        int nmilestones, double gamma)
-{
-	return drop_lr_at(epoch, base, warmup, f0, milestones, nmilestones, gamma);
 }

@@ -1,20 +1,19 @@
 /*
- * backend.c - the CPU backend table: host memory, OpenBLAS products, build description.
- * Each op lives in its own file of kernels/cpu/ (conv2d.c, batchnorm.c, ...); this file
- * only gathers them.
+ * backend.c - the CPU backend table: host memory, OpenBLAS products, and what the registry
+ * (kernels/backend.c) asks of the CPU's BLAS. Each op lives in its own file of
+ * kernels/cpu/ (conv2d.c, batchnorm.c, ...); this file only gathers them.
+ * Not here: choosing a backend by name or describing the build (kernels/backend.c).
  */
-#include "../ops.h"
-#include "config.h"
+#include "cpu.h"
+#include "../backends.h"
 
 #include <cblas.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/core/drop.h"
-
 /* OpenBLAS's own threading control (Debian's libopenblas0-pthread). */
 extern void openblas_set_num_threads(int n);
+extern int openblas_get_num_threads(void);
 extern char *openblas_get_config(void);
 
 static void cpu_free(void *p) { free(p); }
@@ -86,57 +85,14 @@ const struct drop_backend drop_backend_cpu = {
 	.split = drop_split_cpu,
 };
 
-const struct drop_backend *drop_backend_get(const char *name)
+const char *drop_cpu_blas_config(void)
 {
-	if (!strcmp(name, "cpu"))
-		return &drop_backend_cpu;
-	if (!strcmp(name, "cuda")) {
-#if DROP_WITH_CUDA
-		return drop_backend_cuda_get();
-#else
-		drop_fail("this build has no CUDA support (rebuild with 'make CUDA=1')");
-		return NULL;
-#endif
-	}
-	drop_fail("unknown device '%s'", name);
-	return NULL;
+	return openblas_get_config();
 }
 
-bool drop_backend_available(const char *name)
+int drop_cpu_blas_set_threads(int n)
 {
-	return drop_backend_get(name) != NULL;
-}
-
-void drop_blas_set_threads(int n)
-{
+	int was = openblas_get_num_threads();
 	openblas_set_num_threads(n);
-}
-
-const char *drop_build_config(void)
-{
-	static char buf[512];
-	const char *cuda = "CUDA no";
-#if DROP_WITH_CUDA
-	cuda = drop_cuda_build_config();
-#endif
-	/* The vector width the C loops were compiled for (the Makefile's ARCH). */
-	const char *loops =
-#if defined(__AVX512F__)
-	        "AVX-512";
-#elif defined(__AVX2__)
-	        "AVX2";
-#elif defined(__AVX__)
-	        "AVX";
-#else
-	        "SSE2";
-#endif
-	snprintf(buf, sizeof buf, "%s; BLAS %s; OpenMP %s; C loops %s; compiler %s", cuda,
-	         openblas_get_config(),
-#ifdef _OPENMP
-	         "yes",
-#else
-	         "no",
-#endif
-	         loops, __VERSION__);
-	return buf;
+	return was;
 }

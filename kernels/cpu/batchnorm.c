@@ -4,15 +4,15 @@
  * (beta NULL: BNNeck). Plain and blocked layouts. The loops are in batchnorm_impl.h,
  * compiled here for float (the backend ops) and for double (drop_bn_*_cpu_f64, the
  * finite-difference reference), so both paths are one source.
- * Not here: the CUDA version (cuDNN, a later issue).
+ * Not here: a CUDA version (not written yet: the CUDA table's batch norm is NULL).
  */
-#include "../ops.h"
-#include "../maths_ops.h"
+#include "cpu.h"
+#include "../maths/maths_ops.h"
 #include "par.h"
 
 #include <stdlib.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 #define BN_MAXL 16 /* the largest block (AVX-512) */
 

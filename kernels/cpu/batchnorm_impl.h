@@ -2,7 +2,7 @@
  * batchnorm_impl.h - the body of batch norm, included by batchnorm.c twice: once with
  * REAL = float (the backend ops) and once with REAL = double (the reference path of the
  * finite-difference tests), so both come from one source. Define REAL and BN_NAME(x) before
- * including. The arithmetic per element is in kernels/maths_ops.h, in double.
+ * including. The arithmetic per element is in kernels/maths/maths_ops.h, in double.
  *
  * Data view: G groups of L lanes - plain (N, C, H, W) is G = C, L = 1; blocked is
  * G = ceil(C/B), L = B - so element (n, g, s, l) of channel c = g L + l sits at
@@ -89,7 +89,7 @@ static void BN_NAME(apply)(const struct drop_bn_desc *d, const REAL *x, const do
 	int L = bn_lanes(d), G = bn_groups(d);
 	size_t hw = (size_t)d->h * d->w;
 	if (d->y_bf16 && sizeof(REAL) != sizeof(float))
-		drop_die(DROP_EXIT_DATA, "batch norm: a bf16 output only on the float path");
+		DROP_BUG("batch norm: a bf16 output only on the float path");
 #pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int n = 0; n < d->n; n++) {
 		for (int g = 0; g < G; g++) {
@@ -123,7 +123,7 @@ void BN_NAME(fwd_train)(const struct drop_bn_desc *d, const REAL *x, const REAL 
 {
 	double m = (double)d->n * d->h * d->w;
 	if (m < 2)
-		drop_die(DROP_EXIT_DATA, "batch norm: training needs more than one value per channel");
+		DROP_BUG("batch norm: training needs more than one value per channel");
 	double *mean = drop_malloc(2 * (size_t)d->c * sizeof *mean), *var = mean + d->c;
 	BN_NAME(stats)(d, x, mean, var);
 	for (int c = 0; c < d->c; c++) {
@@ -250,6 +250,6 @@ void BN_NAME(relu_bwd)(const struct drop_bn_desc *d, const REAL *x, const REAL *
                        const REAL *save_invstd, REAL *dx, REAL *dgamma, REAL *dbeta)
 {
 	if (!beta)
-		drop_die(DROP_EXIT_DATA, "batch norm + ReLU backward: beta is required");
+		DROP_BUG("batch norm + ReLU backward: beta is required");
 	BN_NAME(bwd_any)(d, x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta);
 }

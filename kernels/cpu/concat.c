@@ -5,12 +5,12 @@
  * contiguous copy; otherwise channels are copied one by one. Parts without data are
  * skipped (ops.h).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "par.h"
 
 #include <string.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 /* dir 0: parts -> y (concat), 1: y -> parts (split). */
 static void concat_split(int nparts, struct drop_tensor *const *parts, struct drop_tensor *y,
@@ -21,13 +21,13 @@ static void concat_split(int nparts, struct drop_tensor *const *parts, struct dr
 	for (int i = 0; i < nparts; i++) {
 		const struct drop_tensor *p = parts[i];
 		if (p->n != y->n || p->h != y->h || p->w != y->w || p->layout != y->layout)
-			drop_die(DROP_EXIT_DATA, "concat: part %d does not match", i);
+			DROP_BUG("concat: part %d does not match", i);
 		if (i < nparts - 1 && p->c % block)
 			aligned = 0;
 		ctot += p->c;
 	}
 	if (ctot != y->c)
-		drop_die(DROP_EXIT_DATA, "concat: %d channels in the parts, %d in the whole", ctot,
+		DROP_BUG("concat: %d channels in the parts, %d in the whole", ctot,
 		         y->c);
 	size_t hw = (size_t)y->h * y->w, ypad = (size_t)drop_tensor_cpad(y, block);
 	if (aligned) {

@@ -21,20 +21,14 @@
  * all when the primitive takes our layout, which it does for the blocked activations.
  * A CPU without native bf16 (drop_cpu_bf16) refuses it.
  *
- * Not here: groups, dilation, fused bias/ReLU post-ops.
+ * Not here: groups, dilation, fused bias/ReLU post-ops; the output size arithmetic
+ * (drop_conv2d_out, kernels/tensor.c).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "dnnl_ctx.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-
-int drop_conv2d_out(int in, int k, int stride, int pad)
-{
-	return (in + 2 * pad - k) / stride + 1;
-}
-
 
 /* Symmetric padding: oneDNN's output size (H + 2 pad - k) / stride + 1 with integer
  * division is PyTorch's. */
@@ -98,7 +92,7 @@ static void *act_in(const struct drop_conv2d_desc *d, struct drop_cvt *c32, stru
 	if (d->bf16 && t->bf16)
 		return cvt_or(c16, t->bf16, slot);
 	if (!t->data)
-		drop_die(DROP_EXIT_DATA, "conv2d: an activation without data%s",
+		DROP_BUG("conv2d: an activation without data%s",
 		         d->bf16 ? "" : " (a bf16 copy serves only bf16 convolutions)");
 	return cvt_or(c32, t->data, slot);
 }
@@ -114,9 +108,9 @@ static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
 	if (d->n < 1 || d->cin < 1 || d->cout < 1 || d->k < 1 || d->stride < 1 || d->pad < 0 ||
 	    drop_conv2d_out(d->h, d->k, d->stride, d->pad) < 1 ||
 	    drop_conv2d_out(d->w, d->k, d->stride, d->pad) < 1)
-		drop_die(DROP_EXIT_DATA, "conv2d: bad descriptor");
+		DROP_BUG("conv2d: bad descriptor");
 	if (d->bf16 && !drop_cpu_bf16())
-		drop_die(DROP_EXIT_DATA, "conv2d: bf16 needs a CPU with AVX512-BF16 or AMX");
+		DROP_BUG("conv2d: bf16 needs a CPU with AVX512-BF16 or AMX");
 
 	p = drop_calloc(1, sizeof *p);
 	int ho = drop_conv2d_out(d->h, d->k, d->stride, d->pad);
@@ -233,7 +227,7 @@ static void check_act(const char *what, const struct drop_tensor *t, int n, int 
                       int w, enum drop_layout layout)
 {
 	if (t->n != n || t->c != c || t->h != h || t->w != w || t->layout != layout)
-		drop_die(DROP_EXIT_DATA, "conv2d: %s is (%d, %d, %d, %d) %s, expected "
+		DROP_BUG("conv2d: %s is (%d, %d, %d, %d) %s, expected "
 		         "(%d, %d, %d, %d) %s", what, t->n, t->c, t->h, t->w,
 		         t->layout == DROP_PLAIN ? "plain" : "blocked", n, c, h, w,
 		         layout == DROP_PLAIN ? "plain" : "blocked");
@@ -257,7 +251,7 @@ void drop_conv2d_fwd_cpu(const struct drop_conv2d_desc *d, const struct drop_ten
 {
 	check_args(d, x, w, y);
 	if (d->bias && !b)
-		drop_die(DROP_EXIT_DATA, "conv2d: the descriptor has a bias but none is given");
+		DROP_BUG("conv2d: the descriptor has a bias but none is given");
 	struct drop_wplan *p = plan_get(d);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_src, act_in(d, &p->f_x, &p->f_x16, x, 0)));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_w, drop_wcopy_get(&p->wf, w)));
@@ -296,7 +290,7 @@ void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
 {
 	check_args(d, x, NULL, dy);
 	if (d->bias && !db)
-		drop_die(DROP_EXIT_DATA, "conv2d: the descriptor has a bias but no gradient for it");
+		DROP_BUG("conv2d: the descriptor has a bias but no gradient for it");
 	struct drop_wplan *p = plan_get(d);
 	if (!p->bw)
 		plan_bwd_weights(d, p);

@@ -4,17 +4,17 @@
  * tests; never between two layers. Plain loops with OpenMP over (n, channel block); the
  * padding channels of a blocked destination are written as zeros.
  */
-#include "../ops.h"
+#include "cpu.h"
 
 #include <string.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 void drop_convert_cpu(const struct drop_tensor *src, struct drop_tensor *dst)
 {
 	int block = drop_cpu_block();
 	if (src->n != dst->n || src->c != dst->c || src->h != dst->h || src->w != dst->w)
-		drop_die(DROP_EXIT_DATA, "convert: shapes differ");
+		DROP_BUG("convert: shapes differ");
 	if (src->layout == dst->layout) {
 		memmove(dst->data, src->data, drop_tensor_bytes(src, block));
 		return;

@@ -5,7 +5,7 @@
  * Does not create any primitive itself (each op's file does).
  */
 #include "dnnl_ctx.h"
-#include "../ops.h"
+#include "cpu.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +224,7 @@ void *drop_plan_find(int kind, const int *key, int nkey)
 void drop_plan_add(int kind, const int *key, int nkey, void *plan, void (*destroy)(void *))
 {
 	if (nkey > PLAN_MAXKEY)
-		drop_die(DROP_EXIT_DATA, "plan key too long (%d ints)", nkey);
+		DROP_BUG("plan key too long (%d ints)", nkey);
 	struct plan_entry *e = drop_calloc(1, sizeof *e);
 	unsigned h = plan_hash(kind, key, nkey);
 	e->kind = kind;

@@ -10,15 +10,16 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <stddef.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
-/* A failing oneDNN call is a bug or an unsupported shape: stop with the statement. */
+/* A failing oneDNN call is a bug or an unsupported shape: abort (drop_bug) naming the
+ * statement, its status and the function, at the caller's file and line. */
 #define DNNL_CHECK(stmt)                                                                  \
 	do {                                                                              \
 		dnnl_status_t dnnl_check_status_ = (stmt);                                \
 		if (dnnl_check_status_ != dnnl_success)                                   \
-			drop_die(DROP_EXIT_DATA, "%s failed: oneDNN status %d (in %s at %s:%d)", \
-			         #stmt, (int)dnnl_check_status_, __func__, __FILE__, __LINE__); \
+			DROP_BUG("%s failed: oneDNN status %d (in %s)", #stmt,            \
+			         (int)dnnl_check_status_, __func__);                      \
 	} while (0)
 
 dnnl_engine_t drop_dnnl_engine(void);

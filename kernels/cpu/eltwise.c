@@ -1,11 +1,11 @@
 /*
  * eltwise.c - element-wise ops on the CPU: ReLU and its backward, add, scale, axpy, and the
  * bfloat16 copies of --bf16 (to_bf16, relu_bwd_bf16).
- * The arithmetic is in kernels/maths_ops.h (shared with kernels/cuda/eltwise.cu); these are
+ * The arithmetic is in kernels/maths/maths_ops.h (shared with kernels/cuda/eltwise.cu); these are
  * the OpenMP loops around it. They run over whole buffers, padding included (ops.h).
  */
-#include "../ops.h"
-#include "../maths_ops.h"
+#include "cpu.h"
+#include "../maths/maths_ops.h"
 #include "par.h"
 
 void drop_relu_cpu(size_t n, const float *x, float *y)

@@ -6,11 +6,11 @@
  * use, weights reordered to the primitive's layout only when their version changes. The
  * weight gradient is written plain (Cout, Cin) directly: a blocked gradient and a reorder
  * back made backward-weights at 32 rows 1.2x PyTorch's time (kernels/STATUS.md). oneDNN
- * rather than OpenBLAS: no second thread pool fighting OpenMP, and no OPENBLAS_CORETYPE
- * limit (issue 4).
- * Not here: the pairwise distances of drop-match (kernels/maths.h, lib/reid/match.c).
+ * rather than OpenBLAS: no second thread pool fighting OpenMP, and no dependence on the
+ * CPU kernels OpenBLAS picks (OPENBLAS_CORETYPE).
+ * Not here: the pairwise distances of drop-match (kernels/maths/maths.h, lib/reid/match.c).
  */
-#include "../ops.h"
+#include "cpu.h"
 #include "dnnl_ctx.h"
 
 #include <stdlib.h>
@@ -29,7 +29,7 @@ static struct drop_wplan *plan_get(const struct drop_linear_desc *d)
 	if (p)
 		return p;
 	if (d->n < 1 || d->cin < 1 || d->cout < 1)
-		drop_die(DROP_EXIT_DATA, "linear: bad descriptor");
+		DROP_BUG("linear: bad descriptor");
 	p = drop_calloc(1, sizeof *p);
 	dnnl_dims_t sdims = { d->n, d->cin }, ddims = { d->n, d->cout }, wdims = { d->cout, d->cin },
 	            bdims = { d->cout };
@@ -88,7 +88,7 @@ static void plan_bwd_weights(const struct drop_linear_desc *d, struct drop_wplan
 static void check_w(const struct drop_linear_desc *d, const struct drop_tensor *w)
 {
 	if (w->n != d->cout || w->c != d->cin || w->h != 1 || w->w != 1 || w->layout != DROP_PLAIN)
-		drop_die(DROP_EXIT_DATA, "linear: weights are (%d, %d, %d, %d), expected (%d, %d)",
+		DROP_BUG("linear: weights are (%d, %d, %d, %d), expected (%d, %d)",
 		         w->n, w->c, w->h, w->w, d->cout, d->cin);
 }
 
@@ -97,7 +97,7 @@ void drop_linear_fwd_cpu(const struct drop_linear_desc *d, const float *x,
 {
 	check_w(d, w);
 	if (d->bias && !b)
-		drop_die(DROP_EXIT_DATA, "linear: the descriptor has a bias but none is given");
+		DROP_BUG("linear: the descriptor has a bias but none is given");
 	struct drop_wplan *p = plan_get(d);
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_src, (void *)x));
 	DNNL_CHECK(dnnl_memory_set_data_handle(p->f_w, drop_wcopy_get(&p->wf, w)));
@@ -134,7 +134,7 @@ void drop_linear_bwd_weights_cpu(const struct drop_linear_desc *d, const float *
                                  const float *dy, float *dw, float *db)
 {
 	if (d->bias && !db)
-		drop_die(DROP_EXIT_DATA, "linear: the descriptor has a bias but no gradient for it");
+		DROP_BUG("linear: the descriptor has a bias but no gradient for it");
 	struct drop_wplan *p = plan_get(d);
 	if (!p->bw)
 		plan_bwd_weights(d, p);

@@ -2,23 +2,23 @@
  * loss.c - the pixel and identity losses on the CPU (model.md §5): cross-entropy with label
  * smoothing over rows of logits, and the parsing loss L_hp (smoothed pixel cross-entropy
  * plus the spatial smoothness of the probabilities). The per-row and per-pixel arithmetic
- * (drop_ce_row, drop_smooth_plane) is kernels/loss_maths.h; here are the loops. Partial
+ * (drop_ce_row, drop_smooth_plane) is kernels/maths/loss_maths.h; here are the loops. Partial
  * sums are kept per row / per plane and added in index order, so the value does not
  * depend on the thread count.
  * Not here: the triplet losses (triplet.c).
  */
-#include "../ops.h"
-#include "../loss_maths.h"
+#include "cpu.h"
+#include "../maths/loss_maths.h"
 
 #include <stdlib.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 static void check_labels(const int *labels, size_t n, int k)
 {
 	for (size_t i = 0; i < n; i++)
 		if (labels[i] < 0 || labels[i] >= k)
-			drop_die(DROP_EXIT_DATA, "loss: label %d out of range 0..%d", labels[i], k - 1);
+			DROP_BUG("loss: label %d out of range 0..%d", labels[i], k - 1);
 }
 
 double drop_ce_smooth_cpu(int n, int c, const float *logits, const int *labels, float eps,

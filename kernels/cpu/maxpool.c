@@ -5,7 +5,7 @@
  * and, in backward, adds the gradients of its outputs in output order: the same bits
  * whatever the thread count. Padding lanes of blocked tensors are zero in and out.
  */
-#include "../ops.h"
+#include "cpu.h"
 
 #include <string.h>
 

@@ -8,8 +8,8 @@
  * with 4 KiB pages, and the convolutions' walks over activations miss the TLB less.
  * The hint changes no result; where huge pages are off it does nothing.
  */
-#include "../ops.h"
-#include "../../lib/core/drop.h"
+#include "cpu.h"
+#include "../fail.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -22,7 +22,7 @@ void *drop_cpu_alloc(size_t bytes)
 	size_t align = bytes >= HUGE_MIN ? HUGE_PAGE : 64;
 	void *p = NULL;
 	if (posix_memalign(&p, align, bytes ? bytes : 64))
-		drop_die(DROP_EXIT_DATA, "out of memory (%zu bytes)", bytes);
+		drop_oom(bytes);
 	if (align == HUGE_PAGE)
 		(void)madvise(p, bytes / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);
 	return p;

@@ -3,16 +3,16 @@
  * forward and backward, on the CPU. The loops are in pdist_impl.h, compiled here for float
  * (the backend op) and double (drop_pdist_*_cpu_f64, the finite-difference reference).
  * drop-match has its own blocked GEMM form for 10^4 x 10^4 galleries (lib/reid/match.c); the
- * triplet losses their own visibility-masked one (kernels/triplet_maths.h).
+ * triplet losses their own visibility-masked one (kernels/maths/triplet_maths.h).
  */
-#include "../ops.h"
-#include "../maths_ops.h"
+#include "cpu.h"
+#include "../maths/maths_ops.h"
 #include "par.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 #define REAL float
 #define PD_NAME(x) drop_##x##_cpu

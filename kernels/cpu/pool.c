@@ -9,15 +9,15 @@
  * products, ~2 GFLOP at batch 64 for HRNet-W32: a batched GEMM is a later speed-up).
  * Max ties go to the first pixel, and the gradient of a max only to that pixel.
  */
-#include "../ops.h"
-#include "../maths_ops.h"
+#include "cpu.h"
+#include "../maths/maths_ops.h"
 #include "par.h"
 
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 static int lanes(const struct drop_pool_desc *d)
 {

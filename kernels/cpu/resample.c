@@ -8,17 +8,17 @@
  * backward's scatter-adds happen in one fixed order: bit-identical whatever the threads.
  * y and dy may be a channel slice of a wider buffer (d->ctot): only their plane stride
  * changes.
- * The tap positions and weights come from kernels/maths_ops.h (drop_bilinear_taps).
+ * The tap positions and weights come from kernels/maths/maths_ops.h (drop_bilinear_taps).
  * Not here: bicubic, area, scale factors that are not whole for nearest.
  */
-#include "../ops.h"
-#include "../maths_ops.h"
+#include "cpu.h"
+#include "../maths/maths_ops.h"
 #include "par.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 struct taps {
 	int *i0, *i1;     /* (out) source indices */
@@ -55,10 +55,10 @@ static void check_desc(const struct drop_resample_desc *d)
 {
 	if (d->n < 1 || d->c < 1 || d->h < 1 || d->w < 1 || d->ho < 1 || d->wo < 1 ||
 	    (d->ctot && d->ctot < d->c))
-		drop_die(DROP_EXIT_DATA, "resample: bad descriptor");
+		DROP_BUG("resample: bad descriptor");
 	if (d->mode == DROP_NEAREST &&
 	    (d->ho % d->h || d->wo % d->w || d->ho / d->h != d->wo / d->w))
-		drop_die(DROP_EXIT_DATA, "resample: nearest needs one integer factor (%dx%d -> %dx%d)",
+		DROP_BUG("resample: nearest needs one integer factor (%dx%d -> %dx%d)",
 		         d->h, d->w, d->ho, d->wo);
 }
 

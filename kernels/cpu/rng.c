@@ -1,11 +1,11 @@
 /*
  * rng.c - counter-based random numbers on the CPU (ops.h, "Random numbers"): element j of
- * a stream is a pure function of (seed, stream, j), computed by kernels/loss_maths.h's
+ * a stream is a pure function of (seed, stream, j), computed by kernels/maths/loss_maths.h's
  * Philox4x32-10, so any thread count, any split of the range and the CUDA backend give
  * the same numbers.
  */
-#include "../ops.h"
-#include "../loss_maths.h"
+#include "cpu.h"
+#include "../maths/loss_maths.h"
 
 static void block_words(uint64_t seed, uint32_t stream, uint64_t blk, uint32_t w[4])
 {

@@ -6,8 +6,8 @@
  * *_f64 reference path of the finite-difference tests). Plain layout only: the heads
  * convert out of the blocked layout first (ops.h).
  */
-#include "../ops.h"
-#include "../maths_ops.h"
+#include "cpu.h"
+#include "../maths/maths_ops.h"
 #include "par.h"
 
 #include <math.h>

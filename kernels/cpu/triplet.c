@@ -3,20 +3,20 @@
  * §5) and BPBreID's part-averaged triplet (the same with an empty bank) on the CPU.
  *
  * Phase 1, in parallel over anchors: batch-hard mining over the batch and the bank
- * (drop_trip_mine, kernels/triplet_maths.h). Phase 2, serial in anchor order: the
+ * (drop_trip_mine, kernels/maths/triplet_maths.h). Phase 2, serial in anchor order: the
  * gradient, which flows to the anchor and to a positive or negative of the current batch
  * (bank entries are detached). The serial phase fixes the order of every addition: the
  * result does not depend on the thread count. Cost B (B + M) K D multiply-adds (64 x 320 x
  * 8 x 512 = 84 M at the paper's sizes), small beside the backbone.
  */
-#include "../ops.h"
-#include "../loss_maths.h"
-#include "../triplet_maths.h"
+#include "cpu.h"
+#include "../maths/loss_maths.h"
+#include "../maths/triplet_maths.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 double drop_triplet_cpu(const struct drop_triplet_desc *d, const float *emb, const int *pid,
                         const unsigned char *vis, const float *bank, const int *bank_pid,

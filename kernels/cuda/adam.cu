@@ -1,11 +1,9 @@
 /*
  * adam.cu - the Adam step on CUDA: the translation of kernels/cpu/adam.c, one thread per
- * parameter running drop_adam_step of kernels/loss_maths.h.
+ * parameter running drop_adam_step of kernels/maths/loss_maths.h.
  */
-extern "C" {
-#include "../ops.h"
-}
-#include "../loss_maths.h"
+#include "cuda.h"
+#include "../maths/loss_maths.h"
 #include "check.h"
 
 __global__ static void adam_kernel(size_t n, struct drop_adam a, float *p, const float *g,

@@ -1,12 +1,14 @@
 /*
- * backend.cu - the CUDA backend table: device memory, cuBLAS products, build description.
- * Mirrors kernels/cpu/backend.c step for step. The device, cuBLAS and cuDNN handles live
- * here, in the backend's own context, never in shared structs.
+ * backend.cu - the CUDA backend table: device memory, cuBLAS products, and what the
+ * registry (kernels/backend.c, through kernels/backends.h) asks of CUDA: the table once a
+ * device is found, the CUDA half of the build line. Mirrors kernels/cpu/backend.c step for
+ * step. The device, cuBLAS and cuDNN handles live here, in the backend's own context,
+ * never in shared structs.
+ * Not here: choosing a backend by name (kernels/backend.c), the ops (the other .cu files).
  */
-extern "C" {
-#include "../ops.h"
+#include "cuda.h"
+#include "../backends.h"
 #include "config.h"
-}
 #include "check.h"
 #include "scratch.h"
 
@@ -15,12 +17,19 @@ extern "C" {
 static cublasHandle_t cublas;
 static cudnnHandle_t cudnn;
 
-static void *cuda_alloc(size_t bytes)
+/* Device memory; not enough of it is no bug (a batch too large for this GPU): exit through
+ * drop_oom as the CPU's allocations do. Any other failure is one (CUDA_CHECK). */
+static void *device_alloc(size_t bytes)
 {
 	void *p = NULL;
-	CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 1));
+	cudaError_t err = cudaMalloc(&p, bytes ? bytes : 1);
+	if (err == cudaErrorMemoryAllocation)
+		drop_oom(bytes);
+	CUDA_CHECK(err);
 	return p;
 }
+
+static void *cuda_alloc(size_t bytes) { return device_alloc(bytes); }
 static void cuda_free(void *p) { CUDA_CHECK(cudaFree(p)); }
 static void cuda_to_device(void *dst, const void *src, size_t bytes)
 {
@@ -52,7 +61,7 @@ void *drop_cuda_scratch(size_t bytes)
 	if (bytes > scratch_cap) {
 		if (scratch)
 			CUDA_CHECK(cudaFree(scratch));
-		CUDA_CHECK(cudaMalloc(&scratch, bytes));
+		scratch = device_alloc(bytes);
 		scratch_cap = bytes;
 	}
 	return scratch;
@@ -62,7 +71,7 @@ void *drop_cuda_scratch(size_t bytes)
 extern "C" void drop_convert_cuda(const struct drop_tensor *src, struct drop_tensor *dst)
 {
 	if (src->n != dst->n || src->c != dst->c || src->h != dst->h || src->w != dst->w)
-		drop_die(DROP_EXIT_DATA, "convert: shapes differ");
+		DROP_BUG("convert: shapes differ");
 	CUDA_CHECK(cudaMemcpyAsync(dst->data, src->data, drop_tensor_bytes(src, 1),
 	                           cudaMemcpyDeviceToDevice));
 }
@@ -114,11 +123,11 @@ static void backend_cuda_fill(struct drop_backend *b)
 	b->split = drop_split_cuda;
 }
 
-extern "C" const struct drop_backend *drop_backend_cuda_get(void)
+extern "C" const struct drop_backend *drop_backend_cuda_get(const char **why)
 {
 	int n = 0;
 	if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
-		drop_fail("no CUDA device found");
+		*why = "no CUDA device found";
 		return NULL;
 	}
 	if (!cublas) {

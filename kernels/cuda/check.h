@@ -1,6 +1,9 @@
 /*
- * check.h - one error-check macro family for CUDA, cuBLAS and cuDNN calls (ggml style):
- * the failing statement, function and file:line go to stderr with the program name.
+ * check.h - one error-check macro family for CUDA, cuBLAS and cuDNN calls (ggml style): a
+ * failing call is a bug (kernels/fail.h), so it aborts with the statement, its status and
+ * the function, at the caller's file:line, on stderr with the program name.
+ * Not here: running out of device memory, which is no bug (backend.cu's allocations exit
+ * through drop_oom).
  */
 #ifndef DROP_CUDA_CHECK_H
 #define DROP_CUDA_CHECK_H
@@ -9,14 +12,14 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
-#include "../../lib/core/drop.h"
+#include "../fail.h"
 
 #define DROP_CHECK_GEN(stmt, ok, strfn)                                                     \
 	do {                                                                                \
 		auto drop_check_status_ = (stmt);                                           \
 		if (drop_check_status_ != (ok))                                             \
-			drop_die(DROP_EXIT_DATA, "%s failed: %s (in %s at %s:%d)", #stmt,  \
-			         strfn(drop_check_status_), __func__, __FILE__, __LINE__);  \
+			DROP_BUG("%s failed: %s (in %s)", #stmt, strfn(drop_check_status_), \
+			         __func__);                                                 \
 	} while (0)
 
 #define CUDA_CHECK(stmt) DROP_CHECK_GEN(stmt, cudaSuccess, cudaGetErrorString)

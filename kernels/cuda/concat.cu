@@ -4,9 +4,7 @@
  * C_i H W floats, at channel offset `off` of rows of C H W floats. The translation of
  * kernels/cpu/concat.c's one-copy path. Parts without data are skipped (ops.h).
  */
-extern "C" {
-#include "../ops.h"
-}
+#include "cuda.h"
 #include "check.h"
 
 static void concat_split(int nparts, struct drop_tensor *const *parts, struct drop_tensor *y,
@@ -16,11 +14,11 @@ static void concat_split(int nparts, struct drop_tensor *const *parts, struct dr
 	for (int i = 0; i < nparts; i++) {
 		const struct drop_tensor *p = parts[i];
 		if (p->n != y->n || p->h != y->h || p->w != y->w)
-			drop_die(DROP_EXIT_DATA, "concat: part %d does not match", i);
+			DROP_BUG("concat: part %d does not match", i);
 		ctot += p->c;
 	}
 	if (ctot != y->c)
-		drop_die(DROP_EXIT_DATA, "concat: %d channels in the parts, %d in the whole", ctot,
+		DROP_BUG("concat: %d channels in the parts, %d in the whole", ctot,
 		         y->c);
 	size_t hw = (size_t)y->h * y->w, off = 0;
 	for (int i = 0; i < nparts; i++) {

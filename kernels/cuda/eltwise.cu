@@ -1,13 +1,11 @@
 /*
  * eltwise.cu - element-wise ops on CUDA: ReLU and its backward, add, scale, axpy, and the
  * bfloat16 copies (to_bf16, relu_bwd_bf16).
- * The translation of kernels/cpu/eltwise.c: the same arithmetic from kernels/maths_ops.h,
+ * The translation of kernels/cpu/eltwise.c: the same arithmetic from kernels/maths/maths_ops.h,
  * one thread per element (grid-stride loop), launched on the default stream.
  */
-extern "C" {
-#include "../ops.h"
-}
-#include "../maths_ops.h"
+#include "cuda.h"
+#include "../maths/maths_ops.h"
 #include "check.h"
 
 static const int block_size = 256;

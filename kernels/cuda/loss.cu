@@ -1,14 +1,12 @@
 /*
  * loss.cu - the pixel and identity losses on CUDA: label-smoothed cross-entropy and the
  * parsing loss L_hp. The translation of kernels/cpu/loss.c: the same per-row / per-pixel /
- * per-plane functions of kernels/loss_maths.h, one thread each, partial sums copied to the
+ * per-plane functions of kernels/maths/loss_maths.h, one thread each, partial sums copied to the
  * host and added there in index order (so the value matches the CPU's summation order).
  * Labels are checked on the host side by the caller's data path, not here.
  */
-extern "C" {
-#include "../ops.h"
-}
-#include "../loss_maths.h"
+#include "cuda.h"
+#include "../maths/loss_maths.h"
 #include "check.h"
 #include "scratch.h"
 

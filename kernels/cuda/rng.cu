@@ -1,12 +1,10 @@
 /*
  * rng.cu - counter-based random numbers on CUDA: the translation of kernels/cpu/rng.c.
- * Element j of (seed, stream) is the same pure function of kernels/loss_maths.h, so the
+ * Element j of (seed, stream) is the same pure function of kernels/maths/loss_maths.h, so the
  * GPU draws the CPU's numbers.
  */
-extern "C" {
-#include "../ops.h"
-}
-#include "../loss_maths.h"
+#include "cuda.h"
+#include "../maths/loss_maths.h"
 #include "check.h"
 
 __device__ static void block_words(uint64_t seed, uint32_t stream, uint64_t blk, uint32_t w[4])

@@ -1,15 +1,13 @@
 /*
  * triplet.cu - the triplet losses (PCT over the memory bank, BPBreID's part-averaged) on
- * CUDA. The translation of kernels/cpu/triplet.c with kernels/triplet_maths.h: mining with
+ * CUDA. The translation of kernels/cpu/triplet.c with kernels/maths/triplet_maths.h: mining with
  * one thread per anchor, then the gradient in one thread in anchor order (the CPU's order
  * of additions; ~0.5 M operations at the paper's sizes, a later kernel can parallelise it
  * per (part, channel) without changing that order).
  */
-extern "C" {
-#include "../ops.h"
-}
-#include "../loss_maths.h"
-#include "../triplet_maths.h"
+#include "cuda.h"
+#include "../maths/loss_maths.h"
+#include "../maths/triplet_maths.h"
 #include "check.h"
 #include "scratch.h"
 

@@ -14,7 +14,7 @@
  */
 #include "augment.h"
 #include "../core/drop.h"
-#include "../../kernels/loss_maths.h"
+#include "../../kernels/maths/loss_maths.h"
 
 #include <float.h>
 #include <math.h>

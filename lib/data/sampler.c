@@ -3,7 +3,7 @@
  */
 #include "sampler.h"
 #include "../core/drop.h"
-#include "../../kernels/loss_maths.h"
+#include "../../kernels/maths/loss_maths.h"
 
 #include <stdlib.h>
 #include <string.h>

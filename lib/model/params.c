@@ -107,7 +107,12 @@ void drop_params_init(struct drop_params *ps, uint64_t seed)
 				double fan_out = (double)p->numel / (p->ndim > 1 ? p->shape[1] : 1);
 				std = sqrt(2.0 / fan_out);
 			}
-			drop_rand_normal_cpu(seed, DROP_STREAM_INIT + (uint32_t)i, 0, p->numel, h);
+			/* h is host memory: drawn by a backend whose memory is the host's (the
+			 * model's own, else the CPU's), so every backend starts from the same bits. */
+			const struct drop_backend *host = ps->be;
+			if (!host->host_memory || !host->rand_normal)
+				host = drop_backend_get("cpu", NULL);
+			host->rand_normal(seed, DROP_STREAM_INIT + (uint32_t)i, 0, p->numel, h);
 			for (size_t j = 0; j < p->numel; j++)
 				h[j] = (float)(h[j] * std);
 			break;

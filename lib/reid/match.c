@@ -6,8 +6,10 @@
  * part, only the queries whose part is visible, gathered beforehand), turns the products
  * into distances, folds them into the running sum and count of each pair, then writes the
  * means. The chunking depends only on the gallery size, never on the thread count.
- * Not here: reading records, output formats, a GPU path (the backend table's GEMM would
- * fit; the CPU one is used).
+ * The GEMM is the CPU backend table's (every buffer here is host memory), run with the
+ * BLAS's own threads set to 1 for the parallel region and put back after it.
+ * Not here: reading records, output formats, a GPU path (another backend table's GEMM would
+ * fit, on device copies of the embeddings).
  */
 #include "match.h"
 #include "../core/drop.h"
@@ -17,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/maths.h"
+#include "../../kernels/maths/maths.h"
 #include "../../kernels/ops.h"
 
 /* Gallery items per GEMM: queries x 256 x D keeps both operands in L2 for D = 512. */
@@ -175,10 +177,10 @@ static void fold_slot(const struct drop_match_opts *o, const struct drop_match_s
 
 /* Distances of all queries to gallery items [j0, j0 + nc) into dist (nq, ng), with the
  * worker's scratch: dots, sum, cnt (nq, GALLERY_CHUNK), gvis (GALLERY_CHUNK,). */
-static void match_chunk(const struct drop_match_opts *o, const struct drop_match_side *q,
-                        const struct drop_match_side *g, const struct slot *slots, size_t nslots,
-                        size_t j0, size_t nc, float *dots, float *sum, float *cnt, float *gvis,
-                        float *dist)
+static void match_chunk(const struct drop_backend *be, const struct drop_match_opts *o,
+                        const struct drop_match_side *q, const struct drop_match_side *g,
+                        const struct slot *slots, size_t nslots, size_t j0, size_t nc,
+                        float *dots, float *sum, float *cnt, float *gvis, float *dist)
 {
 	const struct drop_embedding_set *gs = g->s;
 	size_t nq = q->s->n, ng = gs->n, D = gs->D, K = gs->K;
@@ -188,8 +190,8 @@ static void match_chunk(const struct drop_match_opts *o, const struct drop_match
 		const struct slot *sl = &slots[s];
 		if (sl->n == 0)
 			continue;
-		drop_sgemm_cpu(false, true, (int)sl->n, (int)nc, (int)D, 1.0f, sl->x, (int)D,
-		               gs->vec[sl->v] + j0 * D, (int)D, 0.0f, dots, (int)nc);
+		be->sgemm(false, true, (int)sl->n, (int)nc, (int)D, 1.0f, sl->x, (int)D,
+		          gs->vec[sl->v] + j0 * D, (int)D, 0.0f, dots, (int)nc);
 		for (size_t j = 0; sl->v >= EMB_VEC_PART && j < nc; j++)
 			gvis[j] = (float)drop_part_visible(gs->vis[(j0 + j) * K + sl->v - EMB_VEC_PART],
 			                                   o->vis_threshold);
@@ -220,8 +222,11 @@ int drop_match_distances(const struct drop_match_opts *o, const struct drop_matc
 	size_t nslots = make_slots(o, qs, slots);
 	long nchunks = (long)((ng + GALLERY_CHUNK - 1) / GALLERY_CHUNK);
 
-	/* The GEMMs run inside our workers: the BLAS must not start threads of its own. */
-	drop_blas_set_threads(1);
+	/* The GEMMs run inside our workers, one whole GEMM per worker at a time: the BLAS must
+	 * not start threads of its own (ops.h, sgemm). Its thread count is the process's
+	 * (--threads), so it goes back to what it was once the workers are done. */
+	const struct drop_backend *be = drop_backend_get("cpu", NULL);
+	int blas_threads = drop_blas_set_threads(1);
 #pragma omp parallel
 	{
 		size_t cells = nq * GALLERY_CHUNK;
@@ -233,13 +238,14 @@ int drop_match_distances(const struct drop_match_opts *o, const struct drop_matc
 		for (long c = 0; c < nchunks; c++) {
 			size_t j0 = (size_t)c * GALLERY_CHUNK;
 			size_t nc = ng - j0 < GALLERY_CHUNK ? ng - j0 : GALLERY_CHUNK;
-			match_chunk(o, q, g, slots, nslots, j0, nc, dots, sum, cnt, gvis, dist);
+			match_chunk(be, o, q, g, slots, nslots, j0, nc, dots, sum, cnt, gvis, dist);
 		}
 		free(dots);
 		free(sum);
 		free(cnt);
 		free(gvis);
 	}
+	drop_blas_set_threads(blas_threads);
 	for (size_t s = 0; s < nslots; s++) {
 		free(slots[s].rows);
 		free(slots[s].packed);

@@ -112,12 +112,14 @@ bool drop_common_option(struct drop_common *c, int opt, const char *arg, void (*
 	case DROP_OPT_THREADS:
 		c->threads = (int)drop_arg_long("--threads", arg, 1, 1024);
 		return true;
-	case DROP_OPT_DEVICE:
+	case DROP_OPT_DEVICE: {
+		const char *why;
 		c->device = (enum drop_device)drop_arg_choice("--device", arg, devices);
 		/* Said at once, before the other arguments are judged. */
-		if (c->device == DROP_DEVICE_CUDA && !drop_backend_available("cuda"))
-			drop_die(DROP_EXIT_NODEVICE, "--device cuda: %s", drop_errmsg());
+		if (c->device == DROP_DEVICE_CUDA && !drop_backend_available("cuda", &why))
+			drop_die(DROP_EXIT_NODEVICE, "--device cuda: %s", why);
 		return true;
+	}
 	case DROP_OPT_PROGRESS:
 		c->progress = true;
 		return true;
@@ -136,17 +138,19 @@ void drop_common_finish(struct drop_common *c)
 	omp_set_num_threads(c->threads);
 #endif
 	drop_blas_set_threads(c->threads);
-	if (c->device == DROP_DEVICE_CUDA && !drop_backend_available("cuda"))
-		drop_die(DROP_EXIT_NODEVICE, "--device cuda: %s", drop_errmsg());
+	const char *why;
+	if (c->device == DROP_DEVICE_CUDA && !drop_backend_available("cuda", &why))
+		drop_die(DROP_EXIT_NODEVICE, "--device cuda: %s", why);
 }
 
 const struct drop_backend *drop_common_backend(const struct drop_common *c)
 {
+	const char *why;
 	const struct drop_backend *be =
-		drop_backend_get(c->device == DROP_DEVICE_CUDA ? "cuda" : "cpu");
+		drop_backend_get(c->device == DROP_DEVICE_CUDA ? "cuda" : "cpu", &why);
 	if (!be)
 		drop_die(DROP_EXIT_NODEVICE, "--device %s: %s",
-		         c->device == DROP_DEVICE_CUDA ? "cuda" : "cpu", drop_errmsg());
+		         c->device == DROP_DEVICE_CUDA ? "cuda" : "cpu", why);
 	return be;
 }
 

@@ -27,6 +27,7 @@
 #include "../model/model_file.h"
 #include "../io/outfile.h"
 #include "../data/sampler.h"
+#include "../../kernels/maths/loss_maths.h" /* drop_lr_schedule */
 
 /* Adam's constants (model.md §6). */
 #define ADAM_BETA1 0.9

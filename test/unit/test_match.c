@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../kernels/maths.h"
+#include "../../kernels/maths/maths.h"
 #include "../../lib/core/drop.h"
 #include "../../lib/reid/embedding.h"
 #include "../../lib/reid/match.h"

@@ -24,6 +24,7 @@
 #include "../../lib/model/model.h"
 #include "test_ops_util.h"
 #include "tiny_model.h"
+#include "../../kernels/maths/loss_maths.h"
 
 #define FIX "test/fixtures/model/"
 #define PARSING_SCALE 300.0f

@@ -8,7 +8,7 @@
  */
 #include <omp.h>
 
-#include "../../kernels/loss_maths.h"
+#include "../../kernels/maths/loss_maths.h"
 #include "test_ops_util.h"
 
 static void test_adam(void)

@@ -224,10 +224,11 @@ static void test_adam_rng(void)
 
 int main(void)
 {
-	gpu = drop_backend_get("cuda");
+	const char *why;
+	gpu = drop_backend_get("cuda", &why);
 	if (!gpu) {
 		const char *strict = getenv("DROP_TEST_STRICT");
-		CHECK(!(strict && !strcmp(strict, "1")), "# SKIP %s", drop_errmsg());
+		CHECK(!(strict && !strcmp(strict, "1")), "# SKIP %s", why);
 		return tap_done();
 	}
 	test_eltwise();

@@ -8,7 +8,7 @@
  * also requires: test/fixtures/ops (committed)
  */
 #include "test_ops_util.h"
-#include "../../kernels/maths_ops.h"
+#include "../../kernels/maths/maths_ops.h"
 
 /* One float rounding at most (add, scale, axpy) or none (ReLU, copies): 1e-6 + 1e-6 |ref|
  * (the references are float64 results rounded to float32). */

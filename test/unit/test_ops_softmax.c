@@ -3,11 +3,11 @@
  * map) and L2 normalisation (with a zero row at the 1e-12 floor), forward and backward,
  * float and double paths, against PyTorch (fixtures of scripts/make-fixtures); the double
  * path against central finite differences of L = sum(r * y); the float exp of
- * kernels/maths_ops.h against libm's double exp.
+ * kernels/maths/maths_ops.h against libm's double exp.
  * also requires: test/fixtures/ops (committed)
  */
 #include "test_ops_util.h"
-#include "../../kernels/maths_ops.h"
+#include "../../kernels/maths/maths_ops.h"
 
 #include <omp.h>
 

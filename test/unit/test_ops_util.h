@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../../kernels/ops.h"
+#include "../../kernels/cpu/cpu.h" /* the CPU ops themselves, tested directly */
 #include "../../lib/core/drop.h"
 #include "../../lib/io/npy.h"
 #include "tap.h"

@@ -65,7 +65,7 @@ static void pattern(float *x, size_t n, float base)
 
 static void test_roundtrip(void)
 {
-	const struct drop_backend *be = drop_backend_get("cpu");
+	const struct drop_backend *be = drop_backend_get("cpu", NULL);
 	struct drop_train_opts o;
 	drop_train_defaults(&o);
 	o.model.backbone = DROP_HRNET_TINY;

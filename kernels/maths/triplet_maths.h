@@ -1,12 +1,19 @@
 /*
  * triplet_maths.h - the arithmetic of the triplet losses (ops.h, struct
- * drop_triplet_desc), written once for both backends (DROP_HD, see kernels/maths.h): the
- * visibility-masked part-averaged distance of two entries, batch-hard mining for one
+ * drop_triplet_desc), written once for both backends (DROP_HD, see kernels/maths/maths.h):
+ * the visibility-masked part-averaged distance of two entries, batch-hard mining for one
  * anchor, and one pair's gradient. Entries are numbered batch first (0..B-1, live), then
- * bank (B..B+M-1, detached). Include after kernels/ops.h and kernels/loss_maths.h.
+ * bank (B..B+M-1, detached).
+ * Not here: the loops over anchors and pairs (kernels/cpu/triplet.c, kernels/cuda/triplet.cu).
  */
 #ifndef DROP_TRIPLET_MATHS_H
 #define DROP_TRIPLET_MATHS_H
+
+#include "../ops.h"
+#include "hd.h"
+#include "loss_maths.h"
+
+#include <stddef.h>
 
 /* The mining result of one anchor: entry indices (-1 if none) and distances. */
 struct drop_mined {

@@ -1,7 +1,11 @@
 /*
- * maths.h - per-element arithmetic written once for both backends (design.md, Backends).
+ * maths.h - per-element arithmetic written once for both backends (design.md, Backends):
+ * distances from dot products and the rules of query-gallery matching.
  * Every function is `static inline` and marked DROP_HD, so gcc compiles it for the CPU
  * loops and nvcc for the CUDA kernels: the CPU tests check the GPU's arithmetic too.
+ * Like everything in kernels/maths/, it depends on nothing but libm and kernels/ops.h's
+ * types, so lib/ may include it too (lib/reid/match.c does).
+ * Not here: loops, reductions, memory (the backends' and lib's own code).
  */
 #ifndef DROP_MATHS_H
 #define DROP_MATHS_H

@@ -1,10 +1,11 @@
 /*
  * loss_maths.h - the arithmetic of the losses, the optimiser and the random generator,
  * written once for both backends (design.md, Backends; the same DROP_HD convention as
- * kernels/maths.h): label-smoothed cross-entropy of one row or pixel, the smoothness term
- * of one probability plane, the safe square root of the triplet distances, PyTorch's Adam
- * step with coupled L2 weight decay, the warm-up + multi-step learning-rate schedule, and Philox4x32-10 (Salmon et al., SC'11) with its
- * conversions to uniform and normal floats.
+ * kernels/maths/maths.h): label-smoothed cross-entropy of one row or pixel, the
+ * smoothness term of one probability plane, the safe square root of the triplet
+ * distances, PyTorch's Adam step with coupled L2 weight decay, the warm-up + multi-step
+ * learning-rate schedule (lib/run/train_run.c), and Philox4x32-10 (Salmon et al., SC'11)
+ * with its conversions to uniform and normal floats (lib/data/'s random draws too).
  * Not here: reductions over a batch (each backend's loop, in a fixed order).
  */
 #ifndef DROP_LOSS_MATHS_H
@@ -133,11 +134,14 @@ static inline DROP_HD void drop_adam_step(float *p, float *m, float *v, float g,
 	drop_adam_update(p, m, v, g, beta1, beta2, eps, wd, step_size, bc2_sqrt);
 }
 
-/* The learning rate of epoch `epoch` (from 0): BPBreID's WarmupMultiStepLR with linear
- * warm-up, base * (f0 (1 - a) + a) for a = epoch / warmup while epoch < warmup, times
- * gamma for every milestone <= epoch. */
-static inline DROP_HD double drop_lr_at(int epoch, double base, int warmup, double f0,
-                                        const int *milestones, int nmilestones, double gamma)
+/* The learning rate of epoch `epoch` (from 0; model.md §6): BPBreID's WarmupMultiStepLR
+ * with linear warm-up, base * (f0 (1 - a) + a) for a = epoch / warmup while epoch <
+ * warmup, times gamma for every milestone <= epoch (milestones: nmilestones epochs, any
+ * order). A pure function: the same on every backend, and on the host for the training
+ * loop. */
+static inline DROP_HD double drop_lr_schedule(int epoch, double base, int warmup, double f0,
+                                              const int *milestones, int nmilestones,
+                                              double gamma)
 {
 	double f = 1.0;
 	if (epoch < warmup) {

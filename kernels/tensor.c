@@ -1,8 +1,10 @@
 /*
- * tensor.c - sizes and indices of tensor descriptions (ops.h, "Tensors"). Pure arithmetic
- * shared by both backends: no memory is touched here.
+ * tensor.c - sizes and indices of tensor descriptions (ops.h, "Tensors") and the output
+ * size of a convolution. Pure arithmetic shared by both backends and by lib/'s graph: no
+ * memory is touched here and no backend is asked.
+ * Not here: allocation (be->alloc) or any op.
  */
-#include "../ops.h"
+#include "ops.h"
 
 int drop_tensor_cpad(const struct drop_tensor *t, int block)
 {
@@ -34,4 +36,9 @@ struct drop_tensor drop_tensor_make(int n, int c, int h, int w, enum drop_layout
 {
 	struct drop_tensor t = { NULL, n, c, h, w, layout, 0, NULL };
 	return t;
+}
+
+int drop_conv2d_out(int in, int k, int stride, int pad)
+{
+	return (in + 2 * pad - k) / stride + 1;
 }
