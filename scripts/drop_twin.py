@@ -30,7 +30,7 @@ HRNET = {
 }
 
 
-# ---- Philox4x32-10 and the normal draws of kernels/loss_maths.h ------------------------------
+# ---- Philox4x32-10 and the normal draws of kernels/maths/loss_maths.h ------------------------------
 
 def philox4x32(blk, stream, seed):
     """The four words of counter (blk low, blk high, stream, 0) under key (seed)."""

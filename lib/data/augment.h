@@ -23,7 +23,7 @@
  *      (floor(i H / (H/4)), floor(j W / (W/4))) of the H x W map (model.md §7).
  * Test mode (train false): steps 1, 4 and 6 only.
  *
- * Random draws. Every draw is a word of Philox4x32-10 (kernels/loss_maths.h) keyed by the
+ * Random draws. Every draw is a word of Philox4x32-10 (kernels/maths/loss_maths.h) keyed by the
  * seed, with counter (sample index low, high, epoch, purpose), so a sample's augmentation is
  * a pure function of (seed, epoch, index): the same whatever the thread count or order.
  * The purposes here are the words "AUG0" and "AUG1" (0x41554730, 0x41554731); the

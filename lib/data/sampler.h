@@ -12,7 +12,7 @@
  * Every batch is therefore P distinct identities x K images, each identity's K images
  * contiguous; the epoch has as many batches as step 2 makes.
  *
- * Random draws are Philox4x32-10 words (kernels/loss_maths.h) keyed by the seed, with
+ * Random draws are Philox4x32-10 words (kernels/maths/loss_maths.h) keyed by the seed, with
  * counter (draw number, class or round, epoch, purpose "SMP0" / "SMP1"), so an epoch is a
  * pure function of (classes, batch, K, seed, epoch). Uniform integers in {0..n-1} are
  * floor(word * n / 2^32).

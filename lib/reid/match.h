@@ -11,7 +11,7 @@
  *
  * The dot products come from a float32 GEMM (OpenBLAS), called per block of gallery items
  * from OpenMP workers with the BLAS itself on one thread; where the distance from the
- * dot product is small (below DROP_EUCLID_DIRECT_BELOW = 0.2, kernels/maths.h) that form
+ * dot product is small (below DROP_EUCLID_DIRECT_BELOW = 0.2, kernels/maths/maths.h) that form
  * cancels, and the distance is recomputed from the difference in double. Every distance is computed by the
  * same steps whatever the thread count, so results are bit-identical across --threads.
  *

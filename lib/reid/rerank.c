@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/maths.h"
+#include "../../kernels/maths/maths.h"
 
 /* Rows of the N x N distances computed at a time: ROW_BLOCK x N floats twice. */
 #define ROW_BLOCK 128
