@@ -11,6 +11,7 @@
  *   lib/io/list.*       TSV list files (path, pid, camid[, label])
  *   lib/io/walk.*       sorted recursive file listing, folder creation
  *   lib/core/progress.*   the progress line on stderr
+ *   lib/core/clock.*      drop_now(): seconds on the monotonic clock, for every duration
  *   lib/io/image.*      JPEG / PNG / TIFF decoding; lib/io/png.* PNG writing (indexed, RGB)
  *   lib/data/groupings.*  BPBreID's PifPaf part groupings; lib/data/labels.* fields to labels
  *   lib/run/labels_plan.*   drop-labels' inputs and output names; lib/run/labels_run.* its parallel run

@@ -3,6 +3,7 @@
  * count itself is an atomic, so workers only take the lock when a redraw is due.
  */
 #include "progress.h"
+#include "clock.h"
 #include "drop.h"
 
 #include <pthread.h>
@@ -10,7 +11,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 struct drop_progress {
@@ -26,13 +26,6 @@ struct drop_progress {
 	pthread_mutex_t lock;
 };
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 struct drop_progress *drop_progress_start(const char *unit, size_t total, bool enabled)
 {
 	struct drop_progress *p = drop_calloc(1, sizeof *p);
@@ -40,7 +33,7 @@ struct drop_progress *drop_progress_start(const char *unit, size_t total, bool e
 	p->tty = isatty(STDERR_FILENO);
 	p->unit = unit;
 	p->total = total;
-	p->start = now();
+	p->start = drop_now();
 	p->interval = p->tty ? 0.1 : 2.0;
 	/* Short runs print nothing: the first draw waits half a second (or an interval). */
 	p->next = p->start + (p->tty ? 0.5 : p->interval);
@@ -90,7 +83,7 @@ void drop_progress_add(struct drop_progress *p, size_t n)
 	size_t done = atomic_fetch_add(&p->done, n) + n;
 	if (!p->enabled)
 		return;
-	double t = now();
+	double t = drop_now();
 	if (t < p->next || pthread_mutex_trylock(&p->lock) != 0)
 		return;
 	if (t >= atomic_load(&p->next)) {
@@ -127,7 +120,7 @@ void drop_progress_end(struct drop_progress *p)
 	/* On a terminal a short run leaves no trace; asked for with --progress on a file, the
 	 * summary line is always printed. */
 	if (p->enabled && (p->shown || !p->tty)) {
-		draw(p, atomic_load(&p->done), now());
+		draw(p, atomic_load(&p->done), drop_now());
 		if (p->tty)
 			fputc('\n', stderr);
 	}

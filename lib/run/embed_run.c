@@ -12,8 +12,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "../core/clock.h"
 #include "../core/drop.h"
 #include "../reid/embedding.h"
 #include "../data/labels.h"
@@ -457,13 +457,6 @@ static void run_free(struct run *r)
 	free(r->big);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int run_batches(struct run *r, struct drop_loader *L, float *x_dev, size_t xbytes_per)
 {
 	struct drop_progress *pg = drop_progress_start("images", r->in->ds.n, r->o->progress);
@@ -522,9 +515,9 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 	}
 	size_t xper = (size_t)3 * m->cfg.height * m->cfg.width * sizeof(float);
 	float *x_dev = m->be->alloc((size_t)cap * xper);
-	double t0 = now();
+	double t0 = drop_now();
 	int rc = run_batches(&r, L, x_dev, xper);
-	double dt = now() - t0;
+	double dt = drop_now() - t0;
 	m->be->free(x_dev);
 	drop_loader_close(L);
 	if (!rc)

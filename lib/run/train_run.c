@@ -15,9 +15,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "../core/clock.h"
 #include "../core/drop.h"
 #include "../reid/embedding.h"
 #include "../io/json.h"
@@ -40,13 +40,6 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 void drop_train_defaults(struct drop_train_opts *o)
@@ -613,7 +606,7 @@ static void fmt_time(char *buf, size_t cap, double s)
 
 static void bar_draw(struct bar *b, int done, const struct loss_sum *s, bool last)
 {
-	double t = now();
+	double t = drop_now();
 	if (!b->on || (!last && t < b->next))
 		return;
 	b->next = t + (b->tty ? 0.2 : 5.0);
@@ -857,12 +850,12 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	float *logits = drop_malloc((size_t)B * (m->cfg.parts + 1) * hw * sizeof *logits);
 	struct loss_sum epoch_sum = { 0 }, log_sum = { 0 };
 	struct bar bar = { o->progress, isatty(STDERR_FILENO), e + 1, o->epochs, nb - st->batch,
-	                   now(), 0, m->cfg.hp_weight, m->cfg.ss_gamma };
+	                   drop_now(), 0, m->cfg.hp_weight, m->cfg.ss_gamma };
 	bar.next = bar.start + (bar.tty ? 0.5 : 5.0);
 	const struct drop_batch *b;
 	for (int i = 0; i < st->batch && rc == 0; i++)
 		rc = drop_loader_next(L, &b) == 1 ? 0 : -1;
-	double t0 = now();
+	double t0 = drop_now();
 	for (int i = st->batch; i < nb && rc == 0; i++) {
 		int r = drop_loader_next(L, &b);
 		if (r != 1) {
@@ -881,7 +874,7 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 		struct drop_model_loss loss = drop_model_backward_adam(m, pids, labels, lr, ADAM_BETA1,
 		                                                       ADAM_BETA2, ADAM_EPS,
 		                                                       o->weight_decay);
-		double t1 = now();
+		double t1 = drop_now();
 		st->step++;
 		st->batch = i + 1;
 		loss_add(&epoch_sum, &loss, acc, b->n, t1 - t0);
