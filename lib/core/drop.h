@@ -35,6 +35,9 @@
  * Convention: a lib/ function that can fail returns -1 (or NULL) and leaves a one-line
  * reason in drop_errmsg() (thread-local, so parallel workers do not clobber each other);
  * the tool prints it as "drop-x: FILE: reason". lib/ never exits and never prints data.
+ * A broken invariant - something the code itself should have made impossible, whatever the
+ * input - is a bug, not an error: DROP_ASSERT / DROP_BUG (kernels/fail.h) abort with
+ * "PROG: bug at FILE:LINE". drop_die is the tools' (cmd/, lib/run/cli.c's option handling).
  */
 #ifndef DROP_H
 #define DROP_H

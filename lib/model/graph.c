@@ -64,8 +64,7 @@ static int new_val(struct drop_graph *g, int node, int c, int h, int w, enum dro
 
 static void set_inputs(struct drop_graph *g, int node, int n, const int *xs)
 {
-	if (n < 1 || n > DROP_NODE_MAXIN)
-		drop_die(DROP_EXIT_DATA, "graph: %d inputs", n);
+	DROP_ASSERT(n >= 1 && n <= DROP_NODE_MAXIN, "graph: %d inputs", n);
 	struct drop_node *nd = &g->nd[node];
 	nd->nin = n;
 	for (int j = 0; j < n; j++)
@@ -139,9 +138,9 @@ int drop_graph_add(struct drop_graph *g, int n, const int *xs, bool relu)
 	struct drop_tensor xt = g->v[xs[0]].t;
 	for (int j = 1; j < n; j++) {
 		struct drop_tensor t = g->v[xs[j]].t;
-		if (t.c != xt.c || t.h != xt.h || t.w != xt.w || t.layout != xt.layout)
-			drop_die(DROP_EXIT_DATA, "graph: add of (%d, %d, %d) and (%d, %d, %d)", xt.c,
-			         xt.h, xt.w, t.c, t.h, t.w);
+		DROP_ASSERT(t.c == xt.c && t.h == xt.h && t.w == xt.w && t.layout == xt.layout,
+		            "graph: add of (%d, %d, %d) and (%d, %d, %d)", xt.c, xt.h, xt.w, t.c, t.h,
+		            t.w);
 	}
 	int nd = new_node(g, DROP_NODE_ADD);
 	set_inputs(g, nd, n, xs);
@@ -162,9 +161,8 @@ int drop_graph_resample(struct drop_graph *g, int x, int ho, int wo,
 	n->align_corners = align_corners;
 	if (mode == DROP_NEAREST) {
 		n->factor = ho / xt.h;
-		if (n->factor < 1 || ho != n->factor * xt.h || wo != n->factor * xt.w)
-			drop_die(DROP_EXIT_DATA, "graph: nearest %dx%d -> %dx%d is not a whole factor",
-			         xt.h, xt.w, ho, wo);
+		DROP_ASSERT(n->factor >= 1 && ho == n->factor * xt.h && wo == n->factor * xt.w,
+		            "graph: nearest %dx%d -> %dx%d is not a whole factor", xt.h, xt.w, ho, wo);
 	}
 	int v = new_val(g, nd, xt.c, ho, wo, xt.layout);
 	g->v[v].needs_grad = g->v[x].needs_grad;
@@ -177,8 +175,8 @@ int drop_graph_concat(struct drop_graph *g, int n, const int *xs)
 	int c = 0;
 	for (int j = 0; j < n; j++) {
 		struct drop_tensor t = g->v[xs[j]].t;
-		if (t.h != xt.h || t.w != xt.w || t.layout != xt.layout)
-			drop_die(DROP_EXIT_DATA, "graph: concat of different sizes");
+		DROP_ASSERT(t.h == xt.h && t.w == xt.w && t.layout == xt.layout,
+		            "graph: concat of different sizes");
 		c += t.c;
 	}
 	int nd = new_node(g, DROP_NODE_CONCAT);
@@ -428,8 +426,7 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 		for (int j = 0; j < nd->nin; j++) {
 			int x = nd->in[j];
 			for (int k = 0; k < j; k++)
-				if (nd->in[k] == x)
-					drop_die(DROP_EXIT_DATA, "graph: node %d reads value %d twice", i, x);
+				DROP_ASSERT(nd->in[k] != x, "graph: node %d reads value %d twice", i, x);
 			last_fwd[x] = i;
 			nreaders[x]++;
 			fwd_float[x] |= nd->op != DROP_NODE_CONV;
@@ -517,8 +514,7 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 			last = last > nn + 1 ? last : nn + 1;
 			v->first_writer = -1;
 		}
-		if (!v->output && nreaders[i] == 0)
-			drop_die(DROP_EXIT_DATA, "graph: value %d is never read", i);
+		DROP_ASSERT(v->output || nreaders[i] > 0, "graph: value %d is never read", i);
 		if (v->keep && last < nn)
 			last = nn;
 		if (half)
@@ -654,8 +650,7 @@ static size_t floats(struct drop_graph *g, const struct drop_tensor *t)
 void drop_graph_forward(struct drop_graph *g, bool train)
 {
 	const struct drop_backend *be = g->be;
-	if (!g->plan_n || g->plan_train != train)
-		drop_die(DROP_EXIT_DATA, "graph: forward without a matching plan");
+	DROP_ASSERT(g->plan_n && g->plan_train == train, "graph: forward without a matching plan");
 	for (int i = 0; i < g->nn; i++) {
 		struct drop_node *nd = &g->nd[i];
 		struct drop_tensor *y = &g->v[nd->out].t;
@@ -801,8 +796,7 @@ static void dx_finish(struct drop_graph *g, struct drop_node *nd, int j)
 void drop_graph_backward(struct drop_graph *g)
 {
 	const struct drop_backend *be = g->be;
-	if (!g->plan_train)
-		drop_die(DROP_EXIT_DATA, "graph: backward without a training plan");
+	DROP_ASSERT(g->plan_train, "graph: backward without a training plan");
 	for (int i = 0; i < g->nv; i++) /* the float data of values kept as bf16 is gone */
 		if (g->v[i].buf_bf16 >= 0)
 			g->v[i].t.data = NULL;
@@ -850,8 +844,8 @@ void drop_graph_backward(struct drop_graph *g)
 			const float *dyp = dy->data;
 			if (nd->relu && be->bn_relu_bwd) { /* the ReLU's mask from x, in one op */
 				struct drop_tensor dx = dx_target(g, nd, 0);
-				if (!g->v[nd->in[0]].needs_grad)
-					drop_die(DROP_EXIT_DATA, "graph: batch norm on an input without gradient");
+				DROP_ASSERT(g->v[nd->in[0]].needs_grad,
+				            "graph: batch norm on an input without gradient");
 				be->bn_relu_bwd(&d, x->data, dy->data, P(g, nd->w)->t.data,
 				                P(g, nd->b)->t.data, nd->save_mean, nd->save_invstd, dx.data,
 				                P(g, nd->w)->grad, P(g, nd->b)->grad);
@@ -866,8 +860,7 @@ void drop_graph_backward(struct drop_graph *g)
 			}
 			struct drop_tensor dx = dx_target(g, nd, 0);
 			float *dxp = g->v[nd->in[0]].needs_grad ? dx.data : NULL;
-			if (!dxp)
-				drop_die(DROP_EXIT_DATA, "graph: batch norm on an input without gradient");
+			DROP_ASSERT(dxp, "graph: batch norm on an input without gradient");
 			be->bn_bwd(&d, x->data, dyp, P(g, nd->w)->t.data, nd->save_mean, nd->save_invstd,
 			           dxp, P(g, nd->w)->grad, P(g, nd->b)->grad);
 			dx_finish(g, nd, 0);
@@ -912,8 +905,8 @@ void drop_graph_backward(struct drop_graph *g)
 			struct drop_tensor parts[DROP_NODE_MAXIN], *pp[DROP_NODE_MAXIN];
 			for (int j = 0; j < nd->nin; j++) {
 				parts[j] = dx_target(g, nd, j);
-				if (!g->v[nd->in[j]].needs_grad)
-					drop_die(DROP_EXIT_DATA, "graph: concat of an input without gradient");
+				DROP_ASSERT(g->v[nd->in[j]].needs_grad,
+				            "graph: concat of an input without gradient");
 				if (g->v[nd->in[j]].slice_of >= 0)
 					parts[j].data = NULL; /* read there by the resampling's backward */
 				pp[j] = &parts[j];

@@ -40,8 +40,7 @@ static void nm(char *buf, const char *fmt, ...)
 	va_start(ap, fmt);
 	int len = vsnprintf(buf, NAMELEN, fmt, ap);
 	va_end(ap);
-	if (len < 0 || len >= NAMELEN)
-		drop_die(DROP_EXIT_DATA, "parameter name too long: %s", buf);
+	DROP_ASSERT(len >= 0 && len < NAMELEN, "parameter name too long: %s", buf);
 }
 
 /* BasicBlock: relu(bn2(conv2(relu(bn1(conv1 x)))) + x), 3x3 convs, stride 1. */

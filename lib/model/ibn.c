@@ -30,9 +30,8 @@ static struct ibn_view view(struct drop_graph *g, const struct drop_node *nd)
 	const struct drop_tensor *x = &g->v[nd->in[0]].t;
 	struct ibn_view v;
 	int block = g->be->block();
-	if (nd->half % block)
-		drop_die(DROP_EXIT_DATA, "IBN: %d instance-norm channels are not whole blocks of %d",
-		         nd->half, block);
+	DROP_ASSERT(nd->half % block == 0,
+	            "IBN: %d instance-norm channels are not whole blocks of %d", nd->half, block);
 	v.xa = drop_tensor_make(x->n, nd->half, x->h, x->w, x->layout);
 	v.xb = drop_tensor_make(x->n, x->c - nd->half, x->h, x->w, x->layout);
 	v.ba = AL(drop_tensor_bytes(&v.xa, block));

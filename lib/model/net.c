@@ -225,12 +225,11 @@ struct drop_model_loss drop_model_backward(struct drop_model *m, const int *pids
                                            const int *labels)
 {
 	int n = m->graph.plan_n;
-	if (!m->graph.plan_train || m->cfg.classes < 1)
-		drop_die(DROP_EXIT_DATA, "model: backward needs a training forward pass and classes");
+	DROP_ASSERT(m->graph.plan_train && m->cfg.classes >= 1,
+	            "model: backward needs a training forward pass and classes");
 	for (int i = 0; i < n; i++)
-		if (pids[i] < 0 || pids[i] >= m->cfg.classes)
-			drop_die(DROP_EXIT_DATA, "model: identity %d outside 0..%d", pids[i],
-			         m->cfg.classes - 1);
+		DROP_ASSERT(pids[i] >= 0 && pids[i] < m->cfg.classes,
+		            "model: identity %d outside 0..%d", pids[i], m->cfg.classes - 1);
 	drop_params_zero_grad(&m->params);
 	struct drop_model_loss L = drop_model_losses(m, n, pids, labels);
 	drop_heads_backward(m, n);
@@ -279,8 +278,8 @@ void drop_model_fuse_adam(struct drop_model *m)
 			}
 	}
 	for (int i = 0; i < ps->n; i++)
-		if (ps->p[i].kind == DROP_PARAM_TRAINED && !ps->p[i].grad)
-			drop_die(DROP_EXIT_DATA, "model: entry %s belongs to no layer", ps->p[i].name);
+		DROP_ASSERT(ps->p[i].kind != DROP_PARAM_TRAINED || ps->p[i].grad,
+		            "model: entry %s belongs to no layer", ps->p[i].name);
 }
 
 void drop_model_keep_stages(struct drop_model *m)
