@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 	struct drop_model m;
 	if (drop_model_load(o.model, be, &m))
 		drop_die(DROP_EXIT_DATA, "%s: %s", o.model, drop_errmsg());
-	drop_graph_set_bf16(&m.graph, o.bf16);
+	drop_graph_set_bf16(m.graph, o.bf16);
 	if (o.size_h && (o.size_h != m.cfg.height || o.size_w != m.cfg.width))
 		drop_die(DROP_EXIT_DATA, "--size %dx%d: %s takes %dx%d images", o.size_h, o.size_w,
 		         o.model, m.cfg.height, m.cfg.width);

@@ -27,7 +27,8 @@
  *   lib/data/augment.*    resize, pad+crop, flip, erasing, normalisation; labels follow
  *   lib/data/sampler.*    BPBreID's random identity sampler (P identities x K images)
  *   lib/data/loader.*     threads that decode and augment batches ahead of the compute
- *   lib/model*.c     the DROP model: parameters, graph, HRNet, heads, losses (lib/model/model.h)
+ *   lib/model/model.h  the DROP model: parameters, graph, HRNet, heads, losses; graph.h and
+ *                    heads.h hold its internals, private to lib/model
  *   lib/model/model_file.*   the model in checkpoints (drop-train and drop-embed)
  *   lib/run/embed_run.*      drop-embed's inputs and run; lib/run/train_run.* drop-train's loop
  *   kernels/ops.h    the compute backends (CPU reference, CUDA); kernels/STATUS.md

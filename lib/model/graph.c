@@ -1,5 +1,5 @@
 /*
- * model_graph.c - the network as a list of layers (lib/model/model.h, "Graph"): building it,
+ * graph.c - the network as a list of layers (lib/model/graph.h): building it,
  * planning its memory for a batch size and mode, and running it forward and backward on a
  * backend.
  *
@@ -8,9 +8,9 @@
  * Every buffer (a value's data in forward, its bf16 copy, a recomputed value's data in
  * backward, a gradient, a backward temporary) is an interval on it; buffers whose
  * intervals are disjoint share memory.
- * Not here: the layers' arrangement (model_hrnet.c, model_heads.c) or the heads' maths.
+ * Not here: the layers' arrangement (hrnet.c, resnet.c, net.c) or the heads' maths (heads.c).
  */
-#include "model.h"
+#include "graph.h"
 
 #include <math.h>
 #include <stdio.h>

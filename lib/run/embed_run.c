@@ -378,9 +378,9 @@ static int open_outputs(struct run *r, FILE *out, int cap)
 		r->dump_val = m->v_s;
 	else {
 		r->dump_val = m->v_p[o->dump - DROP_DUMP_P1];
-		drop_graph_output(&m->graph, r->dump_val);
+		drop_graph_output(m->graph, r->dump_val);
 	}
-	const struct drop_tensor *t = &m->graph.v[r->dump_val].t;
+	const struct drop_tensor *t = drop_graph_data(m->graph, r->dump_val);
 	struct drop_tensor plain = drop_tensor_make(cap, t->c, t->h, t->w, DROP_PLAIN);
 	size_t bytes = drop_tensor_bytes(&plain, r->be->block());
 	r->dump_dev = r->be->alloc(bytes);
@@ -414,7 +414,7 @@ static int write_embeddings(struct run *r, const struct drop_model_out *y,
 static int write_dump(struct run *r, int n)
 {
 	const struct drop_backend *be = r->be;
-	const struct drop_tensor *t = drop_graph_data(&r->m->graph, r->dump_val);
+	const struct drop_tensor *t = drop_graph_data(r->m->graph, r->dump_val);
 	struct drop_tensor plain = drop_tensor_make(n, t->c, t->h, t->w, DROP_PLAIN);
 	plain.data = r->dump_dev;
 	be->convert(t, &plain);

@@ -206,7 +206,7 @@ int drop_train_save(const char *path, const struct drop_model *m,
 	drop_ckpt_set_meta(&w, "bank_slots", slots);
 	free(slots);
 	if (B) {
-		be->to_host(bank, m->heads->bank, B * K * D * sizeof *bank);
+		drop_model_bank_get(m, bank, (int)B);
 		for (size_t i = 0; i < B; i++)
 			bpid[i] = (float)m->bank_pid_h[i];
 		for (size_t i = 0; i < B * K; i++)
@@ -387,7 +387,7 @@ static int meta_long(const struct drop_ckpt_reader *r, const char *path, const c
 	return 0;
 }
 
-/* Restore the PEMB (after drop_heads_reserve). */
+/* Restore the PEMB (after drop_model_reserve). */
 static int load_bank(const struct drop_ckpt_reader *r, const char *path, struct drop_model *m)
 {
 	const char *s = drop_ckpt_meta(r, "bank_slots");
@@ -402,14 +402,14 @@ static int load_bank(const struct drop_ckpt_reader *r, const char *path, struct 
 		rc = drop_fail("%s: \"bank_slots\": expected at most %d batch sizes", path,
 		               m->cfg.pemb - 1);
 	for (size_t i = 0; !rc && i < j.len; i++) {
-		if (drop_json_i64(&j.items[i], &v) || v < 1 || v > m->heads->cap)
+		if (drop_json_i64(&j.items[i], &v) || v < 1 || v > drop_model_batch_cap(m))
 			rc = drop_fail("%s: \"bank_slots\": bad batch size", path);
 		else
 			B += v;
 	}
-	if (!rc && B > m->heads->bank_cap)
+	if (!rc && B > drop_model_bank_cap(m))
 		rc = drop_fail("%s: the memory bank holds %lld entries, more than %d", path,
-		               (long long)B, m->heads->bank_cap);
+		               (long long)B, drop_model_bank_cap(m));
 	if (rc || !B) {
 		drop_json_free(&j);
 		return rc;
@@ -424,7 +424,7 @@ static int load_bank(const struct drop_ckpt_reader *r, const char *path, struct 
 	    drop_ckpt_read(r, "train.bank_vis", 2, sb, bvis)) {
 		rc = drop_fail("%s: %s", path, drop_errmsg());
 	} else {
-		m->be->to_device(m->heads->bank, bank, (size_t)B * K * D * sizeof *bank);
+		drop_model_bank_set(m, bank, (int)B);
 		for (int64_t i = 0; i < B; i++) {
 			if (!(bpid[i] >= 0 && bpid[i] < m->cfg.classes))
 				rc = drop_fail("%s: train.bank_pid: class %g out of range", path, bpid[i]);
@@ -492,7 +492,7 @@ int drop_train_load(const char *path, const struct drop_backend *be,
 		be->to_device(ps->adam_m, mh, ps->ntrained * sizeof *mh);
 		be->to_device(ps->adam_v, vh, ps->ntrained * sizeof *vh);
 		ps->adam_step = (int)step;
-		drop_heads_reserve(m, o->batch);
+		drop_model_reserve(m, o->batch);
 		rc = load_bank(&r, path, m);
 	}
 	st->epoch = (int)epoch;
@@ -811,7 +811,7 @@ static int fresh_model(const struct drop_train_opts *o, const struct drop_backen
 		drop_model_free(m);
 		return -1;
 	}
-	drop_heads_reserve(m, o->batch);
+	drop_model_reserve(m, o->batch);
 	return 0;
 }
 
@@ -932,9 +932,9 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	}
 	if (o.resume ? drop_train_load(o.resume, be, &o, &m, &st) : fresh_model(&o, be, &m))
 		goto out_data;
-	drop_graph_set_recompute(&m.graph, o.recompute ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_CHEAP);
+	drop_graph_set_recompute(m.graph, o.recompute ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_CHEAP);
 	drop_model_fuse_adam(&m);
-	if (drop_graph_set_bf16(&m.graph, o.bf16))
+	if (drop_graph_set_bf16(m.graph, o.bf16))
 		goto out_model;
 	if (m.hf * DROP_AUG_LABEL_STRIDE != o.model.height ||
 	    m.wf * DROP_AUG_LABEL_STRIDE != o.model.width) {
