@@ -123,8 +123,6 @@ static const struct option longopts[] = {
 	DROP_COMMON_LONGOPTS
 };
 
-static const char *const triplet_names[] = { "pct", "part-avg", "none", NULL };
-
 static void parse_size(const char *arg, int *h, int *w)
 {
 	char *end;
@@ -154,8 +152,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd':
 			if (!drop_dataset_known(optarg))
-				drop_usage_error("unknown dataset '%s' (market1501, dukemtmcreid, "
-				                 "occluded_duke, occluded_reid, p_dukemtmc_reid)", optarg);
+				drop_usage_error("%s", drop_errmsg());
 			o.data.name = optarg;
 			break;
 		case 'r': o.data.root = optarg; break;
@@ -174,7 +171,7 @@ int main(int argc, char **argv)
 		case OPT_NO_PPE: mc->ppe = false; break;
 		case OPT_TRIPLET:
 			mc->triplet = (enum drop_triplet_mode)drop_arg_choice("--triplet", optarg,
-			                                                      triplet_names);
+			                                                      drop_triplet_names);
 			break;
 		case OPT_LABEL_SMOOTH:
 			mc->label_smooth = (float)drop_arg_double("--label-smooth", optarg, 0, 0.999);

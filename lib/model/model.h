@@ -44,6 +44,9 @@ enum drop_triplet_mode {
 	DROP_TRIPLET_PART_AVG, /* BPBreID's part-averaged triplet within the batch, all parts */
 	DROP_TRIPLET_NONE,
 };
+/* The modes' names, in enum order, NULL-terminated: "pct", "part-avg", "none" (--triplet,
+ * and "triplet" in a checkpoint's model configuration). */
+extern const char *const drop_triplet_names[];
 
 /* Everything that fixes the model's structure and its losses. */
 struct drop_model_config {

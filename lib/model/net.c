@@ -45,15 +45,20 @@ void drop_model_config_default(struct drop_model_config *c)
 static const char *const backbone_names[] = { "hrnet-w32", "hrnet-tiny", "resnet50",
                                               "resnet50-ibn" };
 
+const char *const drop_triplet_names[] = { "pct", "part-avg", "none", NULL };
+
 int drop_backbone_parse(const char *name, enum drop_backbone *out)
 {
-	for (int i = 0; i < 4; i++)
+	char list[128] = "";
+	for (int i = 0; i < 4; i++) {
 		if (!strcmp(name, backbone_names[i])) {
 			*out = (enum drop_backbone)i;
 			return 0;
 		}
-	return drop_fail("unknown backbone '%s' (hrnet-w32, hrnet-tiny, resnet50, resnet50-ibn)",
-	                 name);
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+		         backbone_names[i]);
+	}
+	return drop_fail("unknown backbone '%s' (%s)", name, list);
 }
 
 const char *drop_backbone_name(enum drop_backbone b)

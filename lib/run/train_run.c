@@ -246,7 +246,6 @@ out:
 static void config_diff(const struct drop_model_config *a, const struct drop_model_config *b,
                         char *buf, size_t cap)
 {
-	static const char *const trip[] = { "pct", "part-avg", "none" };
 	buf[0] = '\0';
 #define INT(field, opt)                                                                       \
 	if (a->field != b->field) {                                                           \
@@ -282,8 +281,8 @@ static void config_diff(const struct drop_model_config *a, const struct drop_mod
 		return;
 	}
 	if (a->triplet != b->triplet) {
-		snprintf(buf, cap, "--triplet %s, this run asks for %s", trip[a->triplet],
-		         trip[b->triplet]);
+		snprintf(buf, cap, "--triplet %s, this run asks for %s",
+		         drop_triplet_names[a->triplet], drop_triplet_names[b->triplet]);
 		return;
 	}
 	INT(pemb, "--pemb")
