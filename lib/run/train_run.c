@@ -1,6 +1,7 @@
 /*
- * train.c - drop-train's run (see train.h): the epoch loop, the training state in
- * checkpoints, --init by name, the JSON log, the per-epoch progress line and --eval.
+ * train_run.c - drop-train's run (see train_run.h): the epoch loop, the training state in
+ * checkpoints, --init by name, the JSON log, the per-epoch progress line
+ * (lib/core/progress.h) and --eval.
  *
  * Resuming. A checkpoint saved after an interrupt holds the batches of the current epoch
  * already done; the resumed run draws the same epoch order and skips those batches through
@@ -15,7 +16,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../core/clock.h"
 #include "../core/drop.h"
@@ -26,6 +26,7 @@
 #include "../reid/metrics.h"
 #include "../model/model_file.h"
 #include "../io/outfile.h"
+#include "../core/progress.h"
 #include "../data/sampler.h"
 
 /* Adam's constants (model.md §6). */
@@ -561,7 +562,7 @@ static int import_init(struct drop_model *m, const char *path)
 	return rc;
 }
 
-/* ---- Progress line and log ----------------------------------------------------------------- */
+/* ---- Progress line and log -------------------------------------------------------------- */
 
 /* Sums of the loss terms over some steps. */
 struct loss_sum {
@@ -587,44 +588,15 @@ static void loss_add(struct loss_sum *s, const struct drop_model_loss *L, double
 	s->seconds += seconds;
 }
 
-struct bar {
-	bool on, tty;
-	int epoch, epochs, total;
-	double start, next;
-	float hp_weight, ss_gamma;
-};
-
-static void fmt_time(char *buf, size_t cap, double s)
+/* The epoch's mean loss terms and parsing accuracy so far, at the end of the progress
+ * line. */
+static void show_losses(struct drop_progress *pg, const struct loss_sum *s,
+                        const struct drop_model_config *c)
 {
-	long t = (long)(s + 0.5);
-	if (t >= 3600)
-		snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-	else
-		snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
-}
-
-static void bar_draw(struct bar *b, int done, const struct loss_sum *s, bool last)
-{
-	double t = drop_now();
-	if (!b->on || (!last && t < b->next))
-		return;
-	b->next = t + (b->tty ? 0.2 : 5.0);
-	char eta[32], bar[21];
-	double ips = s->seconds > 0 ? s->images / s->seconds : 0;
-	double left = done ? (t - b->start) / done * (b->total - done) : 0;
-	fmt_time(eta, sizeof eta, last ? t - b->start : left);
-	int fill = b->total ? 20 * done / b->total : 20;
-	for (int i = 0; i < 20; i++)
-		bar[i] = i < fill ? '#' : '.';
-	bar[20] = '\0';
 	double n = s->n ? s->n : 1;
-	double hp = b->hp_weight * (s->hp_ce + b->ss_gamma * s->hp_smooth) / n;
-	fprintf(stderr, "%s%s: epoch %d/%d [%s] %d/%d loss %.4f (id %.4f pct %.4f hp %.4f) "
-	        "acc %.1f%% %.1f img/s %s %s%s", b->tty ? "\r" : "", drop_progname, b->epoch,
-	        b->epochs, bar, done, b->total, s->total / n, s->id / n, s->pct / n, hp,
-	        100 * s->acc / n, ips, last ? "in" : "ETA", eta,
-	        b->tty ? (last ? "\033[K\n" : "\033[K") : "\n");
-	fflush(stderr);
+	double hp = c->hp_weight * (s->hp_ce + c->ss_gamma * s->hp_smooth) / n;
+	drop_progress_detail(pg, "loss %.4f (id %.4f pct %.4f hp %.4f) acc %.1f%%", s->total / n,
+	                     s->id / n, s->pct / n, hp, 100 * s->acc / n);
 }
 
 static void log_line(FILE *f, int epoch, int64_t step, double lr, const struct loss_sum *s)
@@ -848,12 +820,13 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	int *labels = drop_malloc((size_t)B * hw * sizeof *labels);
 	float *logits = drop_malloc((size_t)B * (m->cfg.parts + 1) * hw * sizeof *logits);
 	struct loss_sum epoch_sum = { 0 }, log_sum = { 0 };
-	struct bar bar = { o->progress, isatty(STDERR_FILENO), e + 1, o->epochs, nb - st->batch,
-	                   drop_now(), 0, m->cfg.hp_weight, m->cfg.ss_gamma };
-	bar.next = bar.start + (bar.tty ? 0.5 : 5.0);
 	const struct drop_batch *b;
 	for (int i = 0; i < st->batch && rc == 0; i++)
 		rc = drop_loader_next(L, &b) == 1 ? 0 : -1;
+	struct drop_progress *pg = drop_progress_start("images", (size_t)(nb - st->batch) * B,
+	                                               o->progress);
+	drop_progress_label(pg, "epoch %d/%d", e + 1, o->epochs);
+	drop_progress_keep_summary(pg);
 	double t0 = drop_now();
 	for (int i = st->batch; i < nb && rc == 0; i++) {
 		int r = drop_loader_next(L, &b);
@@ -888,10 +861,12 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 			log_line(log, e + 1, st->step, lr, &log_sum);
 			memset(&log_sum, 0, sizeof log_sum);
 		}
-		bar_draw(&bar, i + 1 - (nb - bar.total), &epoch_sum, i + 1 == nb);
+		show_losses(pg, &epoch_sum, &m->cfg);
+		drop_progress_add(pg, (size_t)b->n);
 		if (stop_signal && i + 1 < nb)
 			rc = 1;
 	}
+	drop_progress_end(pg);
 	if (rc == 0) {
 		st->epoch = e + 1;
 		st->batch = 0;
@@ -900,8 +875,6 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 			           e + 1, o->epochs, epoch_sum.total / (epoch_sum.n ? epoch_sum.n : 1),
 			           100 * epoch_sum.acc / (epoch_sum.n ? epoch_sum.n : 1),
 			           epoch_sum.seconds > 0 ? epoch_sum.images / epoch_sum.seconds : 0);
-	} else if (bar.on && bar.tty) {
-		fputc('\n', stderr);
 	}
 	drop_loader_close(L);
 	free(pids);
