@@ -7,8 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/run/cli.h"
-#include "../lib/core/drop.h"
 #include "../lib/run/train_run.h"
 
 static void usage(int status)
@@ -258,7 +256,7 @@ int main(int argc, char **argv)
 	o.progress = drop_progress_wanted(&common);
 	o.report = stdout;
 	const struct drop_backend *be = drop_common_backend(&common);
-	if (drop_model_backend_check(be, true) || (o.bf16 && drop_graph_bf16_check(be)))
+	if (drop_train_backend_check(&o, be))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
 	int rc = drop_train(&o, be);
 	if (rc < 0)

@@ -3,7 +3,8 @@
  * per-thread error message that lib/ functions leave for their caller.
  *
  * Map of the code base:
- *   cmd/drop-*.c     one tool each: options (getopt_long) and calls into lib/ only
+ *   cmd/drop-*.c     one tool each: options (getopt_long) and calls into its runner, whose
+ *                    header (lib/run/NAME_run.h) is the only one it includes
  *   lib/run/cli.*        the prologue every tool shares (--help, --version, -q/-v, --threads)
  *   lib/core/diag.c       diagnostics, the per-thread error message, allocation
  *   lib/io/npy.*        NumPy .npy reading and writing, records, streams of documents

@@ -883,6 +883,13 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	return rc;
 }
 
+int drop_train_backend_check(const struct drop_train_opts *o, const struct drop_backend *be)
+{
+	if (drop_model_backend_check(be, true) || (o->bf16 && drop_graph_bf16_check(be)))
+		return -1;
+	return 0;
+}
+
 int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 {
 	struct drop_train_opts o = *opt;
