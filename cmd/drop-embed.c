@@ -5,8 +5,8 @@
  *
  * Writes the embedding stream (one record per image: path, pid, camid, global, fg, parts,
  * vis) for drop-match, or with --dump an intermediate map, and with --masks the predicted
- * parsing as PNGs. Only option parsing and output plumbing here: the inputs and the run
- * are lib/run/embed_run.c, the model lib/model*.c and lib/model/model_file.c.
+ * parsing as PNGs. Only option parsing here: the model, the inputs, the output and the
+ * run are lib/run/embed_run.c.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,11 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/run/cli.h"
-#include "../lib/core/drop.h"
 #include "../lib/run/embed_run.h"
-#include "../lib/model/model_file.h"
-#include "../lib/io/outfile.h"
 
 static void usage(int status)
 {
@@ -73,14 +69,6 @@ static const struct option longopts[] = {
 	DROP_COMMON_LONGOPTS,
 };
 
-struct embed_cli {
-	const char *model, *output;
-	int size_h, size_w;          /* --size, 0 = the model's */
-	bool lists;
-	bool bf16;                   /* --bf16 */
-	struct drop_embed_opts run;
-};
-
 /* "HxW" with both sides in 1..65536, else a usage error naming the option. */
 static void parse_size(const char *opt, const char *arg, int *h, int *w)
 {
@@ -98,9 +86,10 @@ static void parse_size(const char *opt, const char *arg, int *h, int *w)
 	*w = (int)b;
 }
 
-static void parse_args(int argc, char **argv, struct embed_cli *o, struct drop_common *common)
+static void parse_args(int argc, char **argv, struct drop_embed_job *o,
+                       struct drop_common *common)
 {
-	*o = (struct embed_cli){ .output = "-", .run = { .batch = 64 } };
+	*o = (struct drop_embed_job){ .output = "-", .run = { .batch = 64 } };
 	int c;
 	while ((c = getopt_long(argc, argv, "m:o:" DROP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
@@ -147,12 +136,14 @@ static void parse_args(int argc, char **argv, struct embed_cli *o, struct drop_c
 		drop_usage_error("missing INPUT operand");
 	if ((o->run.masks_h || o->run.masks_w) && !o->run.masks)
 		drop_usage_error("--masks-size needs --masks DIR");
+	o->inputs = argv + optind;
+	o->ninputs = argc - optind;
 }
 
 int main(int argc, char **argv)
 {
 	struct drop_common common;
-	struct embed_cli o;
+	struct drop_embed_job o;
 	drop_proginit(&common, argv);
 	parse_args(argc, argv, &o, &common);
 	drop_common_finish(&common);
@@ -161,30 +152,9 @@ int main(int argc, char **argv)
 	o.run.threads = common.threads > 0 ? common.threads : cores > 0 ? (int)cores : 1;
 
 	const struct drop_backend *be = drop_common_backend(&common);
-	if (drop_model_backend_check(be, false) || (o.bf16 && drop_graph_bf16_check(be)))
+	if (drop_embed_backend_check(&o, be))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
-	struct drop_model m;
-	if (drop_model_load(o.model, be, &m))
-		drop_die(DROP_EXIT_DATA, "%s: %s", o.model, drop_errmsg());
-	drop_graph_set_bf16(&m.graph, o.bf16);
-	if (o.size_h && (o.size_h != m.cfg.height || o.size_w != m.cfg.width))
-		drop_die(DROP_EXIT_DATA, "--size %dx%d: %s takes %dx%d images", o.size_h, o.size_w,
-		         o.model, m.cfg.height, m.cfg.width);
-
-	struct drop_embed_inputs in = { 0 };
-	if (drop_embed_collect(&in, argv + optind, argc - optind, o.lists))
+	if (drop_embed(&o, be))
 		drop_die(DROP_EXIT_DATA, "%s", drop_errmsg());
-
-	struct drop_out out;
-	if (drop_out_open(&out, o.output, true))
-		drop_die(DROP_EXIT_DATA, "%s: %s", o.output, drop_errmsg());
-	if (drop_embed_run(&m, &in, &o.run, out.f)) {
-		drop_out_abort(&out);
-		drop_die(DROP_EXIT_DATA, "%s", drop_errmsg());
-	}
-	if (drop_out_commit(&out))
-		drop_die(DROP_EXIT_DATA, "%s: %s", o.output, drop_errmsg());
-	drop_embed_inputs_free(&in);
-	drop_model_free(&m);
 	return DROP_EXIT_OK;
 }

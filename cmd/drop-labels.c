@@ -13,12 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/run/cli.h"
-#include "../lib/core/drop.h"
-#include "../lib/data/groupings.h"
 #include "../lib/run/labels_run.h"
-#include "../lib/data/labels.h"
-#include "../lib/io/walk.h"
 
 struct labels_opts {
 	struct drop_labelrun_opts run;   /* -k/--grouping, --threshold, --soft, --size, --overlay */
@@ -135,45 +130,6 @@ static void parse_args(int argc, char **argv, struct drop_common *common,
 	}
 }
 
-/* --list-groupings: "NAME<TAB>K<TAB>part,part,..." per grouping; with -v, each part's
- * channels on a line of its own ("<TAB>g<TAB>name<TAB>c,c,..."). */
-static void list_groupings(void)
-{
-	for (int i = 0; drop_grouping_at(i); i++) {
-		const struct drop_grouping *g = drop_grouping_at(i);
-		printf("%s\t%d\t", g->name, g->k);
-		for (int p = 0; p < g->k; p++)
-			printf("%s%s", p ? "," : "", g->parts[p].name);
-		putchar('\n');
-		if (drop_verbosity < 2)
-			continue;
-		for (int p = 0; p < g->k; p++) {
-			printf("\t%d\t%s\t", p + 1, g->parts[p].name);
-			for (int j = 0; j < g->parts[p].n; j++)
-				printf("%s%d", j ? "," : "", g->parts[p].ch[j]);
-			putchar('\n');
-		}
-	}
-}
-
-/* The usage errors of INPUT... against -o and --overlay; then o->output is NULL for stdout. */
-static void check_inputs(struct labels_opts *o, char **inputs, int n)
-{
-	if (n == 0)
-		drop_usage_error("no input (give .npy field files or folders of them)");
-	if (!o->output || !strcmp(o->output, "-")) {
-		if (n > 1 || (strcmp(inputs[0], "-") && drop_is_dir(inputs[0])))
-			drop_usage_error("several outputs need -o DIR (stdout takes one input file)");
-		if (o->run.overlay)
-			drop_usage_error("--overlay needs -o DIR");
-		o->output = NULL;
-	} else {
-		for (int i = 0; i < n; i++)
-			if (!strcmp(inputs[i], "-"))
-				drop_usage_error("input '-' (stdin) needs -o - (stdout)");
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct drop_common common;
@@ -182,10 +138,12 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &common, &o);
 	drop_common_finish(&common);
 	if (o.list) {
-		list_groupings();
+		drop_labelrun_list_groupings(stdout, drop_verbosity >= 2);
 		return DROP_EXIT_OK;
 	}
-	check_inputs(&o, argv + optind, argc - optind);
+	if (drop_labelrun_check_inputs(argv + optind, argc - optind, &o.output,
+	                               o.run.overlay != NULL))
+		drop_usage_error("%s", drop_errmsg());
 	int rc = drop_labelrun(argv + optind, argc - optind, o.output, &o.run,
 	                       o.output && drop_progress_wanted(&common));
 	if (rc < 0)

@@ -16,11 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/run/cli.h"
-#include "../lib/core/drop.h"
-#include "../lib/reid/match.h"
 #include "../lib/run/match_run.h"
-#include "../lib/reid/sheet.h"
 
 struct match_cli {
 	struct drop_matchrun_opts run;  /* --use, --vis-threshold, --metric, --top, --text,

@@ -14,9 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/run/cli.h"
-#include "../lib/core/drop.h"
-#include "../lib/reid/metrics.h"
 #include "../lib/run/score_run.h"
 
 #define MAX_RANK_LIMIT 1000000

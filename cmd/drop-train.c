@@ -2,13 +2,12 @@
  * drop-train - train the DROP model on a re-identification dataset (lib/run/train_run.h).
  * Option parsing only; the run is drop_train().
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/run/cli.h"
-#include "../lib/core/drop.h"
 #include "../lib/run/train_run.h"
 
 static void usage(int status)
@@ -123,8 +122,6 @@ static const struct option longopts[] = {
 	DROP_COMMON_LONGOPTS
 };
 
-static const char *const triplet_names[] = { "pct", "part-avg", "none", NULL };
-
 static void parse_size(const char *arg, int *h, int *w)
 {
 	char *end;
@@ -141,119 +138,143 @@ static void parse_size(const char *arg, int *h, int *w)
 	*w = (int)b;
 }
 
+/* A model option (--backbone .. --vis-threshold) into mc: whether c is one. */
+static bool model_option(int c, const char *arg, struct drop_model_config *mc)
+{
+	switch (c) {
+	case OPT_BACKBONE:
+		if (drop_backbone_parse(arg, &mc->backbone))
+			drop_usage_error("--backbone: %s", drop_errmsg());
+		return true;
+	case OPT_SIZE: parse_size(arg, &mc->height, &mc->width); return true;
+	case OPT_PARTS: mc->parts = (int)drop_arg_long("--parts", arg, 1, 64); return true;
+	case OPT_DIM: mc->dim = (int)drop_arg_long("--dim", arg, 1, 65536); return true;
+	case OPT_NO_DECOUPLE: mc->decouple = false; return true;
+	case OPT_NO_PPE: mc->ppe = false; return true;
+	case OPT_TRIPLET:
+		mc->triplet = (enum drop_triplet_mode)drop_arg_choice("--triplet", arg,
+		                                                      drop_triplet_names);
+		return true;
+	case OPT_LABEL_SMOOTH:
+		mc->label_smooth = (float)drop_arg_double("--label-smooth", arg, 0, 0.999);
+		return true;
+	case OPT_SS_GAMMA:
+		mc->ss_gamma = (float)drop_arg_double("--ss-gamma", arg, 0, 1e6);
+		return true;
+	case OPT_PEMB:
+		mc->pemb = (int)drop_arg_long("--pemb", arg, 1, DROP_PEMB_MAX);
+		return true;
+	case OPT_HP_WEIGHT:
+		mc->hp_weight = (float)drop_arg_double("--hp-weight", arg, 0, 1e6);
+		return true;
+	case OPT_HP_CHANNELS:
+		mc->hp_channels = (int)drop_arg_long("--hp-channels", arg, 1, 65536);
+		return true;
+	case OPT_VIS_THRESHOLD:
+		mc->vis_threshold = (float)drop_arg_double("--vis-threshold", arg, 0, 1);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Every option into o (from drop_train_defaults) and common; a bad value or an operand is
+ * a usage error. */
+static void parse_args(int argc, char **argv, struct drop_train_opts *o,
+                       struct drop_common *common)
+{
+	drop_train_defaults(o);
+	int c;
+	while ((c = getopt_long(argc, argv, "d:r:l:o:" DROP_COMMON_SHORTOPTS, longopts, NULL)) !=
+	       -1) {
+		if (model_option(c, optarg, &o->model))
+			continue;
+		switch (c) {
+		case 'd':
+			if (!drop_dataset_known(optarg))
+				drop_usage_error("%s", drop_errmsg());
+			o->data.name = optarg;
+			break;
+		case 'r': o->data.root = optarg; break;
+		case OPT_LIST: o->data.list = optarg; break;
+		case 'l': o->data.labels = optarg; break;
+		case 'o': o->out = optarg; break;
+		case OPT_INIT: o->init = optarg; break;
+		case OPT_BATCH: o->batch = (int)drop_arg_long("--batch", optarg, 2, 65536); break;
+		case OPT_INSTANCES:
+			o->instances = (int)drop_arg_long("--instances", optarg, 1, 65536);
+			break;
+		case OPT_EPOCHS: o->epochs = (int)drop_arg_long("--epochs", optarg, 0, 1000000); break;
+		case OPT_LR: o->lr = drop_arg_double("--lr", optarg, 0, 1e3); break;
+		case OPT_WEIGHT_DECAY:
+			o->weight_decay = drop_arg_double("--weight-decay", optarg, 0, 1e3);
+			break;
+		case OPT_WARMUP: o->warmup = (int)drop_arg_long("--warmup", optarg, 0, 1000000); break;
+		case OPT_WARMUP_FACTOR:
+			o->warmup_factor = drop_arg_double("--warmup-factor", optarg, 0, 1e3);
+			break;
+		case OPT_STEPS:
+			if (drop_train_parse_steps(optarg, o->steps, &o->nsteps))
+				drop_usage_error("--steps %s", drop_errmsg());
+			break;
+		case OPT_GAMMA: o->gamma = drop_arg_double("--gamma", optarg, 0, 1e3); break;
+		case OPT_FLIP: o->flip_p = (float)drop_arg_double("--flip", optarg, 0, 1); break;
+		case OPT_PAD: o->pad = (int)drop_arg_long("--pad", optarg, 0, 1000); break;
+		case OPT_ERASE: o->erase_p = (float)drop_arg_double("--erase", optarg, 0, 1); break;
+		case OPT_SEED:
+			o->seed = (uint64_t)drop_arg_long("--seed", optarg, 0, INT64_MAX);
+			break;
+		case OPT_RECOMPUTE: o->recompute = true; break;
+		case OPT_BF16: o->bf16 = true; break;
+		case OPT_RESUME: o->resume = optarg; break;
+		case OPT_SAVE_EVERY:
+			o->save_every = (int)drop_arg_long("--save-every", optarg, 1, 1000000);
+			break;
+		case OPT_LOG: o->log = optarg; break;
+		case OPT_LOG_EVERY:
+			o->log_every = (int)drop_arg_long("--log-every", optarg, 1, 1000000);
+			break;
+		case OPT_EVAL: o->eval = true; break;
+		case OPT_EVAL_EVERY:
+			o->eval_every = (int)drop_arg_long("--eval-every", optarg, 1, 1000000);
+			o->eval = true;
+			break;
+		default:
+			drop_common_option(common, c, optarg, usage);
+		}
+	}
+	if (optind < argc)
+		drop_usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+/* The usage errors of options given together, or missing: the output, one data source
+ * with what it needs, batches of whole identities, --eval's query and gallery. */
+static void check_args(const struct drop_train_opts *o)
+{
+	if (!o->out)
+		drop_usage_error("no output: give -o MODEL.safetensors");
+	if (!o->data.name == !o->data.list)
+		drop_usage_error("give either --dataset NAME --root DIR or --list FILE");
+	if (o->data.name && !o->data.root)
+		drop_usage_error("--dataset needs --root DIR");
+	if (o->data.name && !o->data.labels)
+		drop_usage_error("--dataset needs --labels DIR (from drop-labels)");
+	if (o->data.list && o->data.root)
+		drop_usage_error("--root goes with --dataset, not --list");
+	if (o->batch % o->instances)
+		drop_usage_error("--batch %d is not a multiple of --instances %d", o->batch,
+		                 o->instances);
+	if (o->eval && !o->data.name)
+		drop_usage_error("--eval needs --dataset (query and gallery splits)");
+}
+
 int main(int argc, char **argv)
 {
 	struct drop_common common;
 	struct drop_train_opts o;
 	drop_proginit(&common, argv);
-	drop_train_defaults(&o);
-	struct drop_model_config *mc = &o.model;
-	int c;
-	while ((c = getopt_long(argc, argv, "d:r:l:o:" DROP_COMMON_SHORTOPTS, longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'd':
-			if (!drop_dataset_known(optarg))
-				drop_usage_error("unknown dataset '%s' (market1501, dukemtmcreid, "
-				                 "occluded_duke, occluded_reid, p_dukemtmc_reid)", optarg);
-			o.data.name = optarg;
-			break;
-		case 'r': o.data.root = optarg; break;
-		case OPT_LIST: o.data.list = optarg; break;
-		case 'l': o.data.labels = optarg; break;
-		case 'o': o.out = optarg; break;
-		case OPT_BACKBONE:
-			if (drop_backbone_parse(optarg, &mc->backbone))
-				drop_usage_error("--backbone: %s", drop_errmsg());
-			break;
-		case OPT_SIZE: parse_size(optarg, &mc->height, &mc->width); break;
-		case OPT_PARTS: mc->parts = (int)drop_arg_long("--parts", optarg, 1, 64); break;
-		case OPT_DIM: mc->dim = (int)drop_arg_long("--dim", optarg, 1, 65536); break;
-		case OPT_INIT: o.init = optarg; break;
-		case OPT_NO_DECOUPLE: mc->decouple = false; break;
-		case OPT_NO_PPE: mc->ppe = false; break;
-		case OPT_TRIPLET:
-			mc->triplet = (enum drop_triplet_mode)drop_arg_choice("--triplet", optarg,
-			                                                      triplet_names);
-			break;
-		case OPT_LABEL_SMOOTH:
-			mc->label_smooth = (float)drop_arg_double("--label-smooth", optarg, 0, 0.999);
-			break;
-		case OPT_SS_GAMMA:
-			mc->ss_gamma = (float)drop_arg_double("--ss-gamma", optarg, 0, 1e6);
-			break;
-		case OPT_PEMB:
-			mc->pemb = (int)drop_arg_long("--pemb", optarg, 1, DROP_PEMB_MAX);
-			break;
-		case OPT_HP_WEIGHT:
-			mc->hp_weight = (float)drop_arg_double("--hp-weight", optarg, 0, 1e6);
-			break;
-		case OPT_HP_CHANNELS:
-			mc->hp_channels = (int)drop_arg_long("--hp-channels", optarg, 1, 65536);
-			break;
-		case OPT_VIS_THRESHOLD:
-			mc->vis_threshold = (float)drop_arg_double("--vis-threshold", optarg, 0, 1);
-			break;
-		case OPT_BATCH: o.batch = (int)drop_arg_long("--batch", optarg, 2, 65536); break;
-		case OPT_INSTANCES:
-			o.instances = (int)drop_arg_long("--instances", optarg, 1, 65536);
-			break;
-		case OPT_EPOCHS: o.epochs = (int)drop_arg_long("--epochs", optarg, 0, 1000000); break;
-		case OPT_LR: o.lr = drop_arg_double("--lr", optarg, 0, 1e3); break;
-		case OPT_WEIGHT_DECAY:
-			o.weight_decay = drop_arg_double("--weight-decay", optarg, 0, 1e3);
-			break;
-		case OPT_WARMUP: o.warmup = (int)drop_arg_long("--warmup", optarg, 0, 1000000); break;
-		case OPT_WARMUP_FACTOR:
-			o.warmup_factor = drop_arg_double("--warmup-factor", optarg, 0, 1e3);
-			break;
-		case OPT_STEPS:
-			if (drop_train_parse_steps(optarg, o.steps, &o.nsteps))
-				drop_usage_error("--steps %s", drop_errmsg());
-			break;
-		case OPT_GAMMA: o.gamma = drop_arg_double("--gamma", optarg, 0, 1e3); break;
-		case OPT_FLIP: o.flip_p = (float)drop_arg_double("--flip", optarg, 0, 1); break;
-		case OPT_PAD: o.pad = (int)drop_arg_long("--pad", optarg, 0, 1000); break;
-		case OPT_ERASE: o.erase_p = (float)drop_arg_double("--erase", optarg, 0, 1); break;
-		case OPT_SEED:
-			o.seed = (uint64_t)drop_arg_long("--seed", optarg, 0, INT64_MAX);
-			break;
-		case OPT_RECOMPUTE: o.recompute = true; break;
-		case OPT_BF16: o.bf16 = true; break;
-		case OPT_RESUME: o.resume = optarg; break;
-		case OPT_SAVE_EVERY:
-			o.save_every = (int)drop_arg_long("--save-every", optarg, 1, 1000000);
-			break;
-		case OPT_LOG: o.log = optarg; break;
-		case OPT_LOG_EVERY:
-			o.log_every = (int)drop_arg_long("--log-every", optarg, 1, 1000000);
-			break;
-		case OPT_EVAL: o.eval = true; break;
-		case OPT_EVAL_EVERY:
-			o.eval_every = (int)drop_arg_long("--eval-every", optarg, 1, 1000000);
-			o.eval = true;
-			break;
-		default:
-			drop_common_option(&common, c, optarg, usage);
-		}
-	}
-	if (optind < argc)
-		drop_usage_error("unexpected argument '%s'", argv[optind]);
-	if (!o.out)
-		drop_usage_error("no output: give -o MODEL.safetensors");
-	if (!o.data.name == !o.data.list)
-		drop_usage_error("give either --dataset NAME --root DIR or --list FILE");
-	if (o.data.name && !o.data.root)
-		drop_usage_error("--dataset needs --root DIR");
-	if (o.data.name && !o.data.labels)
-		drop_usage_error("--dataset needs --labels DIR (from drop-labels)");
-	if (o.data.list && o.data.root)
-		drop_usage_error("--root goes with --dataset, not --list");
-	if (o.batch % o.instances)
-		drop_usage_error("--batch %d is not a multiple of --instances %d", o.batch,
-		                 o.instances);
-	if (o.eval && !o.data.name)
-		drop_usage_error("--eval needs --dataset (query and gallery splits)");
+	parse_args(argc, argv, &o, &common);
+	check_args(&o);
 	drop_common_finish(&common);
 	o.threads = common.threads > 0 ? common.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (o.threads < 1)
@@ -261,7 +282,7 @@ int main(int argc, char **argv)
 	o.progress = drop_progress_wanted(&common);
 	o.report = stdout;
 	const struct drop_backend *be = drop_common_backend(&common);
-	if (drop_model_backend_check(be, true) || (o.bf16 && drop_graph_bf16_check(be)))
+	if (drop_train_backend_check(&o, be))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
 	int rc = drop_train(&o, be);
 	if (rc < 0)

@@ -3,7 +3,8 @@
  * per-thread error message that lib/ functions leave for their caller.
  *
  * Map of the code base:
- *   cmd/drop-*.c     one tool each: options (getopt_long) and calls into lib/ only
+ *   cmd/drop-*.c     one tool each: options (getopt_long) and calls into its runner, whose
+ *                    header (lib/run/NAME_run.h) is the only one it includes
  *   lib/run/cli.*        the prologue every tool shares (--help, --version, -q/-v, --threads)
  *   lib/core/diag.c       diagnostics, the per-thread error message, allocation
  *   lib/io/npy.*        NumPy .npy reading and writing, records, streams of documents
@@ -11,6 +12,7 @@
  *   lib/io/list.*       TSV list files (path, pid, camid[, label])
  *   lib/io/walk.*       sorted recursive file listing, folder creation
  *   lib/core/progress.*   the progress line on stderr
+ *   lib/core/clock.*      drop_now(): seconds on the monotonic clock, for every duration
  *   lib/io/image.*      JPEG / PNG / TIFF decoding; lib/io/png.* PNG writing (indexed, RGB)
  *   lib/data/groupings.*  BPBreID's PifPaf part groupings; lib/data/labels.* fields to labels
  *   lib/run/labels_plan.*   drop-labels' inputs and output names; lib/run/labels_run.* its parallel run
@@ -26,7 +28,8 @@
  *   lib/data/augment.*    resize, pad+crop, flip, erasing, normalisation; labels follow
  *   lib/data/sampler.*    BPBreID's random identity sampler (P identities x K images)
  *   lib/data/loader.*     threads that decode and augment batches ahead of the compute
- *   lib/model*.c     the DROP model: parameters, graph, HRNet, heads, losses (lib/model/model.h)
+ *   lib/model/model.h  the DROP model: parameters, graph, HRNet, heads, losses; graph.h and
+ *                    heads.h hold its internals, private to lib/model
  *   lib/model/model_file.*   the model in checkpoints (drop-train and drop-embed)
  *   lib/run/embed_run.*      drop-embed's inputs and run; lib/run/train_run.* drop-train's loop
  *   kernels/ops.h    the compute backends (CPU reference, CUDA); kernels/STATUS.md
@@ -34,6 +37,9 @@
  * Convention: a lib/ function that can fail returns -1 (or NULL) and leaves a one-line
  * reason in drop_errmsg() (thread-local, so parallel workers do not clobber each other);
  * the tool prints it as "drop-x: FILE: reason". lib/ never exits and never prints data.
+ * A broken invariant - something the code itself should have made impossible, whatever the
+ * input - is a bug, not an error: DROP_ASSERT / DROP_BUG (kernels/fail.h) abort with
+ * "PROG: bug at FILE:LINE". drop_die is the tools' (cmd/, lib/run/cli.c's option handling).
  */
 #ifndef DROP_H
 #define DROP_H

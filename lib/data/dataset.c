@@ -51,9 +51,6 @@ static const struct layout layouts[] = {
 };
 #define NLAYOUTS (sizeof layouts / sizeof layouts[0])
 
-const char *const drop_dataset_names[] = { "market1501", "dukemtmcreid", "occluded_duke",
-                                           "occluded_reid", "p_dukemtmc_reid", NULL };
-
 static const struct layout *find_layout(const char *name)
 {
 	for (size_t i = 0; i < NLAYOUTS; i++)
@@ -64,7 +61,14 @@ static const struct layout *find_layout(const char *name)
 
 bool drop_dataset_known(const char *name)
 {
-	return find_layout(name) != NULL;
+	if (find_layout(name))
+		return true;
+	char list[256] = "";
+	for (size_t i = 0; i < NLAYOUTS; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+		         layouts[i].name);
+	drop_fail("unknown dataset '%s' (%s)", name, list);
+	return false;
 }
 
 static const char *base_name(const char *path)

@@ -90,10 +90,8 @@ struct drop_dataset_source {
 	bool need_labels;       /* every image must have a label file that exists */
 };
 
-/* The layout names, NULL-terminated, in the order listed above. */
-extern const char *const drop_dataset_names[];
-
-/* Whether `name` is a layout name. */
+/* Whether `name` is a layout name; when not, drop_errmsg() says so and lists them, in the
+ * order above: "unknown dataset 'x' (market1501, dukemtmcreid, ...)". */
 bool drop_dataset_known(const char *name);
 
 /* Load the images of a split or list into ds (zeroed by this call). With need_labels, each

@@ -1,5 +1,5 @@
 /*
- * model_graph.c - the network as a list of layers (lib/model/model.h, "Graph"): building it,
+ * graph.c - the network as a list of layers (lib/model/graph.h): building it,
  * planning its memory for a batch size and mode, and running it forward and backward on a
  * backend.
  *
@@ -8,9 +8,9 @@
  * Every buffer (a value's data in forward, its bf16 copy, a recomputed value's data in
  * backward, a gradient, a backward temporary) is an interval on it; buffers whose
  * intervals are disjoint share memory.
- * Not here: the layers' arrangement (model_hrnet.c, model_heads.c) or the heads' maths.
+ * Not here: the layers' arrangement (hrnet.c, resnet.c, net.c) or the heads' maths (heads.c).
  */
-#include "model.h"
+#include "graph.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -64,8 +64,7 @@ static int new_val(struct drop_graph *g, int node, int c, int h, int w, enum dro
 
 static void set_inputs(struct drop_graph *g, int node, int n, const int *xs)
 {
-	if (n < 1 || n > DROP_NODE_MAXIN)
-		drop_die(DROP_EXIT_DATA, "graph: %d inputs", n);
+	DROP_ASSERT(n >= 1 && n <= DROP_NODE_MAXIN, "graph: %d inputs", n);
 	struct drop_node *nd = &g->nd[node];
 	nd->nin = n;
 	for (int j = 0; j < n; j++)
@@ -139,9 +138,9 @@ int drop_graph_add(struct drop_graph *g, int n, const int *xs, bool relu)
 	struct drop_tensor xt = g->v[xs[0]].t;
 	for (int j = 1; j < n; j++) {
 		struct drop_tensor t = g->v[xs[j]].t;
-		if (t.c != xt.c || t.h != xt.h || t.w != xt.w || t.layout != xt.layout)
-			drop_die(DROP_EXIT_DATA, "graph: add of (%d, %d, %d) and (%d, %d, %d)", xt.c,
-			         xt.h, xt.w, t.c, t.h, t.w);
+		DROP_ASSERT(t.c == xt.c && t.h == xt.h && t.w == xt.w && t.layout == xt.layout,
+		            "graph: add of (%d, %d, %d) and (%d, %d, %d)", xt.c, xt.h, xt.w, t.c, t.h,
+		            t.w);
 	}
 	int nd = new_node(g, DROP_NODE_ADD);
 	set_inputs(g, nd, n, xs);
@@ -162,9 +161,8 @@ int drop_graph_resample(struct drop_graph *g, int x, int ho, int wo,
 	n->align_corners = align_corners;
 	if (mode == DROP_NEAREST) {
 		n->factor = ho / xt.h;
-		if (n->factor < 1 || ho != n->factor * xt.h || wo != n->factor * xt.w)
-			drop_die(DROP_EXIT_DATA, "graph: nearest %dx%d -> %dx%d is not a whole factor",
-			         xt.h, xt.w, ho, wo);
+		DROP_ASSERT(n->factor >= 1 && ho == n->factor * xt.h && wo == n->factor * xt.w,
+		            "graph: nearest %dx%d -> %dx%d is not a whole factor", xt.h, xt.w, ho, wo);
 	}
 	int v = new_val(g, nd, xt.c, ho, wo, xt.layout);
 	g->v[v].needs_grad = g->v[x].needs_grad;
@@ -177,8 +175,8 @@ int drop_graph_concat(struct drop_graph *g, int n, const int *xs)
 	int c = 0;
 	for (int j = 0; j < n; j++) {
 		struct drop_tensor t = g->v[xs[j]].t;
-		if (t.h != xt.h || t.w != xt.w || t.layout != xt.layout)
-			drop_die(DROP_EXIT_DATA, "graph: concat of different sizes");
+		DROP_ASSERT(t.h == xt.h && t.w == xt.w && t.layout == xt.layout,
+		            "graph: concat of different sizes");
 		c += t.c;
 	}
 	int nd = new_node(g, DROP_NODE_CONCAT);
@@ -395,12 +393,22 @@ static size_t place(struct drop_graph *g)
 	return total;
 }
 
-void drop_graph_plan(struct drop_graph *g, int n, bool train)
+/* What the planner learns about each value (index) from the nodes that read it. */
+struct plan_scan {
+	int *last_fwd;           /* the last node reading it in forward (else its producer) */
+	int *bwd_lo, *bwd_hi;    /* the first and last backward times reading its data (-1:
+	                          * none: bwd_hi) */
+	int *nreaders;           /* nodes reading it */
+	int *bwd_float;          /* read in backward as float data: by anything but a
+	                          * convolution, or as more than ReLU's mask */
+	int *fwd_float;          /* read in forward by something not a convolution */
+	int *add_taken;          /* an ADD's output whose gradient buffer an input took over */
+};
+
+/* Forget the previous plan: every value at batch n, without buffers or data. */
+static void plan_reset(struct drop_graph *g, int n)
 {
-	if (g->plan_n == n && g->plan_train == train)
-		return;
 	g->nbuf = 0;
-	int nn = g->nn;
 	for (int i = 0; i < g->nv; i++) {
 		struct drop_val *v = &g->v[i];
 		v->t.n = v->g.n = n;
@@ -411,25 +419,30 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 		v->slice_of = -1;
 		v->first_writer = -1;
 	}
-	/* Per value: last forward reader, backward readers (and whether one needs the float
-	 * data: anything but a convolution, or ReLU's mask), first gradient writer. */
-	int *last_fwd = drop_malloc((size_t)g->nv * 7 * sizeof *last_fwd);
-	int *bwd_lo = last_fwd + g->nv, *bwd_hi = bwd_lo + g->nv, *nreaders = bwd_hi + g->nv;
-	int *bwd_float = nreaders + g->nv, *add_taken = bwd_float + g->nv;
-	int *fwd_float = add_taken + g->nv; /* read in forward by something not a convolution */
-	for (int i = 0; i < g->nv; i++) {
+}
+
+/* Per value: last forward reader, backward readers (and whether one needs the float
+ * data: anything but a convolution, or ReLU's mask), first gradient writer (the last node
+ * reading it: backward meets that one first). s's arrays are allocated here (scan_free). */
+static void scan_readers(struct drop_graph *g, bool train, struct plan_scan *s)
+{
+	int nv = g->nv;
+	int *last_fwd = s->last_fwd = drop_malloc((size_t)nv * 7 * sizeof *last_fwd);
+	int *bwd_lo = s->bwd_lo = last_fwd + nv, *bwd_hi = s->bwd_hi = bwd_lo + nv;
+	int *nreaders = s->nreaders = bwd_hi + nv, *bwd_float = s->bwd_float = nreaders + nv;
+	int *add_taken = s->add_taken = bwd_float + nv, *fwd_float = s->fwd_float = add_taken + nv;
+	for (int i = 0; i < nv; i++) {
 		last_fwd[i] = g->v[i].producer;
 		bwd_lo[i] = 1 << 30;
 		bwd_hi[i] = -1;
 		nreaders[i] = bwd_float[i] = add_taken[i] = fwd_float[i] = 0;
 	}
-	for (int i = 0; i < nn; i++) {
+	for (int i = 0; i < g->nn; i++) {
 		struct drop_node *nd = &g->nd[i];
 		for (int j = 0; j < nd->nin; j++) {
 			int x = nd->in[j];
 			for (int k = 0; k < j; k++)
-				if (nd->in[k] == x)
-					drop_die(DROP_EXIT_DATA, "graph: node %d reads value %d twice", i, x);
+				DROP_ASSERT(nd->in[k] != x, "graph: node %d reads value %d twice", i, x);
 			last_fwd[x] = i;
 			nreaders[x]++;
 			fwd_float[x] |= nd->op != DROP_NODE_CONV;
@@ -449,13 +462,24 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 			bwd_hi[nd->out] = t > bwd_hi[nd->out] ? t : bwd_hi[nd->out];
 		}
 	}
-	/* Which values backward rebuilds: BN outputs, and outputs of convolutions read only by
-	 * a BN as the recompute level says (CHEAP: those at most CHEAP_FLOPS an element to
-	 * compute again - for HRNet-W32 the 1x1 convolutions and the stem's first: a fifth of
-	 * the memory for 1-3 % of a step). A rebuilt value's producer reads its
-	 * inputs again when it is rebuilt, so a rebuilt input must be there from then on:
-	 * walking the nodes backwards carries each rebuild time down the chain (conv -> BN ->
-	 * conv). */
+}
+
+static void scan_free(struct plan_scan *s)
+{
+	free(s->last_fwd);
+	memset(s, 0, sizeof *s);
+}
+
+/* Which values backward rebuilds (training plans): BN outputs, and outputs of convolutions
+ * read only by a BN as the recompute level says (CHEAP: those at most CHEAP_FLOPS an
+ * element to compute again - for HRNet-W32 the 1x1 convolutions and the stem's first: a
+ * fifth of the memory for 1-3 % of a step). A rebuilt value's producer reads its inputs
+ * again when it is rebuilt, so a rebuilt input must be there from then on: walking the
+ * nodes backwards carries each rebuild time down the chain (conv -> BN -> conv). */
+static void mark_rebuilt(struct drop_graph *g, bool train, struct plan_scan *s)
+{
+	int *last_fwd = s->last_fwd, *bwd_lo = s->bwd_lo, *bwd_hi = s->bwd_hi;
+	int *nreaders = s->nreaders;
 	for (int i = 0; i < g->nv; i++) {
 		struct drop_val *v = &g->v[i];
 		const struct drop_node *pr = &g->nd[v->producer];
@@ -465,7 +489,7 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 		             (g->recompute == DROP_RECOMPUTE_CHEAP && conv_flops(g, pr) <= CHEAP_FLOPS);
 		v->rebuilt = train && (v->recompute || (conv_bn && again));
 	}
-	for (int i = nn - 1; train && i >= 0; i--) {
+	for (int i = g->nn - 1; train && i >= 0; i--) {
 		struct drop_node *nd = &g->nd[i];
 		int w = nd->out;
 		if (w < 0 || !g->v[w].rebuilt || bwd_hi[w] < 0)
@@ -478,27 +502,40 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 			bwd_hi[x] = bwd_lo[w] > bwd_hi[x] ? bwd_lo[w] : bwd_hi[x];
 		}
 	}
-	/* A resampling read only by a concat writes straight into the concat's buffer, and its
-	 * backward reads its gradient from the concat's (no copy either way), where the slice
-	 * starts at a whole channel block. */
-	for (int i = 0; i < nn; i++) {
+}
+
+/* A resampling read only by a concat writes straight into the concat's buffer, and its
+ * backward reads its gradient from the concat's (no copy either way), where the slice
+ * starts at a whole channel block. */
+static void slice_resamplings(struct drop_graph *g, const struct plan_scan *s)
+{
+	for (int i = 0; i < g->nn; i++) {
 		const struct drop_node *nd = &g->nd[i];
 		if (nd->op != DROP_NODE_CONCAT)
 			continue;
 		int block = g->v[nd->out].t.layout == DROP_BLOCKED ? g->be->block() : 1;
 		for (int j = 0, c0 = 0; j < nd->nin; c0 += g->v[nd->in[j]].t.c, j++) {
 			struct drop_val *u = &g->v[nd->in[j]];
-			if (g->nd[u->producer].op == DROP_NODE_RESAMPLE && nreaders[nd->in[j]] == 1 &&
+			if (g->nd[u->producer].op == DROP_NODE_RESAMPLE && s->nreaders[nd->in[j]] == 1 &&
 			    !u->output && !u->keep && c0 % block == 0) {
 				u->slice_of = nd->out;
 				u->slice_c0 = c0;
 			}
 		}
 	}
-	/* With --bf16, a value that backward reads only as a convolution's input or as ReLU's
-	 * mask is kept as its bfloat16 copy, which the convolutions read in forward too (the
-	 * bits they would round to themselves), and its float data dies after forward: half
-	 * the memory, no rounding pass in backward. */
+}
+
+/* Every value's data buffers: forward (from its producer to its last reader, or to its
+ * last backward reader when backward reads it as made), and in training its bf16 copy or
+ * its backward buffer when rebuilt. With --bf16, a value that backward reads only as a
+ * convolution's input or as ReLU's mask is kept as its bfloat16 copy, which the
+ * convolutions read in forward too (the bits they would round to themselves), and its
+ * float data dies after forward: half the memory, no rounding pass in backward. */
+static void plan_value_buffers(struct drop_graph *g, bool train, const struct plan_scan *s)
+{
+	const int *last_fwd = s->last_fwd, *bwd_lo = s->bwd_lo, *bwd_hi = s->bwd_hi;
+	const int *nreaders = s->nreaders, *bwd_float = s->bwd_float, *fwd_float = s->fwd_float;
+	int nn = g->nn;
 	bool halves = train && g->bf16 && g->be->to_bf16 && g->be->relu_bwd_bf16;
 	for (int i = 0; i < g->nv; i++) {
 		struct drop_val *v = &g->v[i];
@@ -511,14 +548,13 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 		               !v->keep && v->slice_of < 0 && !half;
 		size_t bytes = v->bf16_only ? val_bytes(g, v) / 2 : val_bytes(g, v);
 		if (v->slice_of >= 0)
-			continue; /* the concat's buffers, stretched below */
+			continue; /* the concat's buffers, stretched by stretch_slices */
 		int last = last_fwd[i];
 		if (v->output) {
 			last = last > nn + 1 ? last : nn + 1;
 			v->first_writer = -1;
 		}
-		if (!v->output && nreaders[i] == 0)
-			drop_die(DROP_EXIT_DATA, "graph: value %d is never read", i);
+		DROP_ASSERT(v->output || nreaders[i] > 0, "graph: value %d is never read", i);
 		if (v->keep && last < nn)
 			last = nn;
 		if (half)
@@ -531,29 +567,44 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 		if (v->rebuilt && bwd_hi[i] >= 0)
 			v->buf_bwd = new_buf(g, bytes, bwd_lo[i], bwd_hi[i]);
 	}
-	/* Gradients, last value first: an ADD's output gradient goes on as the gradient of one
-	 * input that the ADD writes first (dy is that input's gradient: no copy, one buffer). */
-	for (int i = train ? g->nv - 1 : -1; i >= 0; i--) {
+}
+
+/* Gradients (training plans), last value first: each lives from its first writer's
+ * backward (the heads' for an output, its producer's when a gradient writer writes it
+ * late) to its producer's. An ADD's output gradient goes on as the gradient of one input
+ * that the ADD writes first (dy is that input's gradient: no copy, one buffer). */
+static void plan_gradients(struct drop_graph *g, struct plan_scan *s)
+{
+	int nn = g->nn;
+	for (int i = g->nv - 1; i >= 0; i--) {
 		struct drop_val *v = &g->v[i];
 		if (!v->needs_grad || v->slice_of >= 0)
 			continue;
 		int last = t_bwd(g, v->producer);
 		const struct drop_node *fw = v->first_writer >= 0 ? &g->nd[v->first_writer] : NULL;
 		int y = fw && fw->op == DROP_NODE_ADD ? fw->out : -1;
-		if (y >= 0 && !add_taken[y] && g->v[y].buf_grad >= 0 && !g->v[y].output) {
-			add_taken[y] = 1;
+		if (y >= 0 && !s->add_taken[y] && g->v[y].buf_grad >= 0 && !g->v[y].output) {
+			s->add_taken[y] = 1;
 			v->buf_grad = g->v[y].buf_grad;
 			if (g->buf[v->buf_grad].last < last)
 				g->buf[v->buf_grad].last = last;
 			continue;
 		}
 		int gfirst = v->output ? nn + 1 : t_bwd(g, v->first_writer);
-		v->grad_late = v->grad_fn && nreaders[i] == 0;
+		v->grad_late = v->grad_fn && s->nreaders[i] == 0;
 		if (v->grad_late) /* written at its producer */
 			gfirst = t_bwd(g, v->producer);
 		v->buf_grad = new_buf(g, val_bytes(g, v), gfirst, last);
 	}
-	for (int i = 0; i < nn; i++) {
+}
+
+/* The nodes' own buffers: max pooling's argmax and IBN's instance statistics (forward to
+ * backward), IBN's forward temporary, and in training the backward temporaries: an input's
+ * gradient to add to what another node wrote first, dy rounded to bf16 once for both of a
+ * convolution's backward passes, a BN + ReLU output recomputed for the mask, IBN's own. */
+static void plan_node_buffers(struct drop_graph *g, bool train)
+{
+	for (int i = 0; i < g->nn; i++) {
 		struct drop_node *nd = &g->nd[i];
 		int last = train ? t_bwd(g, i) : i;
 		nd->aux = nd->tmp_f = -1;
@@ -564,27 +615,33 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 			nd->tmp_f = new_buf(g, drop_ibn_tmp_bytes(g, nd, false), i, i);
 		}
 	}
-	if (train) {
-		for (int i = 0; i < nn; i++) {
-			struct drop_node *nd = &g->nd[i];
-			int t = t_bwd(g, i);
-			for (int j = 0; j < nd->nin; j++) {
-				struct drop_val *x = &g->v[nd->in[j]];
-				nd->tmp_dx[j] = -1;
-				if (x->needs_grad && x->first_writer != i && nd->op != DROP_NODE_ADD)
-					nd->tmp_dx[j] = new_buf(g, val_bytes(g, x), t, t);
-			}
-			nd->tmp_y = nd->tmp_dy16 = -1;
-			if (nd->op == DROP_NODE_CONV && g->bf16 && g->be->to_bf16 &&
-			    g->v[nd->out].needs_grad)
-				nd->tmp_dy16 = new_buf(g, val_bytes(g, &g->v[nd->out]) / 2, t, t);
-			if (nd->op == DROP_NODE_BN && nd->relu && !g->be->bn_relu_bwd)
-				nd->tmp_y = new_buf(g, val_bytes(g, &g->v[nd->out]), t, t);
-			if (nd->op == DROP_NODE_IBN)
-				nd->tmp_y = new_buf(g, drop_ibn_tmp_bytes(g, nd, true), t, t);
+	if (!train)
+		return;
+	for (int i = 0; i < g->nn; i++) {
+		struct drop_node *nd = &g->nd[i];
+		int t = t_bwd(g, i);
+		for (int j = 0; j < nd->nin; j++) {
+			struct drop_val *x = &g->v[nd->in[j]];
+			nd->tmp_dx[j] = -1;
+			if (x->needs_grad && x->first_writer != i && nd->op != DROP_NODE_ADD)
+				nd->tmp_dx[j] = new_buf(g, val_bytes(g, x), t, t);
 		}
+		nd->tmp_y = nd->tmp_dy16 = -1;
+		if (nd->op == DROP_NODE_CONV && g->bf16 && g->be->to_bf16 &&
+		    g->v[nd->out].needs_grad)
+			nd->tmp_dy16 = new_buf(g, val_bytes(g, &g->v[nd->out]) / 2, t, t);
+		if (nd->op == DROP_NODE_BN && nd->relu && !g->be->bn_relu_bwd)
+			nd->tmp_y = new_buf(g, val_bytes(g, &g->v[nd->out]), t, t);
+		if (nd->op == DROP_NODE_IBN)
+			nd->tmp_y = new_buf(g, drop_ibn_tmp_bytes(g, nd, true), t, t);
 	}
-	for (int i = 0; i < g->nv; i++) { /* a concat's buffers hold its slices' lifetimes */
+}
+
+/* A concat's buffers hold its slices' lifetimes too: from the first slice's producer, and
+ * its gradient to the last slice's backward. */
+static void stretch_slices(struct drop_graph *g, bool train)
+{
+	for (int i = 0; i < g->nv; i++) {
 		struct drop_val *u = &g->v[i], *c = &g->v[u->slice_of < 0 ? i : u->slice_of];
 		if (u->slice_of < 0)
 			continue;
@@ -593,7 +650,11 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 		if (train && u->needs_grad && g->buf[c->buf_grad].last < t_bwd(g, u->producer))
 			g->buf[c->buf_grad].last = t_bwd(g, u->producer);
 	}
-	free(last_fwd);
+}
+
+/* Place every buffer in the arena, which grows (never shrinks) to the plan's size. */
+static void place_in_arena(struct drop_graph *g)
+{
 	size_t total = place(g);
 	if (total > g->arena_bytes) {
 		if (g->arena)
@@ -601,6 +662,24 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 		g->arena = g->be->alloc(total);
 		g->arena_bytes = total;
 	}
+}
+
+void drop_graph_plan(struct drop_graph *g, int n, bool train)
+{
+	if (g->plan_n == n && g->plan_train == train)
+		return;
+	struct plan_scan s;
+	plan_reset(g, n);
+	scan_readers(g, train, &s);
+	mark_rebuilt(g, train, &s);
+	slice_resamplings(g, &s);
+	plan_value_buffers(g, train, &s);
+	if (train)
+		plan_gradients(g, &s);
+	plan_node_buffers(g, train);
+	stretch_slices(g, train);
+	scan_free(&s);
+	place_in_arena(g);
 	g->plan_n = n;
 	g->plan_train = train;
 	bind(g);
@@ -654,8 +733,7 @@ static size_t floats(struct drop_graph *g, const struct drop_tensor *t)
 void drop_graph_forward(struct drop_graph *g, bool train)
 {
 	const struct drop_backend *be = g->be;
-	if (!g->plan_n || g->plan_train != train)
-		drop_die(DROP_EXIT_DATA, "graph: forward without a matching plan");
+	DROP_ASSERT(g->plan_n && g->plan_train == train, "graph: forward without a matching plan");
 	for (int i = 0; i < g->nn; i++) {
 		struct drop_node *nd = &g->nd[i];
 		struct drop_tensor *y = &g->v[nd->out].t;
@@ -798,11 +876,128 @@ static void dx_finish(struct drop_graph *g, struct drop_node *nd, int j)
 		g->be->add(floats(g, &x->g), x->g.data, buf_ptr(g, nd->tmp_dx[j]), x->g.data);
 }
 
-void drop_graph_backward(struct drop_graph *g)
+/* Rebuild the values whose backward buffer starts at time t, producers first (values are
+ * numbered in node order). */
+static void rebuild_due(struct drop_graph *g, int t)
+{
+	for (int v = 0; v < g->nv; v++) {
+		struct drop_val *x = &g->v[v];
+		if (x->rebuilt && x->buf_bwd >= 0 && g->buf[x->buf_bwd].first == t)
+			rebuild(g, v);
+	}
+}
+
+/* Node i's backward pass: the gradients of its registry entries (written) and of its inputs
+ * (written by their first writer, added by the others) from its output's gradient. */
+static void node_backward(struct drop_graph *g, int i)
 {
 	const struct drop_backend *be = g->be;
-	if (!g->plan_train)
-		drop_die(DROP_EXIT_DATA, "graph: backward without a training plan");
+	struct drop_node *nd = &g->nd[i];
+	struct drop_val *yv = &g->v[nd->out];
+	struct drop_tensor *dy = &yv->g;
+	struct drop_tensor *x = nd->nin ? &g->v[nd->in[0]].t : NULL;
+	switch (nd->op) {
+	case DROP_NODE_INPUT:
+		break;
+	case DROP_NODE_CONV: {
+		struct drop_conv2d_desc d = conv_desc(g, nd);
+		struct drop_tensor dyt = *dy;
+		if (nd->tmp_dy16 >= 0) { /* both passes read dy as bf16: round it once */
+			dyt.bf16 = (uint16_t *)buf_ptr(g, nd->tmp_dy16);
+			be->to_bf16(floats(g, dy), dy->data, dyt.bf16);
+		}
+		be->conv2d_bwd_weights(&d, x, &dyt, P(g, nd->w)->grad,
+		                       nd->b >= 0 ? P(g, nd->b)->grad : NULL);
+		if (g->v[nd->in[0]].needs_grad) {
+			struct drop_tensor dx = dx_target(g, nd, 0);
+			be->conv2d_bwd_data(&d, &dyt, &P(g, nd->w)->t, &dx);
+			dx_finish(g, nd, 0);
+		}
+		break;
+	}
+	case DROP_NODE_BN: {
+		struct drop_bn_desc d = bn_desc(x, false, false);
+		const float *dyp = dy->data;
+		if (nd->relu && be->bn_relu_bwd) { /* the ReLU's mask from x, in one op */
+			struct drop_tensor dx = dx_target(g, nd, 0);
+			DROP_ASSERT(g->v[nd->in[0]].needs_grad,
+			            "graph: batch norm on an input without gradient");
+			be->bn_relu_bwd(&d, x->data, dy->data, P(g, nd->w)->t.data,
+			                P(g, nd->b)->t.data, nd->save_mean, nd->save_invstd, dx.data,
+			                P(g, nd->w)->grad, P(g, nd->b)->grad);
+			dx_finish(g, nd, 0);
+			break;
+		}
+		if (nd->relu) {
+			float *yt = buf_ptr(g, nd->tmp_y);
+			recompute_bn(g, nd->out, yt, false);
+			be->relu_bwd(floats(g, dy), yt, dy->data, yt);
+			dyp = yt;
+		}
+		struct drop_tensor dx = dx_target(g, nd, 0);
+		float *dxp = g->v[nd->in[0]].needs_grad ? dx.data : NULL;
+		DROP_ASSERT(dxp, "graph: batch norm on an input without gradient");
+		be->bn_bwd(&d, x->data, dyp, P(g, nd->w)->t.data, nd->save_mean, nd->save_invstd,
+		           dxp, P(g, nd->w)->grad, P(g, nd->b)->grad);
+		dx_finish(g, nd, 0);
+		break;
+	}
+	case DROP_NODE_ADD:
+		if (nd->relu && yv->buf_bf16 >= 0)
+			be->relu_bwd_bf16(floats(g, dy), yv->t.bf16, dy->data, dy->data);
+		else if (nd->relu)
+			be->relu_bwd(floats(g, dy), yv->t.data, dy->data, dy->data);
+		for (int j = 0; j < nd->nin; j++) {
+			struct drop_val *xv = &g->v[nd->in[j]];
+			if (!xv->needs_grad || xv->buf_grad == yv->buf_grad)
+				continue; /* none, or dy itself */
+			if (xv->first_writer == i)
+				be->scale(floats(g, dy), 1.0f, dy->data, xv->g.data);
+			else
+				be->add(floats(g, dy), xv->g.data, dy->data, xv->g.data);
+		}
+		break;
+	case DROP_NODE_RESAMPLE: {
+		struct drop_resample_desc d = rs_desc(g, nd);
+		struct drop_tensor dx = dx_target(g, nd, 0);
+		be->resample_bwd(&d, dy->data, dx.data);
+		dx_finish(g, nd, 0);
+		break;
+	}
+	case DROP_NODE_IBN: {
+		struct drop_tensor dx = dx_target(g, nd, 0);
+		drop_ibn_backward(g, nd, (char *)buf_ptr(g, nd->tmp_y), buf_ptr(g, nd->aux), &dx);
+		dx_finish(g, nd, 0);
+		break;
+	}
+	case DROP_NODE_MAXPOOL: {
+		struct drop_maxpool_desc d = mp_desc(g, nd);
+		struct drop_tensor dx = dx_target(g, nd, 0);
+		be->maxpool_bwd(&d, dy->data, (const int *)buf_ptr(g, nd->aux), dx.data);
+		dx_finish(g, nd, 0);
+		break;
+	}
+	case DROP_NODE_CONCAT: {
+		struct drop_tensor parts[DROP_NODE_MAXIN], *pp[DROP_NODE_MAXIN];
+		for (int j = 0; j < nd->nin; j++) {
+			parts[j] = dx_target(g, nd, j);
+			DROP_ASSERT(g->v[nd->in[j]].needs_grad,
+			            "graph: concat of an input without gradient");
+			if (g->v[nd->in[j]].slice_of >= 0)
+				parts[j].data = NULL; /* read there by the resampling's backward */
+			pp[j] = &parts[j];
+		}
+		be->split(dy, nd->nin, pp);
+		for (int j = 0; j < nd->nin; j++)
+			dx_finish(g, nd, j);
+		break;
+	}
+	}
+}
+
+void drop_graph_backward(struct drop_graph *g)
+{
+	DROP_ASSERT(g->plan_train, "graph: backward without a training plan");
 	for (int i = 0; i < g->nv; i++) /* the float data of values kept as bf16 is gone */
 		if (g->v[i].buf_bf16 >= 0)
 			g->v[i].t.data = NULL;
@@ -811,119 +1006,13 @@ void drop_graph_backward(struct drop_graph *g)
 			g->v[i].grad_fn(g->v[i].grad_ctx);
 	for (int i = g->nn - 1; i >= 0; i--) {
 		struct drop_node *nd = &g->nd[i];
-		int t = t_bwd(g, i);
-		/* Rebuild the values whose backward buffer starts now, producers first (values
-		 * are numbered in node order). */
-		for (int v = 0; v < g->nv; v++) {
-			struct drop_val *x = &g->v[v];
-			if (x->rebuilt && x->buf_bwd >= 0 && g->buf[x->buf_bwd].first == t)
-				rebuild(g, v);
-		}
+		rebuild_due(g, t_bwd(g, i));
 		struct drop_val *yv = &g->v[nd->out];
 		if (yv->grad_fn && yv->grad_late)
 			yv->grad_fn(yv->grad_ctx);
 		if (!yv->needs_grad || nd->op == DROP_NODE_INPUT)
 			continue;
-		struct drop_tensor *dy = &yv->g;
-		struct drop_tensor *x = nd->nin ? &g->v[nd->in[0]].t : NULL;
-		switch (nd->op) {
-		case DROP_NODE_INPUT:
-			break;
-		case DROP_NODE_CONV: {
-			struct drop_conv2d_desc d = conv_desc(g, nd);
-			struct drop_tensor dyt = *dy;
-			if (nd->tmp_dy16 >= 0) { /* both passes read dy as bf16: round it once */
-				dyt.bf16 = (uint16_t *)buf_ptr(g, nd->tmp_dy16);
-				be->to_bf16(floats(g, dy), dy->data, dyt.bf16);
-			}
-			be->conv2d_bwd_weights(&d, x, &dyt, P(g, nd->w)->grad,
-			                       nd->b >= 0 ? P(g, nd->b)->grad : NULL);
-			if (g->v[nd->in[0]].needs_grad) {
-				struct drop_tensor dx = dx_target(g, nd, 0);
-				be->conv2d_bwd_data(&d, &dyt, &P(g, nd->w)->t, &dx);
-				dx_finish(g, nd, 0);
-			}
-			break;
-		}
-		case DROP_NODE_BN: {
-			struct drop_bn_desc d = bn_desc(x, false, false);
-			const float *dyp = dy->data;
-			if (nd->relu && be->bn_relu_bwd) { /* the ReLU's mask from x, in one op */
-				struct drop_tensor dx = dx_target(g, nd, 0);
-				if (!g->v[nd->in[0]].needs_grad)
-					drop_die(DROP_EXIT_DATA, "graph: batch norm on an input without gradient");
-				be->bn_relu_bwd(&d, x->data, dy->data, P(g, nd->w)->t.data,
-				                P(g, nd->b)->t.data, nd->save_mean, nd->save_invstd, dx.data,
-				                P(g, nd->w)->grad, P(g, nd->b)->grad);
-				dx_finish(g, nd, 0);
-				break;
-			}
-			if (nd->relu) {
-				float *yt = buf_ptr(g, nd->tmp_y);
-				recompute_bn(g, nd->out, yt, false);
-				be->relu_bwd(floats(g, dy), yt, dy->data, yt);
-				dyp = yt;
-			}
-			struct drop_tensor dx = dx_target(g, nd, 0);
-			float *dxp = g->v[nd->in[0]].needs_grad ? dx.data : NULL;
-			if (!dxp)
-				drop_die(DROP_EXIT_DATA, "graph: batch norm on an input without gradient");
-			be->bn_bwd(&d, x->data, dyp, P(g, nd->w)->t.data, nd->save_mean, nd->save_invstd,
-			           dxp, P(g, nd->w)->grad, P(g, nd->b)->grad);
-			dx_finish(g, nd, 0);
-			break;
-		}
-		case DROP_NODE_ADD:
-			if (nd->relu && yv->buf_bf16 >= 0)
-				be->relu_bwd_bf16(floats(g, dy), yv->t.bf16, dy->data, dy->data);
-			else if (nd->relu)
-				be->relu_bwd(floats(g, dy), yv->t.data, dy->data, dy->data);
-			for (int j = 0; j < nd->nin; j++) {
-				struct drop_val *xv = &g->v[nd->in[j]];
-				if (!xv->needs_grad || xv->buf_grad == yv->buf_grad)
-					continue; /* none, or dy itself */
-				if (xv->first_writer == i)
-					be->scale(floats(g, dy), 1.0f, dy->data, xv->g.data);
-				else
-					be->add(floats(g, dy), xv->g.data, dy->data, xv->g.data);
-			}
-			break;
-		case DROP_NODE_RESAMPLE: {
-			struct drop_resample_desc d = rs_desc(g, nd);
-			struct drop_tensor dx = dx_target(g, nd, 0);
-			be->resample_bwd(&d, dy->data, dx.data);
-			dx_finish(g, nd, 0);
-			break;
-		}
-		case DROP_NODE_IBN: {
-			struct drop_tensor dx = dx_target(g, nd, 0);
-			drop_ibn_backward(g, nd, (char *)buf_ptr(g, nd->tmp_y), buf_ptr(g, nd->aux), &dx);
-			dx_finish(g, nd, 0);
-			break;
-		}
-		case DROP_NODE_MAXPOOL: {
-			struct drop_maxpool_desc d = mp_desc(g, nd);
-			struct drop_tensor dx = dx_target(g, nd, 0);
-			be->maxpool_bwd(&d, dy->data, (const int *)buf_ptr(g, nd->aux), dx.data);
-			dx_finish(g, nd, 0);
-			break;
-		}
-		case DROP_NODE_CONCAT: {
-			struct drop_tensor parts[DROP_NODE_MAXIN], *pp[DROP_NODE_MAXIN];
-			for (int j = 0; j < nd->nin; j++) {
-				parts[j] = dx_target(g, nd, j);
-				if (!g->v[nd->in[j]].needs_grad)
-					drop_die(DROP_EXIT_DATA, "graph: concat of an input without gradient");
-				if (g->v[nd->in[j]].slice_of >= 0)
-					parts[j].data = NULL; /* read there by the resampling's backward */
-				pp[j] = &parts[j];
-			}
-			be->split(dy, nd->nin, pp);
-			for (int j = 0; j < nd->nin; j++)
-				dx_finish(g, nd, j);
-			break;
-		}
-		}
+		node_backward(g, i);
 		if (g->adam) /* fused: this node's gradients are final, take its Adam step */
 			node_adam(g, nd);
 	}

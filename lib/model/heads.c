@@ -1,5 +1,5 @@
 /*
- * model_heads.c - the parsing-guided embeddings (model.md §3-4) after the graph's outputs
+ * heads.c - the parsing-guided embeddings (model.md §3-4) after the graph's outputs
  * Preid and S: softmax of the parsing logits, foreground map, WAMP, global average pooling,
  * the global / foreground / parts reductions (Linear + BN1d + ReLU), BNNeck and classifiers,
  * visibility scores; forward in training or evaluation mode and backward into the graph's
@@ -8,15 +8,16 @@
  * WAMP runs once over K + 2 maps (foreground, background, K parts): the background row
  * costs 1/(K + 2) more pooling and keeps the maps one contiguous concat of (P_fore, P); its
  * embedding is never used and gets no gradient.
- * Not here: the losses (model_loss.c) or the layers before Preid and S (the graph).
+ * Not here: the losses (losses.c) or the layers before Preid and S (the graph, graph.c).
  */
-#include "model.h"
+#include "heads.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/drop.h"
+#include "graph.h"
 
 static int add_entry(struct drop_model *m, const char *pre, const char *suf,
                      enum drop_param_kind kind, int ndim, const int *shape, enum drop_init init,
@@ -81,8 +82,8 @@ static void preid_grad(void *ctx)
 {
 	struct drop_model *m = ctx;
 	struct drop_heads *h = m->heads;
-	int n = m->graph.plan_n, cr = m->creid;
-	struct drop_tensor *dpreid = drop_graph_grad(&m->graph, m->v_preid);
+	int n = m->graph->plan_n, cr = m->creid;
+	struct drop_tensor *dpreid = drop_graph_grad(m->graph, m->v_preid);
 	struct drop_pool_desc wd = { n, cr, m->hf, m->wf, dpreid->layout, m->cfg.parts + 2, false };
 	m->be->wamp_bwd(&wd, NULL, h->maps, h->e_arg, h->de, dpreid->data, NULL);
 	struct drop_pool_desc gd = { n, cr, m->hf, m->wf, dpreid->layout, 0, true };
@@ -100,7 +101,7 @@ void drop_heads_build(struct drop_model *m)
 	h->neck_g = neck(m, "global_classifier", D);
 	h->neck_f = neck(m, "foreground_classifier", D);
 	h->neck_c = neck(m, "concat_classifier", K * D);
-	drop_graph_grad_writer(&m->graph, m->v_preid, preid_grad, m);
+	drop_graph_grad_writer(m->graph, m->v_preid, preid_grad, m);
 }
 
 /* ---- Buffers ------------------------------------------------------------------------------ */
@@ -175,7 +176,7 @@ void drop_heads_reserve_bank(struct drop_model *m, int n)
 	h->bank_cap = cap;
 }
 
-void drop_heads_reserve(struct drop_model *m, int n)
+void drop_model_reserve(struct drop_model *m, int n)
 {
 	struct drop_heads *h = m->heads;
 	if (n <= h->cap)
@@ -191,6 +192,28 @@ void drop_heads_reserve(struct drop_model *m, int n)
 	h->visb = zalloc(be, n * K);
 	h->cap = n;
 	drop_heads_reserve_bank(m, n);
+}
+
+int drop_model_batch_cap(const struct drop_model *m)
+{
+	return m->heads->cap;
+}
+
+int drop_model_bank_cap(const struct drop_model *m)
+{
+	return m->heads->bank_cap;
+}
+
+void drop_model_bank_get(const struct drop_model *m, float *dst, int n)
+{
+	size_t row = (size_t)m->cfg.parts * m->cfg.dim;
+	m->be->to_host(dst, m->heads->bank, (size_t)n * row * sizeof *dst);
+}
+
+void drop_model_bank_set(struct drop_model *m, const float *src, int n)
+{
+	size_t row = (size_t)m->cfg.parts * m->cfg.dim;
+	m->be->to_device(m->heads->bank, src, (size_t)n * row * sizeof *src);
 }
 
 void drop_heads_free(struct drop_model *m)
@@ -270,7 +293,7 @@ void drop_heads_forward(struct drop_model *m, int n, bool train)
 
 	/* Parsing: S to plain, softmax, foreground map, the K + 2 maps. */
 	struct drop_tensor s = plain(h->s, n, k1, hf, wf);
-	be->convert(drop_graph_data(&m->graph, m->v_s), &s);
+	be->convert(drop_graph_data(m->graph, m->v_s), &s);
 	be->softmax_fwd(n, k1, hw, h->s, h->prob);
 	be->chanmax_fwd(n, k1, hw, 1, h->prob, h->fg, h->fg_arg);
 	struct drop_tensor fg = plain(h->fg, n, 1, hf, wf), prob = plain(h->prob, n, k1, hf, wf);
@@ -279,7 +302,7 @@ void drop_heads_forward(struct drop_model *m, int n, bool train)
 	be->concat(2, mparts, &maps);
 
 	/* Pooling: global average and WAMP over Preid (blocked). */
-	const struct drop_tensor *preid = drop_graph_data(&m->graph, m->v_preid);
+	const struct drop_tensor *preid = drop_graph_data(m->graph, m->v_preid);
 	struct drop_pool_desc gd = { n, cr, hf, wf, preid->layout, 0, false };
 	be->pool_global_fwd(&gd, preid->data, h->gap, NULL, NULL);
 	struct drop_pool_desc wd = { n, cr, hf, wf, preid->layout, k2, false };
@@ -376,7 +399,7 @@ void drop_heads_backward(struct drop_model *m, int n)
 	struct drop_tensor dep = plain(h->de_parts, n, K, cr, 1);
 	const struct drop_tensor *departs[3] = { &defg, &debg, &dep };
 	be->concat(3, departs, &de);
-	const struct drop_tensor *preid = drop_graph_data(&m->graph, m->v_preid);
+	const struct drop_tensor *preid = drop_graph_data(m->graph, m->v_preid);
 	struct drop_pool_desc wd = { n, cr, hf, wf, preid->layout, k2, false };
 	be->wamp_bwd(&wd, preid->data, h->maps, h->e_arg, h->de, NULL, h->dmaps);
 
@@ -392,5 +415,5 @@ void drop_heads_backward(struct drop_model *m, int n)
 	be->softmax_bwd(n, k1, hw, h->prob, h->dprob, h->dprob);
 	be->add(np, h->dprob, h->ds, h->dprob);
 	struct drop_tensor ds = plain(h->dprob, n, k1, hf, wf);
-	be->convert(&ds, drop_graph_grad(&m->graph, m->v_s));
+	be->convert(&ds, drop_graph_grad(m->graph, m->v_s));
 }

@@ -1,5 +1,5 @@
 /*
- * model_hrnet.c - HRNet backbones as graph layers (model.md §1, bpbreid-reference.md §5):
+ * hrnet.c - HRNet backbones as graph layers (model.md §1, bpbreid-reference.md §5):
  * HRNet-W32 exactly as BPBreID builds it - stem, layer1, transitions, stages 2-4 with
  * their fuse layers, one incre bottleneck per branch - with the parameter names of the
  * official HRNet-W32-C ImageNet checkpoint, and hrnet-tiny, the same shape with small
@@ -12,7 +12,7 @@
  * Not here: the classification head of cls_hrnet (downsamp_modules, final_layer,
  * classifier) and BPBreID's unused cls_head, which DROP never runs.
  */
-#include "model.h"
+#include "graph.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,8 +40,7 @@ static void nm(char *buf, const char *fmt, ...)
 	va_start(ap, fmt);
 	int len = vsnprintf(buf, NAMELEN, fmt, ap);
 	va_end(ap);
-	if (len < 0 || len >= NAMELEN)
-		drop_die(DROP_EXIT_DATA, "parameter name too long: %s", buf);
+	DROP_ASSERT(len >= 0 && len < NAMELEN, "parameter name too long: %s", buf);
 }
 
 /* BasicBlock: relu(bn2(conv2(relu(bn1(conv1 x)))) + x), 3x3 convs, stride 1. */

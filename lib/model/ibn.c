@@ -1,5 +1,5 @@
 /*
- * model_ibn.c - the IBN-a normalisation of ResNet-50-IBN-a (Pan et al., ECCV 2018) as one
+ * ibn.c - the IBN-a normalisation of ResNet-50-IBN-a (Pan et al., ECCV 2018) as one
  * graph node: y = ReLU(concat(IN(x[:, :h]), BN(x[:, h:]))), h = C/2, IN an affine
  * InstanceNorm2d (instance statistics in training and evaluation, no running statistics).
  *
@@ -9,9 +9,9 @@
  * repeated N times for it, and their gradients summed back over the N images. The halves
  * are split into temporaries (forward and backward), so the node needs h to be a multiple
  * of the block (ResNet-50's 32/64/128 are).
- * Not here: the graph's planning (model_graph.c) or the ResNet arrangement.
+ * Not here: the graph's planning (graph.c) or the ResNet arrangement (resnet.c).
  */
-#include "model.h"
+#include "graph.h"
 
 #include <string.h>
 
@@ -30,9 +30,8 @@ static struct ibn_view view(struct drop_graph *g, const struct drop_node *nd)
 	const struct drop_tensor *x = &g->v[nd->in[0]].t;
 	struct ibn_view v;
 	int block = g->be->block();
-	if (nd->half % block)
-		drop_die(DROP_EXIT_DATA, "IBN: %d instance-norm channels are not whole blocks of %d",
-		         nd->half, block);
+	DROP_ASSERT(nd->half % block == 0,
+	            "IBN: %d instance-norm channels are not whole blocks of %d", nd->half, block);
 	v.xa = drop_tensor_make(x->n, nd->half, x->h, x->w, x->layout);
 	v.xb = drop_tensor_make(x->n, x->c - nd->half, x->h, x->w, x->layout);
 	v.ba = AL(drop_tensor_bytes(&v.xa, block));

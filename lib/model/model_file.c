@@ -1,6 +1,6 @@
 /*
- * model_io.c - the DROP model's configuration as JSON and its registry entries in
- * checkpoints (see model_io.h).
+ * model_file.c - the DROP model's configuration as JSON and its registry entries in
+ * checkpoints (see model_file.h).
  * Not here: the training state, name mapping for ImageNet imports (lib/model/checkpoint.c).
  */
 #include "model_file.h"
@@ -10,8 +10,6 @@
 
 #include "../core/drop.h"
 #include "../io/json.h"
-
-static const char *const triplet_names[] = { "pct", "part-avg", "none", NULL };
 
 /* ---- Configuration --------------------------------------------------------------------- */
 
@@ -39,7 +37,7 @@ char *drop_model_config_json(const struct drop_model_config *c)
 	drop_json_key(&w, "ppe");
 	drop_json_bool(&w, c->ppe);
 	drop_json_key(&w, "triplet");
-	drop_json_string(&w, triplet_names[c->triplet]);
+	drop_json_string(&w, drop_triplet_names[c->triplet]);
 	drop_json_key(&w, "triplet_all_parts");
 	drop_json_bool(&w, c->triplet_all_parts);
 	drop_json_key(&w, "pemb");
@@ -126,9 +124,9 @@ static int parse_object(const struct drop_json *o, struct drop_model_config *c)
 		return -1;
 	if (v) {
 		int i = 0;
-		while (triplet_names[i] && strcmp(triplet_names[i], v->str))
+		while (drop_triplet_names[i] && strcmp(drop_triplet_names[i], v->str))
 			i++;
-		if (!triplet_names[i])
+		if (!drop_triplet_names[i])
 			return drop_fail("model configuration: unknown triplet mode \"%s\"", v->str);
 		c->triplet = (enum drop_triplet_mode)i;
 	}

@@ -1,5 +1,5 @@
 /*
- * model_net.c - the DROP model put together (model.md §1-5): the configuration and its
+ * net.c - the DROP model put together (model.md §1-5): the configuration and its
  * defaults, the graph from the image to Preid and the parsing logits S - backbone,
  * Preid concat (bilinear, align_corners=True), DPU, PPE and the parsing classifier f_hp, or
  * f_hp on Preid for the coupled baseline - and the training / evaluation passes through
@@ -10,9 +10,11 @@
  * divide). PPE: ppe.0 conv 1x1 1->C_hp (no bias, a BN follows), ppe.1 BN + ReLU, ppe.3
  * conv 1x1, ppe.4 BN (the indices of an nn.Sequential with the ReLU at 2).
  * f_hp: parsing.bn (BN2d) and parsing.classifier (1x1 conv with bias, N(0, 0.001)).
- * Not here: the backbones (model_hrnet.c, model_resnet.c), the heads (model_heads.c), the losses.
+ * Not here: the backbones (hrnet.c, resnet.c), the heads (heads.c), the losses (losses.c).
  */
 #include "model.h"
+#include "graph.h"
+#include "heads.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,15 +45,20 @@ void drop_model_config_default(struct drop_model_config *c)
 static const char *const backbone_names[] = { "hrnet-w32", "hrnet-tiny", "resnet50",
                                               "resnet50-ibn" };
 
+const char *const drop_triplet_names[] = { "pct", "part-avg", "none", NULL };
+
 int drop_backbone_parse(const char *name, enum drop_backbone *out)
 {
-	for (int i = 0; i < 4; i++)
+	char list[128] = "";
+	for (int i = 0; i < 4; i++) {
 		if (!strcmp(name, backbone_names[i])) {
 			*out = (enum drop_backbone)i;
 			return 0;
 		}
-	return drop_fail("unknown backbone '%s' (hrnet-w32, hrnet-tiny, resnet50, resnet50-ibn)",
-	                 name);
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+		         backbone_names[i]);
+	}
+	return drop_fail("unknown backbone '%s' (%s)", name, list);
 }
 
 const char *drop_backbone_name(enum drop_backbone b)
@@ -86,7 +93,7 @@ static int up(struct drop_graph *g, int x, int like, bool align_corners)
 /* The parsing branch input Php (DPU, then + PPE): a value of C_hp channels at Hf x Wf. */
 static int parsing_branch(struct drop_model *m)
 {
-	struct drop_graph *g = &m->graph;
+	struct drop_graph *g = m->graph;
 	int chp = m->cfg.hp_channels, cr[4];
 	char a[64], b[64];
 	for (int i = 0; i < 4; i++) {
@@ -115,7 +122,7 @@ static int parsing_branch(struct drop_model *m)
 /* The parsing head on x: BN, then the 1x1 classifier to the K + 1 logits S. */
 static void parsing_head(struct drop_model *m, int x)
 {
-	struct drop_graph *g = &m->graph;
+	struct drop_graph *g = m->graph;
 	x = drop_graph_bn(g, x, "parsing.bn", false);
 	m->v_s = drop_graph_conv(g, x, "parsing.classifier", m->cfg.parts + 1, 1, 1, 0, true,
 	                         DROP_INIT_NORMAL, 0.001);
@@ -151,7 +158,7 @@ int drop_model_create(struct drop_model *m, const struct drop_model_config *cfg,
 		return -1;
 	m->cfg = *cfg;
 	m->be = be;
-	struct drop_graph *g = &m->graph;
+	struct drop_graph *g = m->graph = drop_calloc(1, sizeof *m->graph);
 	g->be = be;
 	g->params = &m->params;
 	m->v_pos = -1;
@@ -187,7 +194,10 @@ int drop_model_create(struct drop_model *m, const struct drop_model_config *cfg,
 void drop_model_free(struct drop_model *m)
 {
 	drop_heads_free(m);
-	drop_graph_free(&m->graph);
+	if (m->graph) {
+		drop_graph_free(m->graph);
+		free(m->graph);
+	}
 	drop_params_free(&m->params);
 	free(m->bank_pid_h);
 	free(m->bank_vis_h);
@@ -197,10 +207,10 @@ void drop_model_free(struct drop_model *m)
 const struct drop_model_out *drop_model_forward(struct drop_model *m, const float *images,
                                                 int n, bool train)
 {
-	struct drop_graph *g = &m->graph;
+	struct drop_graph *g = m->graph;
 	const struct drop_backend *be = m->be;
 	drop_graph_plan(g, n, train);
-	drop_heads_reserve(m, n);
+	drop_model_reserve(m, n);
 	struct drop_tensor *img = drop_graph_data(g, m->v_image);
 	be->scale(drop_tensor_floats(img, 1), 1.0f, images, img->data);
 	if (m->v_pos >= 0) {
@@ -224,17 +234,16 @@ const struct drop_model_out *drop_model_forward(struct drop_model *m, const floa
 struct drop_model_loss drop_model_backward(struct drop_model *m, const int *pids,
                                            const int *labels)
 {
-	int n = m->graph.plan_n;
-	if (!m->graph.plan_train || m->cfg.classes < 1)
-		drop_die(DROP_EXIT_DATA, "model: backward needs a training forward pass and classes");
+	int n = m->graph->plan_n;
+	DROP_ASSERT(m->graph->plan_train && m->cfg.classes >= 1,
+	            "model: backward needs a training forward pass and classes");
 	for (int i = 0; i < n; i++)
-		if (pids[i] < 0 || pids[i] >= m->cfg.classes)
-			drop_die(DROP_EXIT_DATA, "model: identity %d outside 0..%d", pids[i],
-			         m->cfg.classes - 1);
+		DROP_ASSERT(pids[i] >= 0 && pids[i] < m->cfg.classes,
+		            "model: identity %d outside 0..%d", pids[i], m->cfg.classes - 1);
 	drop_params_zero_grad(&m->params);
 	struct drop_model_loss L = drop_model_losses(m, n, pids, labels);
 	drop_heads_backward(m, n);
-	drop_graph_backward(&m->graph);
+	drop_graph_backward(m->graph);
 	return L;
 }
 
@@ -244,9 +253,9 @@ struct drop_model_loss drop_model_backward_adam(struct drop_model *m, const int 
                                                 double weight_decay)
 {
 	struct drop_adam a = { lr, beta1, beta2, eps, weight_decay, m->params.adam_step + 1 };
-	m->graph.adam = m->params.fused ? &a : NULL;
+	m->graph->adam = m->params.fused ? &a : NULL;
 	struct drop_model_loss L = drop_model_backward(m, pids, labels);
-	m->graph.adam = NULL;
+	m->graph->adam = NULL;
 	drop_params_adam(&m->params, lr, beta1, beta2, eps, weight_decay);
 	return L;
 }
@@ -254,7 +263,7 @@ struct drop_model_loss drop_model_backward_adam(struct drop_model *m, const int 
 void drop_model_fuse_adam(struct drop_model *m)
 {
 	struct drop_params *ps = &m->params;
-	struct drop_graph *g = &m->graph;
+	struct drop_graph *g = m->graph;
 	if (ps->fused)
 		return;
 	size_t scratch = 0, tail = ps->ntrained;
@@ -279,14 +288,14 @@ void drop_model_fuse_adam(struct drop_model *m)
 			}
 	}
 	for (int i = 0; i < ps->n; i++)
-		if (ps->p[i].kind == DROP_PARAM_TRAINED && !ps->p[i].grad)
-			drop_die(DROP_EXIT_DATA, "model: entry %s belongs to no layer", ps->p[i].name);
+		DROP_ASSERT(ps->p[i].kind != DROP_PARAM_TRAINED || ps->p[i].grad,
+		            "model: entry %s belongs to no layer", ps->p[i].name);
 }
 
 void drop_model_keep_stages(struct drop_model *m)
 {
 	for (int i = 0; i < 4; i++)
-		drop_graph_keep(&m->graph, m->v_p[i]);
+		drop_graph_keep(m->graph, m->v_p[i]);
 }
 
 void drop_model_bank_reset(struct drop_model *m)

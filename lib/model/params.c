@@ -23,8 +23,7 @@ int drop_params_add(struct drop_params *ps, const char *name, enum drop_param_ki
 	}
 	struct drop_param *p = &ps->p[ps->n];
 	memset(p, 0, sizeof *p);
-	if (strlen(name) >= sizeof p->name)
-		drop_die(DROP_EXIT_DATA, "parameter name too long: %s", name);
+	DROP_ASSERT(strlen(name) < sizeof p->name, "parameter name too long: %s", name);
 	strcpy(p->name, name);
 	p->kind = kind;
 	p->ndim = ndim;

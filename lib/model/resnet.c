@@ -1,15 +1,15 @@
 /*
- * model_resnet.c - ResNet-50 as graph layers (model.md §1, paper Table 7): torchvision's
+ * resnet.c - ResNet-50 as graph layers (model.md §1, paper Table 7): torchvision's
  * structure and parameter names (conv1, bn1, layer1..layer4 of 3/4/6/3 Bottlenecks with the
  * stride on the 3x3 conv), the stem's 3x3 stride-2 max pooling, and the last stride set to
  * 1 (layer4 keeps stride 16) as in ReID practice. Stage outputs P1..P4 are layer1..layer4
  * (256/512/1024/2048 channels, strides 4/8/16/16; Preid 3840 channels).
  * ResNet-50-IBN-a (Pan et al.; the IBN-Net repository's resnet50_ibn_a): bn1 of every
  * bottleneck of layers 1-3 is IBN-a ("bn1.IN" instance norm on half the planes, "bn1.BN"
- * on the rest, model_ibn.c); layer4 and the stem are plain.
+ * on the rest, ibn.c); layer4 and the stem are plain.
  * Not here: the unused avgpool / fc.
  */
-#include "model.h"
+#include "graph.h"
 
 #include <stdio.h>
 

@@ -195,17 +195,19 @@ static void set_init(struct drop_embedding_set *s, const struct drop_embedding_r
 	s->vec = drop_calloc(s->nvec, sizeof *s->vec);
 }
 
-static void set_grow(struct drop_embedding_set *s, size_t need)
+/* Room for `need` records: 0, or -1 with a message when the sizes overflow (a header
+ * claiming a huge D or K). */
+static int set_grow(struct drop_embedding_set *s, size_t need)
 {
 	if (need <= s->cap)
-		return;
+		return 0;
 	size_t cap = s->cap ? s->cap : 16;
 	while (cap < need)
 		cap *= 2;
 	size_t vbytes, kbytes;
 	if (drop_mul_size(cap, s->D * sizeof(float), &vbytes) ||
 	    drop_mul_size(cap, (s->K ? s->K : 1) * sizeof(float), &kbytes))
-		drop_die(DROP_EXIT_DATA, "%s", drop_errmsg());
+		return -1;
 	s->path = drop_realloc(s->path, cap * sizeof *s->path);
 	s->pid = drop_realloc(s->pid, cap * sizeof *s->pid);
 	s->camid = drop_realloc(s->camid, cap * sizeof *s->camid);
@@ -219,6 +221,7 @@ static void set_grow(struct drop_embedding_set *s, size_t need)
 	if (s->kinds & EMB_PARTS)
 		s->vis = drop_realloc(s->vis, kbytes);
 	s->cap = cap;
+	return 0;
 }
 
 static bool all_finite(const float *x, size_t n)
@@ -275,10 +278,11 @@ static int convert(const struct drop_embedding_reader *er, const char *rec, size
 /* Append the n raw records of er->buf to s. */
 static int append(struct drop_embedding_reader *er, struct drop_embedding_set *s, size_t n)
 {
+	if (set_grow(s, s->n + n))
+		return -1;
 	size_t plen = er->path.size + 1;
 	float *tmp = s->K ? drop_malloc(s->K * s->D * sizeof *tmp) : NULL;
 	char *path = drop_malloc(plen);
-	set_grow(s, s->n + n);
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const char *rec = er->buf + i * er->r.h.itemsize;

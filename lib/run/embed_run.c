@@ -1,8 +1,9 @@
 /*
- * embed.c - drop-embed's inputs and its run over them (see embed.h): collecting images
- * from folders, lists and stdin; batches through the loader and the model; records, dumps
- * and mask PNGs written in input order.
- * Not here: options, the output file, the model's maths.
+ * embed_run.c - drop-embed's inputs and its run over them (see embed_run.h): collecting
+ * images from folders, lists and stdin; batches through the loader and the model; records,
+ * dumps and mask PNGs written in input order; the whole request from the model file to the
+ * output file.
+ * Not here: options, the model's maths.
  */
 #include "embed_run.h"
 
@@ -12,12 +13,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "../core/clock.h"
 #include "../core/drop.h"
 #include "../reid/embedding.h"
 #include "../data/labels.h"
 #include "../io/list.h"
+#include "../model/model_file.h"
 #include "../data/loader.h"
 #include "../io/npy.h"
 #include "../io/outfile.h"
@@ -378,9 +380,9 @@ static int open_outputs(struct run *r, FILE *out, int cap)
 		r->dump_val = m->v_s;
 	else {
 		r->dump_val = m->v_p[o->dump - DROP_DUMP_P1];
-		drop_graph_output(&m->graph, r->dump_val);
+		drop_graph_output(m->graph, r->dump_val);
 	}
-	const struct drop_tensor *t = &m->graph.v[r->dump_val].t;
+	const struct drop_tensor *t = drop_graph_data(m->graph, r->dump_val);
 	struct drop_tensor plain = drop_tensor_make(cap, t->c, t->h, t->w, DROP_PLAIN);
 	size_t bytes = drop_tensor_bytes(&plain, r->be->block());
 	r->dump_dev = r->be->alloc(bytes);
@@ -414,7 +416,7 @@ static int write_embeddings(struct run *r, const struct drop_model_out *y,
 static int write_dump(struct run *r, int n)
 {
 	const struct drop_backend *be = r->be;
-	const struct drop_tensor *t = drop_graph_data(&r->m->graph, r->dump_val);
+	const struct drop_tensor *t = drop_graph_data(r->m->graph, r->dump_val);
 	struct drop_tensor plain = drop_tensor_make(n, t->c, t->h, t->w, DROP_PLAIN);
 	plain.data = r->dump_dev;
 	be->convert(t, &plain);
@@ -455,13 +457,6 @@ static void run_free(struct run *r)
 	free(r->s);
 	free(r->lab);
 	free(r->big);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int run_batches(struct run *r, struct drop_loader *L, float *x_dev, size_t xbytes_per)
@@ -522,9 +517,9 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 	}
 	size_t xper = (size_t)3 * m->cfg.height * m->cfg.width * sizeof(float);
 	float *x_dev = m->be->alloc((size_t)cap * xper);
-	double t0 = now();
+	double t0 = drop_now();
 	int rc = run_batches(&r, L, x_dev, xper);
-	double dt = now() - t0;
+	double dt = drop_now() - t0;
 	m->be->free(x_dev);
 	drop_loader_close(L);
 	if (!rc)
@@ -532,5 +527,50 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 	if (!rc)
 		drop_debug("%zu images in %.2f s: %.1f images/s", n, dt, dt > 0 ? (double)n / dt : 0.0);
 	run_free(&r);
+	return rc;
+}
+
+/* ---- The request ------------------------------------------------------------------------- */
+
+int drop_embed_backend_check(const struct drop_embed_job *j, const struct drop_backend *be)
+{
+	if (drop_model_backend_check(be, false) || (j->bf16 && drop_graph_bf16_check(be)))
+		return -1;
+	return 0;
+}
+
+/* Collect j's inputs and run m over them into j->output. */
+static int embed_into_output(const struct drop_embed_job *j, struct drop_model *m)
+{
+	struct drop_embed_inputs in = { 0 };
+	struct drop_out out;
+	int rc = drop_embed_collect(&in, j->inputs, j->ninputs, j->lists);
+	if (!rc && drop_out_open(&out, j->output, true)) {
+		rc = drop_fail("%s: %s", j->output, drop_errmsg());
+	} else if (!rc) {
+		if (drop_embed_run(m, &in, &j->run, out.f)) {
+			drop_out_abort(&out);
+			rc = -1;
+		} else if (drop_out_commit(&out)) {
+			rc = drop_fail("%s: %s", j->output, drop_errmsg());
+		}
+	}
+	drop_embed_inputs_free(&in);
+	return rc;
+}
+
+int drop_embed(const struct drop_embed_job *j, const struct drop_backend *be)
+{
+	struct drop_model m;
+	if (drop_model_load(j->model, be, &m))
+		return drop_fail("%s: %s", j->model, drop_errmsg());
+	drop_graph_set_bf16(m.graph, j->bf16);
+	int rc = 0;
+	if (j->size_h && (j->size_h != m.cfg.height || j->size_w != m.cfg.width))
+		rc = drop_fail("--size %dx%d: %s takes %dx%d images", j->size_h, j->size_w, j->model,
+		               m.cfg.height, m.cfg.width);
+	else
+		rc = embed_into_output(j, &m);
+	drop_model_free(&m);
 	return rc;
 }

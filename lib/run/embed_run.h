@@ -1,7 +1,8 @@
 /*
- * embed.h - drop-embed's work: which images the INPUTs name, and running a model over them
- * in batches to write the embedding stream (lib/reid/embedding.h), an intermediate map
- * (--dump) and the predicted parsing as label PNGs (--masks).
+ * embed_run.h - drop-embed's work: loading the model, which images the INPUTs name, and
+ * running the model over them in batches to write the embedding stream
+ * (lib/reid/embedding.h), an intermediate map (--dump) and the predicted parsing as label
+ * PNGs (--masks).
  *
  * Inputs, in operand order:
  *   a folder    its image files (.jpg .jpeg .png .tif .tiff, any case), recursively, in
@@ -30,8 +31,8 @@
  * colours (lib/data/labels.h) at DIR/<name>.png: <name> is the image's path under its INPUT
  * folder, or its base name, without the image extension.
  *
- * Not here: option parsing and the output file (cmd/drop-embed.c), the model
- * (lib/model/model.h), checkpoints (lib/model/model_file.h).
+ * Not here: option parsing (cmd/drop-embed.c), the model (lib/model/model.h), checkpoints
+ * (lib/model/model_file.h).
  */
 #ifndef DROP_EMBED_H
 #define DROP_EMBED_H
@@ -40,6 +41,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cli.h"
+#include "../core/drop.h"
 #include "../data/dataset.h"
 #include "../model/model.h"
 
@@ -79,6 +82,29 @@ struct drop_embed_opts {
 	int masks_h, masks_w;     /* a size, or DROP_MASKS_FEATURE / DROP_MASKS_IMAGE */
 	bool progress;            /* progress line on stderr */
 };
+
+/* drop-embed's whole request: the model, the inputs, the output and how to run. */
+struct drop_embed_job {
+	const char *model;        /* the checkpoint (lib/model/model_file.h) */
+	int size_h, size_w;       /* the input size asked for, 0: the model's */
+	bool bf16;                /* convolutions multiply in bf16 (drop_graph_set_bf16) */
+	char *const *inputs;      /* the INPUT operands, as drop_embed_collect takes them */
+	int ninputs;
+	bool lists;
+	const char *output;       /* written whole or not at all (lib/io/outfile.h); "-" = stdout */
+	struct drop_embed_opts run;
+};
+
+/* 0 when backend be runs what j asks (the model's evaluation ops, bf16 when j->bf16), else
+ * -1 with the message; the tool then exits with DROP_EXIT_NODEVICE. */
+int drop_embed_backend_check(const struct drop_embed_job *j, const struct drop_backend *be);
+
+/* All of drop-embed after its options: load j->model on be, check j's size against it,
+ * collect the inputs and run over them (drop_embed_run) into j->output. Returns 0, or -1
+ * with drop_errmsg() the whole message, nothing of the output left: "M: <why the model does
+ * not load>", "--size 64x32: M takes 256x128 images", an input's problem (as
+ * drop_embed_collect), "OUT: <why it cannot be written>", a run's (as drop_embed_run). */
+int drop_embed(const struct drop_embed_job *j, const struct drop_backend *be);
 
 /* Run the evaluation-mode model m over in's images and write to out: the embedding
  * stream, or with o->dump that map as a float32 .npy stream (one document on a regular

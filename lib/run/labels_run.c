@@ -1,6 +1,6 @@
 /*
- * labelrun.c - converting field files to labels, one at a time and in parallel (see
- * labelrun.h).
+ * labels_run.c - converting field files to labels, one at a time and in parallel (see
+ * labels_run.h); the checks of the inputs against the output, the list of groupings.
  */
 #include "labels_run.h"
 #include "../core/drop.h"
@@ -208,4 +208,43 @@ int drop_labelrun(char *const *inputs, int n, const char *output,
 	int rc = failed || js.problems ? 1 : 0;
 	drop_labeljobs_free(&js);
 	return rc;
+}
+
+/* ---- Before the run ---------------------------------------------------------------------- */
+
+int drop_labelrun_check_inputs(char *const *inputs, int n, const char **output, bool overlay)
+{
+	if (n == 0)
+		return drop_fail("no input (give .npy field files or folders of them)");
+	if (!*output || !strcmp(*output, "-")) {
+		if (n > 1 || (strcmp(inputs[0], "-") && drop_is_dir(inputs[0])))
+			return drop_fail("several outputs need -o DIR (stdout takes one input file)");
+		if (overlay)
+			return drop_fail("--overlay needs -o DIR");
+		*output = NULL;
+	} else {
+		for (int i = 0; i < n; i++)
+			if (!strcmp(inputs[i], "-"))
+				return drop_fail("input '-' (stdin) needs -o - (stdout)");
+	}
+	return 0;
+}
+
+void drop_labelrun_list_groupings(FILE *f, bool channels)
+{
+	for (int i = 0; drop_grouping_at(i); i++) {
+		const struct drop_grouping *g = drop_grouping_at(i);
+		fprintf(f, "%s\t%d\t", g->name, g->k);
+		for (int p = 0; p < g->k; p++)
+			fprintf(f, "%s%s", p ? "," : "", g->parts[p].name);
+		fputc('\n', f);
+		if (!channels)
+			continue;
+		for (int p = 0; p < g->k; p++) {
+			fprintf(f, "\t%d\t%s\t", p + 1, g->parts[p].name);
+			for (int j = 0; j < g->parts[p].n; j++)
+				fprintf(f, "%s%d", j ? "," : "", g->parts[p].ch[j]);
+			fputc('\n', f);
+		}
+	}
 }

@@ -1,5 +1,5 @@
 /*
- * matchrun.h - running drop-match: the gallery's embeddings are read whole, the queries'
+ * match_run.h - running drop-match: the gallery's embeddings are read whole, the queries'
  * read, matched (lib/reid/match.h) and written in blocks, so any number of queries runs in
  * bounded memory: O(gallery + block x gallery).
  *
@@ -32,8 +32,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cli.h"
+#include "../core/drop.h"
 #include "../reid/match.h"
 #include "../reid/rerank.h"
+#include "../reid/sheet.h"
 
 /* Ranks per query written by DROP_MATCH_TEXT when no top is given. */
 #define DROP_MATCH_TEXT_TOP 10

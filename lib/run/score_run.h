@@ -1,5 +1,5 @@
 /*
- * scorerun.h - running drop-score: queries stream one at a time through the protocol
+ * score_run.h - running drop-score: queries stream one at a time through the protocol
  * accumulator (lib/reid/metrics.h), taken from drop-match's ranked-list stream or from a
  * distance matrix ranked row by row with its query and gallery lists; each query's AP,
  * first hit and INP can go to a per-query TSV file; the totals print as a table or one
@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli.h"
+#include "../core/drop.h"
 #include "../reid/metrics.h"
 #include "../reid/roc.h"
 

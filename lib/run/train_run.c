@@ -1,6 +1,7 @@
 /*
- * train.c - drop-train's run (see train.h): the epoch loop, the training state in
- * checkpoints, --init by name, the JSON log, the per-epoch progress line and --eval.
+ * train_run.c - drop-train's run (see train_run.h): the epoch loop, the training state in
+ * checkpoints, --init by name, the JSON log, the per-epoch progress line
+ * (lib/core/progress.h) and --eval.
  *
  * Resuming. A checkpoint saved after an interrupt holds the batches of the current epoch
  * already done; the resumed run draws the same epoch order and skips those batches through
@@ -15,9 +16,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "../core/clock.h"
 #include "../core/drop.h"
 #include "../reid/embedding.h"
 #include "../io/json.h"
@@ -26,6 +26,7 @@
 #include "../reid/metrics.h"
 #include "../model/model_file.h"
 #include "../io/outfile.h"
+#include "../core/progress.h"
 #include "../data/sampler.h"
 #include "../../kernels/maths/loss_maths.h" /* drop_lr_schedule */
 
@@ -41,13 +42,6 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 void drop_train_defaults(struct drop_train_opts *o)
@@ -214,7 +208,7 @@ int drop_train_save(const char *path, const struct drop_model *m,
 	drop_ckpt_set_meta(&w, "bank_slots", slots);
 	free(slots);
 	if (B) {
-		be->to_host(bank, m->heads->bank, B * K * D * sizeof *bank);
+		drop_model_bank_get(m, bank, (int)B);
 		for (size_t i = 0; i < B; i++)
 			bpid[i] = (float)m->bank_pid_h[i];
 		for (size_t i = 0; i < B * K; i++)
@@ -254,7 +248,6 @@ out:
 static void config_diff(const struct drop_model_config *a, const struct drop_model_config *b,
                         char *buf, size_t cap)
 {
-	static const char *const trip[] = { "pct", "part-avg", "none" };
 	buf[0] = '\0';
 #define INT(field, opt)                                                                       \
 	if (a->field != b->field) {                                                           \
@@ -290,8 +283,8 @@ static void config_diff(const struct drop_model_config *a, const struct drop_mod
 		return;
 	}
 	if (a->triplet != b->triplet) {
-		snprintf(buf, cap, "--triplet %s, this run asks for %s", trip[a->triplet],
-		         trip[b->triplet]);
+		snprintf(buf, cap, "--triplet %s, this run asks for %s",
+		         drop_triplet_names[a->triplet], drop_triplet_names[b->triplet]);
 		return;
 	}
 	INT(pemb, "--pemb")
@@ -395,7 +388,7 @@ static int meta_long(const struct drop_ckpt_reader *r, const char *path, const c
 	return 0;
 }
 
-/* Restore the PEMB (after drop_heads_reserve). */
+/* Restore the PEMB (after drop_model_reserve). */
 static int load_bank(const struct drop_ckpt_reader *r, const char *path, struct drop_model *m)
 {
 	const char *s = drop_ckpt_meta(r, "bank_slots");
@@ -410,14 +403,14 @@ static int load_bank(const struct drop_ckpt_reader *r, const char *path, struct 
 		rc = drop_fail("%s: \"bank_slots\": expected at most %d batch sizes", path,
 		               m->cfg.pemb - 1);
 	for (size_t i = 0; !rc && i < j.len; i++) {
-		if (drop_json_i64(&j.items[i], &v) || v < 1 || v > m->heads->cap)
+		if (drop_json_i64(&j.items[i], &v) || v < 1 || v > drop_model_batch_cap(m))
 			rc = drop_fail("%s: \"bank_slots\": bad batch size", path);
 		else
 			B += v;
 	}
-	if (!rc && B > m->heads->bank_cap)
+	if (!rc && B > drop_model_bank_cap(m))
 		rc = drop_fail("%s: the memory bank holds %lld entries, more than %d", path,
-		               (long long)B, m->heads->bank_cap);
+		               (long long)B, drop_model_bank_cap(m));
 	if (rc || !B) {
 		drop_json_free(&j);
 		return rc;
@@ -432,7 +425,7 @@ static int load_bank(const struct drop_ckpt_reader *r, const char *path, struct 
 	    drop_ckpt_read(r, "train.bank_vis", 2, sb, bvis)) {
 		rc = drop_fail("%s: %s", path, drop_errmsg());
 	} else {
-		m->be->to_device(m->heads->bank, bank, (size_t)B * K * D * sizeof *bank);
+		drop_model_bank_set(m, bank, (int)B);
 		for (int64_t i = 0; i < B; i++) {
 			if (!(bpid[i] >= 0 && bpid[i] < m->cfg.classes))
 				rc = drop_fail("%s: train.bank_pid: class %g out of range", path, bpid[i]);
@@ -500,7 +493,7 @@ int drop_train_load(const char *path, const struct drop_backend *be,
 		be->to_device(ps->adam_m, mh, ps->ntrained * sizeof *mh);
 		be->to_device(ps->adam_v, vh, ps->ntrained * sizeof *vh);
 		ps->adam_step = (int)step;
-		drop_heads_reserve(m, o->batch);
+		drop_model_reserve(m, o->batch);
 		rc = load_bank(&r, path, m);
 	}
 	st->epoch = (int)epoch;
@@ -570,7 +563,7 @@ static int import_init(struct drop_model *m, const char *path)
 	return rc;
 }
 
-/* ---- Progress line and log ----------------------------------------------------------------- */
+/* ---- Progress line and log -------------------------------------------------------------- */
 
 /* Sums of the loss terms over some steps. */
 struct loss_sum {
@@ -596,44 +589,15 @@ static void loss_add(struct loss_sum *s, const struct drop_model_loss *L, double
 	s->seconds += seconds;
 }
 
-struct bar {
-	bool on, tty;
-	int epoch, epochs, total;
-	double start, next;
-	float hp_weight, ss_gamma;
-};
-
-static void fmt_time(char *buf, size_t cap, double s)
+/* The epoch's mean loss terms and parsing accuracy so far, at the end of the progress
+ * line. */
+static void show_losses(struct drop_progress *pg, const struct loss_sum *s,
+                        const struct drop_model_config *c)
 {
-	long t = (long)(s + 0.5);
-	if (t >= 3600)
-		snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-	else
-		snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
-}
-
-static void bar_draw(struct bar *b, int done, const struct loss_sum *s, bool last)
-{
-	double t = now();
-	if (!b->on || (!last && t < b->next))
-		return;
-	b->next = t + (b->tty ? 0.2 : 5.0);
-	char eta[32], bar[21];
-	double ips = s->seconds > 0 ? s->images / s->seconds : 0;
-	double left = done ? (t - b->start) / done * (b->total - done) : 0;
-	fmt_time(eta, sizeof eta, last ? t - b->start : left);
-	int fill = b->total ? 20 * done / b->total : 20;
-	for (int i = 0; i < 20; i++)
-		bar[i] = i < fill ? '#' : '.';
-	bar[20] = '\0';
 	double n = s->n ? s->n : 1;
-	double hp = b->hp_weight * (s->hp_ce + b->ss_gamma * s->hp_smooth) / n;
-	fprintf(stderr, "%s%s: epoch %d/%d [%s] %d/%d loss %.4f (id %.4f pct %.4f hp %.4f) "
-	        "acc %.1f%% %.1f img/s %s %s%s", b->tty ? "\r" : "", drop_progname, b->epoch,
-	        b->epochs, bar, done, b->total, s->total / n, s->id / n, s->pct / n, hp,
-	        100 * s->acc / n, ips, last ? "in" : "ETA", eta,
-	        b->tty ? (last ? "\033[K\n" : "\033[K") : "\n");
-	fflush(stderr);
+	double hp = c->hp_weight * (s->hp_ce + c->ss_gamma * s->hp_smooth) / n;
+	drop_progress_detail(pg, "loss %.4f (id %.4f pct %.4f hp %.4f) acc %.1f%%", s->total / n,
+	                     s->id / n, s->pct / n, hp, 100 * s->acc / n);
 }
 
 static void log_line(FILE *f, int epoch, int64_t step, double lr, const struct loss_sum *s)
@@ -819,7 +783,7 @@ static int fresh_model(const struct drop_train_opts *o, const struct drop_backen
 		drop_model_free(m);
 		return -1;
 	}
-	drop_heads_reserve(m, o->batch);
+	drop_model_reserve(m, o->batch);
 	return 0;
 }
 
@@ -857,13 +821,14 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	int *labels = drop_malloc((size_t)B * hw * sizeof *labels);
 	float *logits = drop_malloc((size_t)B * (m->cfg.parts + 1) * hw * sizeof *logits);
 	struct loss_sum epoch_sum = { 0 }, log_sum = { 0 };
-	struct bar bar = { o->progress, isatty(STDERR_FILENO), e + 1, o->epochs, nb - st->batch,
-	                   now(), 0, m->cfg.hp_weight, m->cfg.ss_gamma };
-	bar.next = bar.start + (bar.tty ? 0.5 : 5.0);
 	const struct drop_batch *b;
 	for (int i = 0; i < st->batch && rc == 0; i++)
 		rc = drop_loader_next(L, &b) == 1 ? 0 : -1;
-	double t0 = now();
+	struct drop_progress *pg = drop_progress_start("images", (size_t)(nb - st->batch) * B,
+	                                               o->progress);
+	drop_progress_label(pg, "epoch %d/%d", e + 1, o->epochs);
+	drop_progress_keep_summary(pg);
+	double t0 = drop_now();
 	for (int i = st->batch; i < nb && rc == 0; i++) {
 		int r = drop_loader_next(L, &b);
 		if (r != 1) {
@@ -882,7 +847,7 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 		struct drop_model_loss loss = drop_model_backward_adam(m, pids, labels, lr, ADAM_BETA1,
 		                                                       ADAM_BETA2, ADAM_EPS,
 		                                                       o->weight_decay);
-		double t1 = now();
+		double t1 = drop_now();
 		st->step++;
 		st->batch = i + 1;
 		loss_add(&epoch_sum, &loss, acc, b->n, t1 - t0);
@@ -897,10 +862,12 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 			log_line(log, e + 1, st->step, lr, &log_sum);
 			memset(&log_sum, 0, sizeof log_sum);
 		}
-		bar_draw(&bar, i + 1 - (nb - bar.total), &epoch_sum, i + 1 == nb);
+		show_losses(pg, &epoch_sum, &m->cfg);
+		drop_progress_add(pg, (size_t)b->n);
 		if (stop_signal && i + 1 < nb)
 			rc = 1;
 	}
+	drop_progress_end(pg);
 	if (rc == 0) {
 		st->epoch = e + 1;
 		st->batch = 0;
@@ -909,14 +876,19 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 			           e + 1, o->epochs, epoch_sum.total / (epoch_sum.n ? epoch_sum.n : 1),
 			           100 * epoch_sum.acc / (epoch_sum.n ? epoch_sum.n : 1),
 			           epoch_sum.seconds > 0 ? epoch_sum.images / epoch_sum.seconds : 0);
-	} else if (bar.on && bar.tty) {
-		fputc('\n', stderr);
 	}
 	drop_loader_close(L);
 	free(pids);
 	free(labels);
 	free(logits);
 	return rc;
+}
+
+int drop_train_backend_check(const struct drop_train_opts *o, const struct drop_backend *be)
+{
+	if (drop_model_backend_check(be, true) || (o->bf16 && drop_graph_bf16_check(be)))
+		return -1;
+	return 0;
 }
 
 int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
@@ -940,9 +912,9 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	}
 	if (o.resume ? drop_train_load(o.resume, be, &o, &m, &st) : fresh_model(&o, be, &m))
 		goto out_data;
-	drop_graph_set_recompute(&m.graph, o.recompute ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_CHEAP);
+	drop_graph_set_recompute(m.graph, o.recompute ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_CHEAP);
 	drop_model_fuse_adam(&m);
-	if (drop_graph_set_bf16(&m.graph, o.bf16))
+	if (drop_graph_set_bf16(m.graph, o.bf16))
 		goto out_model;
 	if (m.hf * DROP_AUG_LABEL_STRIDE != o.model.height ||
 	    m.wf * DROP_AUG_LABEL_STRIDE != o.model.width) {

@@ -1,5 +1,5 @@
 /*
- * train.h - drop-train's training run (model.md §5-6, bpbreid-reference.md §3, §10): the
+ * train_run.h - drop-train's training run (model.md §5-6, bpbreid-reference.md §3, §10): the
  * epoch loop over identity-sampled, augmented batches, the learning-rate schedule, Adam,
  * checkpoints that resume exactly, the JSON log, the progress line and the in-process
  * evaluation.
@@ -35,6 +35,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli.h"
+#include "../core/drop.h"
 #include "../model/checkpoint.h"
 #include "../data/dataset.h"
 #include "../model/model.h"
@@ -82,6 +84,10 @@ void drop_train_defaults(struct drop_train_opts *o);
 /* Parse a comma-separated list of milestone epochs ("40,70"; "" or "none" = no
  * milestones), ascending, each >= 1, at most DROP_TRAIN_MAXSTEPS: 0 or -1 with a message. */
 int drop_train_parse_steps(const char *s, int *steps, int *nsteps);
+
+/* 0 when backend be runs what o asks (the model's training ops, bf16 when o->bf16), else
+ * -1 with the message; the tool then exits with DROP_EXIT_NODEVICE. */
+int drop_train_backend_check(const struct drop_train_opts *o, const struct drop_backend *be);
 
 /* Train. Returns 0 when done, DROP_TRAIN_INTERRUPTED when SIGINT/SIGTERM/SIGHUP arrived
  * (the current step finished and a checkpoint was saved), or -1 with drop_errmsg() naming

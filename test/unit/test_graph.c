@@ -7,7 +7,7 @@
  * gradients are the bits of the direct calls (split, resample_bwd, conv2d_bwd_weights).
  */
 #include "test_ops_util.h"
-#include "../../lib/model/model.h"
+#include "../../lib/model/graph.h"
 
 enum { N = 2, CX = 16, H = 8, W = 4, CA = 32 };
 

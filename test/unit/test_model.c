@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/model/graph.h"
+#include "../../lib/model/heads.h"
 #include "../../lib/model/model.h"
 #include "test_ops_util.h"
 #include "tiny_model.h"
@@ -212,15 +214,15 @@ static void test_eval(struct drop_model *m)
 
 	/* Kept stage outputs stay readable after an eval pass: P1 is Preid's first channels,
 	 * and the plan keeps P1's buffer to the end (without keep it ends earlier). */
-	struct drop_graph *g = &m->graph;
+	struct drop_graph *g = m->graph;
 	int before = g->buf[g->v[m->v_p[0]].buf_fwd].last;
 	drop_model_keep_stages(m);
 	drop_model_forward(m, x, NB, false);
 	int after = g->buf[g->v[m->v_p[0]].buf_fwd].last;
 	CHECK(before < g->nn && after >= g->nn, "eval plan: P1 live until %d, kept until %d (%d "
 	      "nodes)", before, after, g->nn);
-	float *p1 = tensor_plain(drop_graph_data(&m->graph, m->v_p[0]));
-	float *pr = tensor_plain(drop_graph_data(&m->graph, m->v_preid));
+	float *p1 = tensor_plain(drop_graph_data(m->graph, m->v_p[0]));
+	float *pr = tensor_plain(drop_graph_data(m->graph, m->v_preid));
 	size_t c1 = 32, hw = 16 * 8, same = 1;
 	for (size_t i = 0; i < NB && same; i++)
 		same = !memcmp(p1 + i * c1 * hw, pr + i * (size_t)m->creid * hw, c1 * hw * sizeof *p1);
@@ -392,7 +394,7 @@ static void test_train(struct drop_model *m)
 		drop_params_zero_grad(&m->params);
 		const struct drop_model_out *o = drop_model_forward(m, x, NB, true);
 		if (step == 0) {
-			struct drop_graph *g = &m->graph;
+			struct drop_graph *g = m->graph;
 			size_t sum = 0;
 			for (int b = 0; b < g->nbuf; b++)
 				sum += g->buf[b].bytes;
@@ -417,7 +419,7 @@ static void test_train(struct drop_model *m)
 			float means[480] = { 0 };
 			int c0 = 0;
 			for (int i = 0; i < 4; i++) {
-				struct drop_tensor *t = drop_graph_data(&m->graph, m->v_p[i]);
+				struct drop_tensor *t = drop_graph_data(m->graph, m->v_p[i]);
 				float *pl = tensor_plain(t);
 				size_t hw = (size_t)t->h * t->w;
 				for (int c = 0; c < t->c; c++) {
@@ -582,11 +584,11 @@ static void test_recompute(void)
 	labels_of(0, labels);
 	for (int r = 0; r < 3; r++) {
 		struct drop_model *m = make(&c);
-		drop_graph_set_recompute(&m->graph, level[r]);
+		drop_graph_set_recompute(m->graph, level[r]);
 		drop_params_zero_grad(&m->params);
 		drop_model_forward(m, x, NB, true);
 		loss[r] = drop_model_backward(m, pids, labels).total;
-		arena[r] = m->graph.arena_bytes;
+		arena[r] = m->graph->arena_bytes;
 		g[r] = flat_trained(&m->params, true);
 		ng = m->params.ntrained;
 		destroy(m);
@@ -624,10 +626,10 @@ static void test_bf16(void)
 	labels_of(0, labels);
 	for (int r = 0; r < 2; r++) {
 		struct drop_model *m = make(&c);
-		CHECK(drop_graph_set_bf16(&m->graph, r == 1) == 0, "bf16: the CPU backend takes it");
-		drop_graph_keep(&m->graph, m->v_p[0]);
+		CHECK(drop_graph_set_bf16(m->graph, r == 1) == 0, "bf16: the CPU backend takes it");
+		drop_graph_keep(m->graph, m->v_p[0]);
 		const struct drop_model_out *o = drop_model_forward(m, x, NB, false);
-		struct drop_tensor *t = drop_graph_data(&m->graph, m->v_p[0]);
+		struct drop_tensor *t = drop_graph_data(m->graph, m->v_p[0]);
 		p1[r] = tensor_plain(t);
 		np1 = drop_tensor_floats(t, 1);
 		ns = (size_t)NB * (c.parts + 1) * m->hf * m->wf;
@@ -683,14 +685,14 @@ static void test_bf16_copies(void)
 	for (int rc = 0; rc < 2; rc++) {
 		for (int r = 0; r < 2; r++) {
 			struct drop_model *m = make_on(&c, r ? &drop_backend_cpu : &plain);
-			drop_graph_set_bf16(&m->graph, true);
-			drop_graph_set_recompute(&m->graph, rc ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_NONE);
+			drop_graph_set_bf16(m->graph, true);
+			drop_graph_set_recompute(m->graph, rc ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_NONE);
 			for (int step = 0; step < 2; step++) { /* the second reuses the plan */
 				drop_params_zero_grad(&m->params);
 				drop_model_forward(m, x, NB, true);
 				loss[r] = drop_model_backward(m, pids, labels).total;
 			}
-			arena[r] = m->graph.arena_bytes;
+			arena[r] = m->graph->arena_bytes;
 			g[r] = flat_trained(&m->params, true);
 			if (r == 1)
 				CHECK(!memcmp(g[0], g[1], m->params.ntrained * sizeof *g[0]),
@@ -821,7 +823,7 @@ static void test_w32(void)
 	float *pm = drop_calloc(2 * 480 * 4, sizeof *pm);
 	int c0 = 0, ctot = m->creid;
 	for (int i = 0; i < 4; i++) {
-		struct drop_tensor *t = drop_graph_data(&m->graph, m->v_p[i]);
+		struct drop_tensor *t = drop_graph_data(m->graph, m->v_p[i]);
 		float *pl = tensor_plain(t);
 		size_t hw = (size_t)t->h * t->w;
 		for (int n = 0; n < 2; n++)

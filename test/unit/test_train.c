@@ -12,6 +12,7 @@
 
 #include "../../lib/core/drop.h"
 #include "../../lib/io/json.h"
+#include "../../lib/model/heads.h"
 #include "../../lib/run/train_run.h"
 #include "tap.h"
 
@@ -76,7 +77,7 @@ static void test_roundtrip(void)
 	struct drop_model m;
 	CHECK(drop_model_create(&m, &o.model, be) == 0, "model: %s", drop_errmsg());
 	drop_params_init(&m.params, 7);
-	drop_heads_reserve(&m, o.batch);
+	drop_model_reserve(&m, o.batch);
 	size_t nt = m.params.ntrained, K = o.model.parts, D = o.model.dim;
 	pattern(m.params.adam_m, nt, 0.5f);
 	pattern(m.params.adam_v, nt, 2.0f);
