@@ -554,8 +554,7 @@ void drop_json_append(struct drop_json_writer *w, const char *s, size_t n)
 
 static void misuse(const char *what)
 {
-	fprintf(stderr, "json writer misuse: %s\n", what);
-	abort();
+	DROP_BUG("json writer misuse: %s", what);
 }
 
 /* Before any value: the comma between items; a value inside an object needs its key. */
