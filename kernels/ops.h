@@ -62,11 +62,11 @@
  * several consumers the model adds the gradients with be->add. Losses return their value
  * on the host and write the gradient of scale * loss.
  *
- * kernels/STATUS.md says what is done, measured and left to do.
+ * kernels/README.md maps the files and says what each backend covers.
  *
  * Optional members. A member left NULL is an op that backend does not implement yet;
  * drop_backend_supports() tells the caller, which must then stop with a clear error or log
- * an explicit CPU fallback - never fall back silently (style.md item 7).
+ * an explicit CPU fallback - never fall back silently.
  */
 #ifndef DROP_OPS_H
 #define DROP_OPS_H
@@ -140,7 +140,7 @@ struct drop_resample_desc {
 	                          * gradient), starting at a whole channel block */
 };
 
-/* Pooling over the H W pixels of (N, C, H, W) features in `layout`. WAMP (model.md §4)
+/* Pooling over the H W pixels of (N, C, H, W) features in `layout`. WAMP (doc/model.md §4)
  * pools the same features under K1 maps (N, K1, H, W), plain: for map k,
  *   wavg = sum_p m_k(p) x(p) / max(sum_p m_k(p), 1e-6),  wmax = max_p m_k(p) x(p),
  * and its output is e (N, K1, C) plain = wavg + wmax. Max ties go to the first pixel. */
@@ -151,7 +151,7 @@ struct drop_pool_desc {
 	bool accumulate;         /* global pooling backward: add to dx instead of overwriting */
 };
 
-/* Triplet losses over parts embeddings (model.md §5). The current batch emb (B, K, D) is
+/* Triplet losses over parts embeddings (doc/model.md §5). The current batch emb (B, K, D) is
  * live; the bank (M, K, D) holds older batches, detached (M = 0: BPBreID's part-averaged
  * triplet within the batch). Pair distance: the mean over the parts visible in both (all K
  * when all_parts) of the per-part Euclidean distances (safe square root); pairs sharing no
@@ -164,7 +164,7 @@ struct drop_triplet_desc {
 	bool all_parts;          /* average over all K parts (BPBreID) instead of the shared */
 };
 
-/* Adam (model.md §6): PyTorch's update with L2 weight decay added to the gradient. */
+/* Adam (doc/model.md §6): PyTorch's update with L2 weight decay added to the gradient. */
 struct drop_adam {
 	double lr, beta1, beta2, eps, weight_decay;
 	int step;                /* the step being taken, from 1 */
@@ -286,7 +286,7 @@ struct drop_backend {
 	void (*pdist_bwd)(int n, int m, int dim, const float *x, const float *y, const float *d,
 	                  const float *dd, float *dx, float *dy);
 	/* The maximum over channels first..K-1 of each pixel of (N, K, H, W) plain (the
-	 * foreground map P_fore = max_{k>=1} P_k, model.md §3): y and argmax (N, H, W); the
+	 * foreground map P_fore = max_{k>=1} P_k, doc/model.md §3): y and argmax (N, H, W); the
 	 * first channel wins ties. bwd: dx (N, K, H, W) (overwritten) from dy. */
 	void (*chanmax_fwd)(int n, int k, int hw, int first, const float *x, float *y,
 	                    int *argmax);
@@ -295,7 +295,7 @@ struct drop_backend {
 	/* ---- Losses (optional). Each returns its value (a scalar on the host: the CUDA
 	 * backend synchronises) and writes the gradient of scale * loss (overwritten).
 	 * ce_smooth: cross-entropy with label smoothing eps of logits (N, C) against labels
-	 * (N), mean over N. parsing: the pixel part of L_hp (model.md §5) from the logits and
+	 * (N), mean over N. parsing: the pixel part of L_hp (doc/model.md §5) from the logits and
 	 * their softmax prob (N, K1, H, W) plain and labels (N, H, W): out[0] = the smoothed
 	 * pixel cross-entropy (mean over N H W), out[1] = the smoothness term
 	 * sum_k |P_k(h+1,w) - P_k(h,w)| averaged over N (H-1) W plus sum_k |P_k(h,w+1) -

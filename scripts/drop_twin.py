@@ -1,4 +1,4 @@
-"""drop_twin.py - a PyTorch 1.13 twin of the DROP model of lib/model/model.h (model.md §1-5).
+"""drop_twin.py - a PyTorch 1.13 twin of the DROP model of lib/model/model.h (doc/model.md §1-5).
 
 The same modules, in the same order and with the same parameter names as the C registry
 (lib/model/*.c): HRNet-W32 / hrnet-tiny with the official HRNet-W32-C names, the DPU, PPE
@@ -6,7 +6,7 @@ and parsing classifier, WAMP, the reductions, BNNeck and classifiers; the losses
 L_pct (with the PEMB memory bank) and L_hp. Written plainly from doc/model.md, not from the
 C code, so the C tests compare against an independent reading.
 
-Weights: `init_philox(model, seed)` draws the initial values of model.md §6 from the same
+Weights: `init_philox(model, seed)` draws the initial values of doc/model.md §6 from the same
 Philox4x32-10 streams as the C side (entry i of the state dict uses stream 0x10000000 + i),
 so C and PyTorch start from the same weights without a weights file; `load_records` reads
 weights written by the C side (a names records .npy + a flat float32 .npy).
@@ -249,7 +249,7 @@ class Drop(nn.Module):
     # -- init ------------------------------------------------------------------------------
 
     def init_kind(self, name, t):
-        """How model.md §6 initialises entry `name` (the C side's enum drop_init)."""
+        """How doc/model.md §6 initialises entry `name` (the C side's enum drop_init)."""
         last = name.rsplit(".", 1)[-1]
         if last in ("running_mean", "num_batches_tracked"):
             return "zero", 0
@@ -358,7 +358,7 @@ class Drop(nn.Module):
         return out
 
 
-# ---- Losses (model.md §5) -----------------------------------------------------------------
+# ---- Losses (doc/model.md §5) -----------------------------------------------------------------
 
 def triplet(emb, pid, vis, bank, bank_pid, bank_vis, margin, all_parts):
     """PCT: per-part distances (sqrt of clamp(1e-12)), averaged over the parts visible in
@@ -442,7 +442,7 @@ def losses(model, out, pids, labels, bank, tcfg):
 
 
 def lr_at(epoch, base=3.5e-4, warmup=10, f0=0.01, milestones=(40, 70), gamma=0.1):
-    """model.md §6's schedule (kernels drop_lr_schedule)."""
+    """doc/model.md §6's schedule (kernels drop_lr_schedule)."""
     f = 1.0
     if epoch < warmup:
         a = epoch / warmup

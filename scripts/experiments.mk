@@ -16,7 +16,7 @@
 #   table7           the backbones ResNet-50, ResNet-50-IBN, HRNet-W32 (Table 7)
 #   all              all of the above, and OUT/all.md holding every table
 #
-# Variables (defaults: the paper's settings, model.md §6):
+# Variables (defaults: the paper's settings, doc/model.md §6):
 #   DATA=DIR            the folder holding the datasets (required)
 #   OUT=DIR             where everything is written (experiments)
 #   BIN=DIR             the drop tools (build/bin)
@@ -59,7 +59,7 @@ SHELL := /bin/bash
 .SUFFIXES:
 .DEFAULT_GOAL := help
 
-# Where things are, and the settings (defaults: the paper's, model.md §6).
+# Where things are, and the settings (defaults: the paper's, doc/model.md §6).
 DATA ?=
 OUT ?= experiments
 BIN ?= build/bin

@@ -1,5 +1,5 @@
 /*
- * bench_ops.c - the kernel lab's benchmark (style.md item 15), built and run by
+ * bench_ops.c - the kernel lab's benchmark, built and run by
  * scripts/bench-ops, never part of libdrop. Two modes:
  *
  *   conv  For each HRNet-W32 convolution shape at a given batch it times the shipped CPU
@@ -36,7 +36,7 @@ struct shape {
 	int cin, h, w, cout, k, stride;
 };
 
-/* Every distinct convolution shape of HRNet-W32 at 256x128 (model.md §1): the stem,
+/* Every distinct convolution shape of HRNet-W32 at 256x128 (doc/model.md §1): the stem,
  * layer1's bottleneck, the branch 3x3 convolutions at strides 4/8/16/32, the strided
  * downsamplings and 1x1 fuse/transition layers, and the incre bottleneck's 1x1s. */
 static const struct shape shapes[] = {
@@ -324,7 +324,7 @@ static void bench_adam(size_t n)
 	free(p), free(g), free(m), free(v);
 }
 
-/* The shapes of HRNet-W32 / DROP at 256x128 (model.md §1-4), K = 8 parts. */
+/* The shapes of HRNet-W32 / DROP at 256x128 (doc/model.md §1-4), K = 8 parts. */
 static void bench_ops(int batch)
 {
 	printf("op\tms\n");

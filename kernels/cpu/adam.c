@@ -1,5 +1,5 @@
 /*
- * adam.c - the optimiser step on the CPU (model.md §6): the per-parameter update of
+ * adam.c - the optimiser step on the CPU (doc/model.md §6): the per-parameter update of
  * kernels/maths/loss_maths.h over a flat parameter buffer.
  * Not here: the learning-rate schedule (drop_lr_schedule, kernels/maths/loss_maths.h).
  */

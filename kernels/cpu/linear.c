@@ -5,7 +5,7 @@
  * The same plan scheme as conv2d.c: one plan per descriptor, primitives created on first
  * use, weights reordered to the primitive's layout only when their version changes. The
  * weight gradient is written plain (Cout, Cin) directly: a blocked gradient and a reorder
- * back made backward-weights at 32 rows 1.2x PyTorch's time (kernels/STATUS.md). oneDNN
+ * back made backward-weights at 32 rows 1.2x PyTorch's time. oneDNN
  * rather than OpenBLAS: no second thread pool fighting OpenMP, and no dependence on the
  * CPU kernels OpenBLAS picks (OPENBLAS_CORETYPE).
  * Not here: the pairwise distances of drop-match (kernels/maths/maths.h, lib/reid/match.c).

@@ -1,5 +1,5 @@
 /*
- * loss.c - the pixel and identity losses on the CPU (model.md §5): cross-entropy with label
+ * loss.c - the pixel and identity losses on the CPU (doc/model.md §5): cross-entropy with label
  * smoothing over rows of logits, and the parsing loss L_hp (smoothed pixel cross-entropy
  * plus the spatial smoothness of the probabilities). The per-row and per-pixel arithmetic
  * (drop_ce_row, drop_smooth_plane) is kernels/maths/loss_maths.h; here are the loops. Partial

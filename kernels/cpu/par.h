@@ -1,7 +1,7 @@
 /*
  * par.h - when the CPU loops fork threads. An OpenMP fork/join costs microseconds on an
  * idle machine but a scheduler slice (4-8 ms) when another process holds a core
- * (kernels/STATUS.md, "Measured"), which made the small ops of HRNet's low-resolution
+ * (measured with scripts/bench-ops on a shared 2-core machine), which made the small ops of HRNet's low-resolution
  * branches (batch norm at 8x4, softmax over 9 channels, nearest x2 of 32 channels) many
  * times slower than their arithmetic. A loop with less than DROP_PAR_MIN elements of work
  * runs on the calling thread: `#pragma omp parallel for ... if (DROP_PAR(work))`. The

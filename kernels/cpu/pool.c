@@ -1,6 +1,6 @@
 /*
  * pool.c - global average and max pooling and WAMP (mask-weighted average + max pooling of
- * the features under K1 maps, model.md §4) on the CPU, forward and backward.
+ * the features under K1 maps, doc/model.md §4) on the CPU, forward and backward.
  *
  * Features are plain or blocked, seen as planes of L lanes (one channel, or one channel
  * block); the maps and the pooled vectors are plain. One thread owns an (image, plane) -

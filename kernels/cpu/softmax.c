@@ -1,7 +1,7 @@
 /*
- * softmax.c - softmax over the channels of each pixel (the parsing head, model.md §3), the
+ * softmax.c - softmax over the channels of each pixel (the parsing head, doc/model.md §3), the
  * maximum over channels (the foreground map), and L2 normalisation of rows (test
- * embeddings, model.md §8) on the CPU, forward and backward. The loops are in
+ * embeddings, doc/model.md §8) on the CPU, forward and backward. The loops are in
  * softmax_impl.h, compiled here for float (the backend ops, with drop_expf) and double (the
  * *_f64 reference path of the finite-difference tests). Plain layout only: the heads
  * convert out of the blocked layout first (ops.h).

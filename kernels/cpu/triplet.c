@@ -1,5 +1,5 @@
 /*
- * triplet.c - the part-aware compactness triplet loss over a memory bank (PCT, model.md
+ * triplet.c - the part-aware compactness triplet loss over a memory bank (PCT, doc/model.md
  * §5) and BPBreID's part-averaged triplet (the same with an empty bank) on the CPU.
  *
  * Phase 1, in parallel over anchors: batch-hard mining over the batch and the bank

@@ -5,7 +5,7 @@
  * lib/ and cmd/ reach them only through the table, and test/unit/test_ops_cuda.c compares
  * the table's ops with the CPU's.
  * The CUDA backend's blocked layout is plain for now (block 1): cuDNN takes NCHW, and an
- * NHWC or tensor-core layout is still to come (kernels/STATUS.md). The members without an
+ * NHWC or tensor-core layout is still to come (kernels/README.md). The members without an
  * entry point here (convolution, linear, batch norm, resampling, pooling, softmax, ...)
  * are NULL in its table: ops it does not have yet (drop_backend_supports).
  * Not here: error checks (check.h), the scratch buffer (scratch.h), the registry's hooks

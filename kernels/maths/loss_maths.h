@@ -1,6 +1,6 @@
 /*
  * loss_maths.h - the arithmetic of the losses, the optimiser and the random generator,
- * written once for both backends (design.md, Backends; the same DROP_HD convention as
+ * written once for both backends (kernels/README.md, Backends; the same DROP_HD convention as
  * kernels/maths/maths.h): label-smoothed cross-entropy of one row or pixel, the
  * smoothness term of one probability plane, the safe square root of the triplet
  * distances, PyTorch's Adam step with coupled L2 weight decay, the warm-up + multi-step
@@ -134,7 +134,7 @@ static inline DROP_HD void drop_adam_step(float *p, float *m, float *v, float g,
 	drop_adam_update(p, m, v, g, beta1, beta2, eps, wd, step_size, bc2_sqrt);
 }
 
-/* The learning rate of epoch `epoch` (from 0; model.md §6): BPBreID's WarmupMultiStepLR
+/* The learning rate of epoch `epoch` (from 0; doc/model.md §6): BPBreID's WarmupMultiStepLR
  * with linear warm-up, base * (f0 (1 - a) + a) for a = epoch / warmup while epoch <
  * warmup, times gamma for every milestone <= epoch (milestones: nmilestones epochs, any
  * order). A pure function: the same on every backend, and on the host for the training

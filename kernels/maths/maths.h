@@ -1,5 +1,5 @@
 /*
- * maths.h - per-element arithmetic written once for both backends (design.md, Backends):
+ * maths.h - per-element arithmetic written once for both backends (kernels/README.md, Backends):
  * distances from dot products and the rules of query-gallery matching.
  * Every function is `static inline` and marked DROP_HD, so gcc compiles it for the CPU
  * loops and nvcc for the CUDA kernels: the CPU tests check the GPU's arithmetic too.
@@ -14,7 +14,7 @@
 
 #include <math.h>
 
-/* Euclidean distance from squared norms and a dot product (bpbreid-reference.md §8 step 2):
+/* Euclidean distance from squared norms and a dot product (doc/bpbreid.md §8 step 2):
  * sqrt(max(0, |q|^2 + |g|^2 - 2 q.g)), never squared. */
 static inline DROP_HD float drop_euclid_from_dot(float q2, float g2, float dot)
 {
@@ -28,7 +28,7 @@ static inline DROP_HD float drop_cosine_from_dot(float dot)
 	return 1.0f - dot;
 }
 
-/* ---- Query-gallery matching (lib/reid/match.c; bpbreid-reference.md §8) ---------------------- */
+/* ---- Query-gallery matching (lib/reid/match.c; doc/bpbreid.md §8) ---------------------- */
 
 /* Distances (of unit vectors, so in [0, 2]) under which drop_euclid_from_dot is not
  * trusted. Near 0, |q|^2 + |g|^2 - 2 q.g cancels: a float32 GEMM dot product of unit

@@ -1,6 +1,6 @@
 /*
  * maths_ops.h - per-element arithmetic of the compute core's ops, written once for both
- * backends (design.md, Backends): ReLU, axpy, the batch-norm element formulas and the
+ * backends (kernels/README.md, Backends): ReLU, axpy, the batch-norm element formulas and the
  * bilinear taps, WAMP's and F.normalize's floors. Every function is `static inline
  * DROP_HD`, so gcc compiles it for the CPU loops and nvcc for the CUDA kernels. The
  * batch-norm functions work in double: the statistics are doubles, and the same
@@ -71,7 +71,7 @@ static inline DROP_HD void drop_bilinear_taps(int dst, int in, int out, int alig
 	*l1 = src - i;
 }
 
-/* WAMP's weighted-average denominator: the map's mass, floored at 1e-6 (model.md §4). */
+/* WAMP's weighted-average denominator: the map's mass, floored at 1e-6 (doc/model.md §4). */
 static inline DROP_HD double drop_wamp_den(double mass)
 {
 	return mass > 1e-6 ? mass : 1e-6;

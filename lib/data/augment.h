@@ -1,10 +1,9 @@
 /*
- * augment.h - the image pipeline of training and embedding (model.md §6, bpbreid-reference.md
+ * augment.h - the image pipeline of training and embedding (doc/model.md §6, doc/bpbreid.md
  * §2.4, §3): one RGB8 image and its label map in, a normalised float image and the label
  * map at stride 4 out.
  *
- * Training (BPBreID's order; the geometry is the same in distribution as model.md's
- * crop-then-flip):
+ * Training (BPBreID's order, doc/model.md §6):
  *   1. resize the image to H x W, bilinear with OpenCV's INTER_LINEAR arithmetic
  *      (drop_resize_linear_u8), and the label map to H x W by nearest neighbour
  *      (source index floor(dst * src / dst_size), lib/data/labels.h; cv2's INTER_NEAREST,
@@ -20,7 +19,7 @@
  *      inside the image, set to the constants 0.485, 0.456, 0.406 (per channel) in the
  *      normalised image (BPBreID's quirk), its label pixels set to background;
  *   6. the label map sampled at stride 4: label (i, j) of the (H/4, W/4) map is pixel
- *      (floor(i H / (H/4)), floor(j W / (W/4))) of the H x W map (model.md §7).
+ *      (floor(i H / (H/4)), floor(j W / (W/4))) of the H x W map (doc/model.md §7).
  * Test mode (train false): steps 1, 4 and 6 only.
  *
  * Random draws. Every draw is a word of Philox4x32-10 (kernels/maths/loss_maths.h) keyed by the

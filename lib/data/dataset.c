@@ -28,7 +28,7 @@ struct layout {
 	const char *ext;        /* image files: names ending so */
 	int depth;              /* 0: files in the split folder; 1: in one folder per pid */
 	bool drop_junk;         /* drop pid -1 (Market) */
-	const char *npy_suffix; /* added to the extension-less image name (reference §1.1) */
+	const char *npy_suffix; /* added to the extension-less image name (doc/bpbreid.md §1.1) */
 	struct folder split[3][MAX_FOLDERS + 1];        /* train, query, gallery */
 };
 

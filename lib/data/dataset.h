@@ -1,6 +1,6 @@
 /*
  * dataset.h - the images of a re-identification dataset, with their identity, camera and
- * label file: the five published layouts BPBreID reads (bpbreid-reference.md §4), or a TSV
+ * label file: the five published layouts BPBreID reads (doc/bpbreid.md §4), or a TSV
  * list (lib/io/list.h).
  *
  * Layouts (NAME: folder under the root; train / query / gallery):
@@ -39,7 +39,7 @@
  * from the whole-body pids only and would fail on such a pid).
  *
  * Label files. Each image's label is the PNG that drop-labels writes for the field file
- * BPBreID reads for it (reference §1.1), when drop-labels converts the dataset's
+ * BPBreID reads for it (doc/bpbreid.md §1.1), when drop-labels converts the dataset's
  * masks/pifpaf_maskrcnn_filtering tree into LABELS: LABELS/<folder of REL>/<stem>.png,
  * REL being the field file's path under pifpaf_maskrcnn_filtering and <stem> its name as
  * drop_labels_stem() cuts it (lib/data/labels.h). REL is

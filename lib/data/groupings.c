@@ -1,7 +1,7 @@
 /*
  * groupings.c - the table of BPBreID's PifPaf groupings (see groupings.h).
  *
- * Transcribed from bpbreid-reference.md §2.2 (channel numbers of its §1.2 table); part
+ * Transcribed from doc/bpbreid.md §2.2 (channel numbers of its §1.2 table); part
  * names and order as in BPBreID's grouping classes. The asymmetries are BPBreID's and kept
  * on purpose: channel 21 (left_hip_to_right_hip) sits in both torso and left leg of 'eight';
  * 'five_v' leaves channels 21 and 22 out and puts only 23 in its lower torso.

@@ -6,7 +6,7 @@
  * them onto K parts; part g (1-based in the label map, 0 is background) is the per-pixel
  * maximum of its member channels (lib/data/labels.h). The table holds every grouping of
  * BPBreID's `masks_preprocess_pifpaf` registry that works there, with the same names, the
- * same part names and order, and the same member channels (bpbreid-reference.md §2.1-2.2):
+ * same part names and order, and the same member channels (doc/bpbreid.md §2.1-2.2):
  * 'eight' (K = 8, the paper's occluded setting) and 'five_v' (K = 5, holistic) among them.
  *
  * Not here: the registry's broken entries (bs_fu, bs_fu_bb, mu_sc, six_no), the COCO

@@ -1,6 +1,6 @@
 /*
  * labels.h - K-part human-parsing labels from PifPaf confidence fields, as BPBreID makes
- * them (bpbreid-reference.md §2.3, model.md §7).
+ * them (doc/bpbreid.md §2.3, doc/model.md §7).
  *
  * Per pixel p of a field c (36, h, w) and a grouping of K parts (lib/data/groupings.h):
  *   G_g(p) = clamp(max over the channels i of part g of c_i(p), 0, 1)      g = 1..K

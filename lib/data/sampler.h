@@ -1,6 +1,6 @@
 /*
  * sampler.h - the order of the training images in an epoch: BPBreID's RandomIdentitySampler
- * (bpbreid-reference.md §3), P identities x K instances per batch.
+ * (doc/bpbreid.md §3), P identities x K instances per batch.
  *
  * For one epoch:
  *   1. for each class c (in class order): its image indices; when it has fewer than K,

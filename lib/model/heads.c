@@ -1,5 +1,5 @@
 /*
- * heads.c - the parsing-guided embeddings (model.md §3-4) after the graph's outputs
+ * heads.c - the parsing-guided embeddings (doc/model.md §3-4) after the graph's outputs
  * Preid and S: softmax of the parsing logits, foreground map, WAMP, global average pooling,
  * the global / foreground / parts reductions (Linear + BN1d + ReLU), BNNeck and classifiers,
  * visibility scores; forward in training or evaluation mode and backward into the graph's

@@ -1,13 +1,13 @@
 /*
- * hrnet.c - HRNet backbones as graph layers (model.md §1, bpbreid-reference.md §5):
+ * hrnet.c - HRNet backbones as graph layers (doc/model.md §1, doc/bpbreid.md §5):
  * HRNet-W32 exactly as BPBreID builds it - stem, layer1, transitions, stages 2-4 with
  * their fuse layers, one incre bottleneck per branch - with the parameter names of the
  * official HRNet-W32-C ImageNet checkpoint, and hrnet-tiny, the same shape with small
  * widths for CPU demos and tests.
  *
- * hrnet-tiny (model.md §1 CHOICE): branch widths 8/16/32/64, one module per stage, 2 basic
- * blocks per branch; the parts model.md leaves open are chosen here as a 16-channel stem and
- * a layer1 of 2 bottlenecks of 16 planes (64 channels out). Incre outputs 32/64/128/256,
+ * hrnet-tiny (doc/model.md §1): branch widths 8/16/32/64, one module per stage, 2 basic
+ * blocks per branch, a 16-channel stem and a layer1 of 2 bottlenecks of 16 planes (64
+ * channels out). Incre outputs 32/64/128/256,
  * Preid 480 channels.
  * Not here: the classification head of cls_hrnet (downsamp_modules, final_layer,
  * classifier) and BPBreID's unused cls_head, which DROP never runs.

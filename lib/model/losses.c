@@ -1,5 +1,5 @@
 /*
- * losses.c - the training losses of model.md §5 over the heads' outputs:
+ * losses.c - the training losses of doc/model.md §5 over the heads' outputs:
  * L = L_reid + L_pct + lambda L_hp, with L_reid the three label-smoothed cross-entropies
  * (global, foreground, concatenated parts), L_pct the part-aware compactness triplet over
  * the current batch (live) and the parts embedding memory bank (PEMB: the previous
@@ -8,7 +8,7 @@
  * gradient of its weighted value into the heads' buffers; the bank then takes the batch.
  *
  * Visibility for L_pct: part k of an image is visible when v_k > vis_threshold (the score
- * of model.md §4); the parts averaged are those visible in both entries (CHOICE), or all K
+ * of doc/model.md §4); the parts averaged are those visible in both entries (CHOICE), or all K
  * with triplet_all_parts. --triplet part-avg is BPBreID's: all K parts, no bank.
  * Not here: the heads' forward and backward passes (heads.c).
  */

@@ -1,5 +1,5 @@
 /*
- * model.h - the DROP model (../shared/spec/model.md) on the compute core (kernels/ops.h), as
+ * model.h - the DROP model (doc/model.md) on the compute core (kernels/ops.h), as
  * the runners, the tools and the tests see it: its configuration, its parameters, the
  * model built from them, and its training and evaluation passes.
  *
@@ -10,7 +10,7 @@
  *    the names of the official HRNet-W32-C ImageNet checkpoint for the backbone (and
  *    torchvision's for ResNet) so pretrained weights load by name. The trained values
  *    live in one flat buffer (their gradients, Adam's moments in parallel ones), so a
- *    step is one be->adam call. Init (model.md §6) draws from the Philox streams
+ *    step is one be->adam call. Init (doc/model.md §6) draws from the Philox streams
  *    (seed, DROP_STREAM_INIT + entry index): the same weights for any thread count.
  *  - The network (graph.c, private: graph.h). The backbone, the DPU, the PPE and the
  *    parsing classifier as a graph of layers whose outputs are Preid and the parsing
@@ -40,7 +40,7 @@
 
 enum drop_backbone { DROP_HRNET_W32, DROP_HRNET_TINY, DROP_RESNET50, DROP_RESNET50_IBN };
 enum drop_triplet_mode {
-	DROP_TRIPLET_PCT,      /* PCT with the PEMB memory bank (model.md §5) */
+	DROP_TRIPLET_PCT,      /* PCT with the PEMB memory bank (doc/model.md §5) */
 	DROP_TRIPLET_PART_AVG, /* BPBreID's part-averaged triplet within the batch, all parts */
 	DROP_TRIPLET_NONE,
 };
@@ -68,7 +68,7 @@ struct drop_model_config {
 	float vis_threshold;      /* 0.4 (--vis-threshold) */
 };
 
-/* The defaults of model.md (HRNet-W32, 256 x 128, K 8, D 512, C_hp 128, ...). */
+/* The defaults of doc/model.md (HRNet-W32, 256 x 128, K 8, D 512, C_hp 128, ...). */
 void drop_model_config_default(struct drop_model_config *cfg);
 /* The backbone called `name` ("hrnet-w32", "hrnet-tiny", "resnet50", "resnet50-ibn"):
  * 0, or -1 with a message. */
@@ -83,7 +83,7 @@ enum drop_param_kind {
 	DROP_PARAM_RUNNING, /* BN running mean / var */
 	DROP_PARAM_COUNT,   /* BN num_batches_tracked, int64, one value */
 };
-/* How an entry is initialised (model.md §6). */
+/* How an entry is initialised (doc/model.md §6). */
 enum drop_init {
 	DROP_INIT_ZERO, DROP_INIT_ONE,
 	DROP_INIT_KAIMING,       /* normal, std sqrt(2 / fan_out), fan_out = shape[0] kh kw */
@@ -128,7 +128,7 @@ int drop_params_add(struct drop_params *ps, const char *name, enum drop_param_ki
                     int ndim, const int *shape, enum drop_init init, double std);
 /* Allocate the buffers (zeroed) and point every entry's tensor into them. */
 void drop_params_alloc(struct drop_params *ps, const struct drop_backend *be);
-/* Initialise every entry from `seed` (model.md §6; counts 0). */
+/* Initialise every entry from `seed` (doc/model.md §6; counts 0). */
 void drop_params_init(struct drop_params *ps, uint64_t seed);
 /* The entry called `name`, or -1. */
 int drop_params_find(const struct drop_params *ps, const char *name);
@@ -139,7 +139,7 @@ void drop_params_fuse(struct drop_params *ps, size_t scratch, size_t tail);
 /* Set the gradients to 0 (fused: those of the tail; the layers overwrite theirs). */
 void drop_params_zero_grad(struct drop_params *ps);
 /* One Adam step over the trained entries (PyTorch's Adam, L2 weight decay added to the
- * gradient, model.md §6; fused: over the tail, the layers took theirs in backward), then
+ * gradient, doc/model.md §6; fused: over the tail, the layers took theirs in backward), then
  * bump every trained entry's version. */
 void drop_params_adam(struct drop_params *ps, double lr, double beta1, double beta2,
                       double eps, double weight_decay);
@@ -210,7 +210,7 @@ struct drop_model {
 	int creid;                   /* channels of Preid */
 	int heads_param0;            /* the heads' first registry entry (the graph's come first) */
 	struct drop_heads *heads;    /* the heads' buffers (heads.h) */
-	/* PEMB (model.md §5): up to pemb - 1 previous batches, oldest first, detached; the
+	/* PEMB (doc/model.md §5): up to pemb - 1 previous batches, oldest first, detached; the
 	 * embeddings in the heads' buffers (drop_model_bank_get), identities and visibility
 	 * also kept on the host here */
 	int bank_n;                  /* entries */
@@ -234,7 +234,7 @@ void drop_model_free(struct drop_model *m);
  * Training mode also keeps what the backward pass needs. */
 const struct drop_model_out *drop_model_forward(struct drop_model *m, const float *images,
                                                 int n, bool train);
-/* After a training forward pass: the losses (model.md §5) against pids (N) (0..C-1) and
+/* After a training forward pass: the losses (doc/model.md §5) against pids (N) (0..C-1) and
  * labels (N, Hf, Wf) (0..K), host arrays; the gradient of every trained entry written to
  * the registry (all of them: entries no loss reaches get 0); the PEMB advanced. Returns
  * the loss terms. */

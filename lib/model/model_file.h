@@ -1,5 +1,5 @@
 /*
- * model_io.h - the DROP model (lib/model/model.h) in checkpoints (lib/model/checkpoint.h): its
+ * model_file.h - the DROP model (lib/model/model.h) in checkpoints (lib/model/checkpoint.h): its
  * configuration as JSON, its tensors under their registry names, and back.
  *
  * What a model puts in a checkpoint:

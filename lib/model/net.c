@@ -1,11 +1,11 @@
 /*
- * net.c - the DROP model put together (model.md §1-5): the configuration and its
+ * net.c - the DROP model put together (doc/model.md §1-5): the configuration and its
  * defaults, the graph from the image to Preid and the parsing logits S - backbone,
  * Preid concat (bilinear, align_corners=True), DPU, PPE and the parsing classifier f_hp, or
  * f_hp on Preid for the coupled baseline - and the training / evaluation passes through
  * the graph, the heads and the losses.
  *
- * DPU (model.md §3): CR_i = 1x1 conv + BN + ReLU to C_hp channels, named dpu.reduce.{i}.0/1;
+ * DPU (doc/model.md §3): CR_i = 1x1 conv + BN + ReLU to C_hp channels, named dpu.reduce.{i}.0/1;
  * up_s is bilinear with align_corners=False to the target's size (x s when the sizes
  * divide). PPE: ppe.0 conv 1x1 1->C_hp (no bias, a BN follows), ppe.1 BN + ReLU, ppe.3
  * conv 1x1, ppe.4 BN (the indices of an nn.Sequential with the ReLU at 2).
@@ -133,8 +133,8 @@ int drop_model_backend_check(const struct drop_backend *be, bool train)
 {
 #define NEED(op)                                                                            \
 	if (!drop_backend_supports(be, op))                                                 \
-		return drop_fail("the %s backend has no " #op " yet, which the model needs "  \
-		                 "(kernels/STATUS.md); use --device cpu", be->name);
+		return drop_fail("the %s backend has no " #op " yet, which the model needs; " \
+		                 "use --device cpu", be->name);
 	NEED(convert) NEED(conv2d_fwd) NEED(linear_fwd) NEED(bn_fwd_train) NEED(bn_fwd_eval)
 	NEED(resample_fwd) NEED(pool_global_fwd) NEED(wamp_fwd) NEED(softmax_fwd)
 	NEED(l2norm_fwd) NEED(chanmax_fwd) NEED(maxpool_fwd) NEED(relu) NEED(add) NEED(scale)

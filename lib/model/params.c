@@ -1,8 +1,8 @@
 /*
- * model_params.c - the model's parameter registry (lib/model/model.h): named entries in creation
+ * params.c - the model's parameter registry (lib/model/model.h): named entries in creation
  * order, their buffers (trained values, gradients and Adam moments in flat parallel
  * buffers; frozen values and running statistics in another), the initialisation of
- * model.md §6 from Philox streams, and the Adam step.
+ * doc/model.md §6 from Philox streams, and the Adam step.
  * Not here: reading or writing checkpoints (lib/model/checkpoint.c) or building layers.
  */
 #include "model.h"

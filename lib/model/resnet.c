@@ -1,5 +1,5 @@
 /*
- * resnet.c - ResNet-50 as graph layers (model.md §1, paper Table 7): torchvision's
+ * resnet.c - ResNet-50 as graph layers (doc/model.md §1, paper Table 7): torchvision's
  * structure and parameter names (conv1, bn1, layer1..layer4 of 3/4/6/3 Bottlenecks with the
  * stride on the 3x3 conv), the stem's 3x3 stride-2 max pooling, and the last stride set to
  * 1 (layer4 keeps stride 16) as in ReID practice. Stage outputs P1..P4 are layer1..layer4

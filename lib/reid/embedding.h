@@ -1,5 +1,5 @@
 /*
- * embedding.h - the embedding stream (design.md, Formats): one record per image,
+ * embedding.h - the embedding stream (man/drop-formats.5): one record per image,
  *
  *   path 'S' (bytes), pid i4 (-1 = unknown), camid i4 (-1 = unknown),
  *   global f4 [D], fg f4 [D], parts f4 [K, D], vis f4 [K] (max part probability),

@@ -1,5 +1,5 @@
 /*
- * match.h - query-gallery distances and ranking (model.md §8, bpbreid-reference.md §8).
+ * match.h - query-gallery distances and ranking (doc/model.md §8, doc/bpbreid.md §8).
  *
  * Each vector is L2-normalised (x / max(|x|, 1e-12), PyTorch's F.normalize). The distance
  * of one embedding is Euclidean, sqrt(max(0, |q|^2 + |g|^2 - 2 q.g)) - not squared - or,

@@ -1,7 +1,7 @@
 /*
  * metrics.h - the re-identification evaluation protocols behind drop-score.
  *
- * Market-1501 (torchreid's eval_market1501, model.md section 9): for each query, walk its
+ * Market-1501 (torchreid's eval_market1501, doc/model.md section 9): for each query, walk its
  * ranked gallery list, leaving out the items of the same identity AND the same camera and
  * the junk items (gallery pid -1); what remains is a 0/1 list r (r_i = 1 for a true
  * match). A query without any true match (and so every query of pid -1) is skipped: it

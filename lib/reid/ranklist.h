@@ -1,5 +1,5 @@
 /*
- * ranklist.h - the ranked-list stream between drop-match and drop-score (design.md, Formats).
+ * ranklist.h - the ranked-list stream between drop-match and drop-score (man/drop-formats.5).
  *
  * Document 1, the gallery table: records (path 'S', pid i4, camid i4), one per gallery
  * item, in gallery order. Then the queries: records (path 'S', pid i4, camid i4,

@@ -21,7 +21,7 @@
  * running statistics), so the batch size does not change the values either beyond float
  * rounding of the library's kernels.
  *
- * Per image (model.md §8): global = the global embedding after its BNNeck BN, fg = the
+ * Per image (doc/model.md §8): global = the global embedding after its BNNeck BN, fg = the
  * foreground embedding after its BN, parts = the K part embeddings before BN, vis = the K
  * visibility scores (max over pixels of each part's probability).
  *

@@ -1,6 +1,6 @@
 /*
- * labeljob.c - the jobs of a drop-labels run: listing the inputs, naming the outputs,
- * creating their folders (see labeljob.h).
+ * labels_plan.c - the jobs of a drop-labels run: listing the inputs, naming the outputs,
+ * creating their folders (see labels_plan.h).
  */
 #include "labels_plan.h"
 #include "../core/drop.h"

@@ -1,5 +1,5 @@
 /*
- * labeljob.h - the plan of a drop-labels run: which field files the INPUTs name, and which
+ * labels_plan.h - the plan of a drop-labels run: which field files the INPUTs name, and which
  * files each of them becomes.
  *
  * An INPUT folder stands for its *.npy files, listed recursively in strcmp order

@@ -1,6 +1,6 @@
 /*
- * matchrun.c - drop-match's run: the gallery, the blocks of queries, and the three outputs
- * written block by block (see matchrun.h).
+ * match_run.c - drop-match's run: the gallery, the blocks of queries, and the three outputs
+ * written block by block (see match_run.h).
  */
 #include "match_run.h"
 #include "../core/drop.h"

@@ -1,6 +1,6 @@
 /*
- * scorerun.c - the two inputs of drop-score, the per-query file and the printed totals
- * (see scorerun.h).
+ * score_run.c - the two inputs of drop-score, the per-query file and the printed totals
+ * (see score_run.h).
  */
 #include "score_run.h"
 #include "../core/drop.h"

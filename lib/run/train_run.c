@@ -30,7 +30,7 @@
 #include "../data/sampler.h"
 #include "../../kernels/maths/loss_maths.h" /* drop_lr_schedule */
 
-/* Adam's constants (model.md §6). */
+/* Adam's constants (doc/model.md §6). */
 #define ADAM_BETA1 0.9
 #define ADAM_BETA2 0.999
 #define ADAM_EPS 1e-8

@@ -1,5 +1,5 @@
 /*
- * train_run.h - drop-train's training run (model.md §5-6, bpbreid-reference.md §3, §10): the
+ * train_run.h - drop-train's training run (doc/model.md §5-6, doc/bpbreid.md §3, §10): the
  * epoch loop over identity-sampled, augmented batches, the learning-rate schedule, Adam,
  * checkpoints that resume exactly, the JSON log, the progress line and the in-process
  * evaluation.
@@ -78,7 +78,7 @@ struct drop_train_opts {
 	FILE *report;                   /* evaluation results (stdout) */
 };
 
-/* The recipe's values (model.md §6) and model.md's model defaults. */
+/* The recipe's values (doc/model.md §6) and doc/model.md's model defaults. */
 void drop_train_defaults(struct drop_train_opts *o);
 
 /* Parse a comma-separated list of milestone epochs ("40,70"; "" or "none" = no

@@ -1,7 +1,7 @@
 /*
  * tests: lib/data/labels.c and lib/data/groupings.c against the independent NumPy/PyTorch reference
  * of scripts/make-label-fixtures (every grouping, hard and soft, f2/f4/f8 fields, several
- * thresholds), hand-worked cases from bpbreid-reference.md §2.2, the output-name rule,
+ * thresholds), hand-worked cases from doc/bpbreid.md §2.2, the output-name rule,
  * nearest resizing, overlays, the field checks; lib/io/png.c and lib/io/image.c round trips and
  * corrupt files; lib/io/walk.c listings and folders, lib/io/outfile.c whole-file writes;
  * lib/run/labels_plan.c: the jobs of a tree, output names, name collisions, output folders.
@@ -112,7 +112,7 @@ static void test_reference_cases(void)
 }
 
 /* Pixels of the one-hot rows of field_f4 (channel p at 0.9, the rest 0.2): hand-worked
- * labels from the tables of bpbreid-reference.md §2.2. */
+ * labels from the tables of doc/bpbreid.md §2.2. */
 static void test_hand_cases(void)
 {
 	struct drop_npy_array f;

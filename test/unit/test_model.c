@@ -177,7 +177,7 @@ static void test_init(struct drop_model *m)
 				       sums[2 * i], s2, sums[2 * i + 1]);
 		}
 	}
-	CHECK(bad == 0, "tiny: initial values (Philox, model.md §6) match the twin's");
+	CHECK(bad == 0, "tiny: initial values (Philox, doc/model.md §6) match the twin's");
 	free(sums);
 }
 
@@ -663,7 +663,7 @@ static void test_bf16(void)
 }
 
 /* bf16 training keeps the values that backward reads only as convolution inputs or ReLU
- * masks as bfloat16 copies (model_graph.c) and rounds each dy once for both backward passes:
+ * masks as bfloat16 copies (lib/model/graph.c) and rounds each dy once for both backward passes:
  * against a backend without to_bf16 (every convolution rounds its own operands), the same
  * loss and gradients bit for bit, with and without recompute, in a smaller arena (two
  * steps: the second one's inputs go where the first one's backward found no float data). */
@@ -815,7 +815,7 @@ static void test_w32(void)
 	CHECK(a.h.count == 1926 && bad == 0, "w32: the %zu backbone entries carry the official "
 	      "HRNet-W32-C names in order (1933 less cls_head's 7)", a.h.count);
 	CHECK(nbt == 321 && trained == 30881856, "w32: 321 num_batches_tracked, 30,881,856 "
-	      "parameters used (bpbreid-reference §5) - got %d, %zu", nbt, trained);
+	      "parameters used (doc/bpbreid.md §5) - got %d, %zu", nbt, trained);
 	drop_npy_array_free(&a);
 
 	float *x = images(0, 2, 256, 128);

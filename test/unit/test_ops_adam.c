@@ -1,7 +1,7 @@
 /*
  * tests: kernels/cpu/adam.c and kernels/cpu/rng.c - three Adam steps with weight decay
  * against torch.optim.Adam (fixtures of scripts/make-fixtures), the warm-up + multi-step
- * learning-rate schedule against hand-computed values (model.md §6), Philox4x32-10
+ * learning-rate schedule against hand-computed values (doc/model.md §6), Philox4x32-10
  * against the Random123 known-answer vectors, and the random streams: the same numbers
  * for 1 and 2 threads and for any split of the range, uniform and normal moments.
  * also requires: test/fixtures/ops (committed)

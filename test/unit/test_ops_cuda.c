@@ -1,5 +1,5 @@
 /*
- * tests: the CUDA backend against the CPU backend, op by op (style.md item 10b): element-
+ * tests: the CUDA backend against the CPU backend, op by op: element-
  * wise ops and bf16 rounding, concat/split, the losses, Adam and the random streams, on random inputs, with
  * the CPU as the oracle and sentinels after every device output. Skipped (TAP SKIP) in a
  * CPU-only build or without a GPU; DROP_TEST_STRICT=1 turns the skip into a failure.

@@ -1,5 +1,5 @@
 /*
- * tests: kernels/cpu/pool.c - global average and max pooling and WAMP (model.md §4, with
+ * tests: kernels/cpu/pool.c - global average and max pooling and WAMP (doc/model.md §4, with
  * a map below the 1e-6 mass floor), forward and backward, plain and blocked features,
  * against PyTorch (fixtures of scripts/make-fixtures); finite differences of
  * L = sum(r * out) for WAMP's features and maps; the global backward added to dx, and
