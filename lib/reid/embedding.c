@@ -164,27 +164,29 @@ void drop_embedding_reader_close(struct drop_embedding_reader *er)
 	memset(er, 0, sizeof *er);
 }
 
-/* Give an empty set the layout of the reader's stream. */
+/* Give an empty set the layout of the reader's stream. The vectors are allocated by
+ * set_grow, once records are read: K is only a header's word until then. */
 static void set_init(struct drop_embedding_set *s, const struct drop_embedding_reader *er)
 {
 	s->K = er->K;
 	s->D = er->D;
 	s->kinds = er->kinds;
 	s->nvec = EMB_VEC_PART + s->K;
-	s->vec = drop_calloc(s->nvec, sizeof *s->vec);
 }
 
-static void set_grow(struct drop_embedding_set *s, size_t need)
+static int set_grow(struct drop_embedding_set *s, size_t need)
 {
 	if (need <= s->cap)
-		return;
+		return 0;
 	size_t cap = s->cap ? s->cap : 16;
 	while (cap < need)
 		cap *= 2;
 	size_t vbytes, kbytes;
 	if (drop_mul_size(cap, s->D * sizeof(float), &vbytes) ||
 	    drop_mul_size(cap, (s->K ? s->K : 1) * sizeof(float), &kbytes))
-		drop_die(DROP_EXIT_DATA, "%s", drop_errmsg());
+		return -1;
+	if (!s->vec)
+		s->vec = drop_calloc(s->nvec, sizeof *s->vec);
 	s->path = drop_realloc(s->path, cap * sizeof *s->path);
 	s->pid = drop_realloc(s->pid, cap * sizeof *s->pid);
 	s->camid = drop_realloc(s->camid, cap * sizeof *s->camid);
@@ -198,6 +200,7 @@ static void set_grow(struct drop_embedding_set *s, size_t need)
 	if (s->kinds & EMB_PARTS)
 		s->vis = drop_realloc(s->vis, kbytes);
 	s->cap = cap;
+	return 0;
 }
 
 static bool all_finite(const float *x, size_t n)
@@ -254,10 +257,11 @@ static int convert(const struct drop_embedding_reader *er, const char *rec, size
 /* Append the n raw records of er->buf to s. */
 static int append(struct drop_embedding_reader *er, struct drop_embedding_set *s, size_t n)
 {
+	if (set_grow(s, s->n + n))
+		return -1;
 	size_t plen = er->path.size + 1;
 	float *tmp = s->K ? drop_malloc(s->K * s->D * sizeof *tmp) : NULL;
 	char *path = drop_malloc(plen);
-	set_grow(s, s->n + n);
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const char *rec = er->buf + i * er->r.h.itemsize;
@@ -273,19 +277,14 @@ static int append(struct drop_embedding_reader *er, struct drop_embedding_set *s
 
 long drop_embedding_reader_read(struct drop_embedding_reader *er, struct drop_embedding_set *s, size_t max)
 {
-	if (!s->vec)
+	if (!s->nvec)
 		set_init(s, er);
 	else if (s->K != er->K || s->D != er->D || s->kinds != er->kinds)
 		return drop_fail("internal: embedding set of another layout");
-	if (max > er->cap) {
-		size_t bytes;
-		if (drop_mul_size(max, er->r.h.itemsize, &bytes))
-			return -1;
-		free(er->buf);
-		er->buf = drop_malloc(bytes ? bytes : 1);
-		er->cap = max;
-	}
-	long got = drop_npy_reader_read(&er->r, er->buf, max);
+	/* The buffer grows with the bytes read, not with the sizes the header declares. */
+	void *buf = er->buf;
+	long got = drop_npy_reader_read_alloc(&er->r, &buf, &er->cap, max);
+	er->buf = buf;
 	if (got <= 0)
 		return got;
 	if (append(er, s, (size_t)got))

@@ -146,8 +146,11 @@ static int read_gallery(FILE *f, struct drop_ranklist_gallery *g)
 		                 "not the gallery table");
 	if (h.ndim != 1)
 		return drop_fail("gallery table is not 1-D");
-	char *recs = drop_calloc(h.count ? h.count : 1, h.itemsize);
-	if (drop_npy_read_rows(f, &h, recs, h.count)) {
+	/* Read first, in a buffer that grows with the bytes read: only then is h.count known to
+	 * be real, and the tables sized by it safe to allocate. */
+	void *recs = NULL;
+	size_t cap = 0;
+	if (drop_npy_read_rows_alloc(f, &h, &recs, &cap, h.count)) {
 		free(recs);
 		return drop_fail("gallery table: %s", drop_errmsg());
 	}
@@ -155,15 +158,18 @@ static int read_gallery(FILE *f, struct drop_ranklist_gallery *g)
 	g->path = drop_calloc(g->n ? g->n : 1, sizeof *g->path);
 	g->pid = drop_calloc(g->n ? g->n : 1, sizeof *g->pid);
 	g->camid = drop_calloc(g->n ? g->n : 1, sizeof *g->camid);
-	for (size_t i = 0; i < g->n; i++) {
-		const char *rec = recs + i * h.itemsize;
-		g->path[i] = drop_malloc(fp->size + 1);
-		drop_npy_get_bytes(fp, rec, g->path[i], fp->size + 1);
+	char *pathbuf = g->n ? drop_malloc(fp->size + 1) : NULL; /* g->n: fp->size is real */
+	rc = 0;
+	for (size_t i = 0; i < g->n && !rc; i++) {
+		const char *rec = (const char *)recs + i * h.itemsize;
+		drop_npy_get_bytes(fp, rec, pathbuf, fp->size + 1);
+		g->path[i] = drop_strdup(pathbuf);
 		g->pid[i] = (int32_t)drop_npy_get_int(fi, rec);
 		g->camid[i] = (int32_t)drop_npy_get_int(fc, rec);
 	}
+	free(pathbuf);
 	free(recs);
-	return 0;
+	return rc;
 }
 
 int drop_ranklist_reader_open(struct drop_ranklist_reader *rr, const char *path,
@@ -205,8 +211,7 @@ int drop_ranklist_reader_open(struct drop_ranklist_reader *rr, const char *path,
 		drop_fail("ranked lists of %zu entries for a gallery of %zu", rr->index->count, g->n);
 		goto fail;
 	}
-	rr->rec = drop_malloc(h->itemsize);
-	rr->pathbuf = drop_malloc(rr->path->size + 1);
+	rr->pathbuf = drop_malloc(1); /* grown with the first record (reader_next) */
 	rr->ibuf = drop_malloc((rr->index->count + 1) * sizeof *rr->ibuf);
 	rr->dbuf = drop_malloc((rr->index->count + 1) * sizeof *rr->dbuf);
 	return 0;
@@ -218,12 +223,17 @@ fail:
 
 int drop_ranklist_reader_next(struct drop_ranklist_reader *rr, struct drop_ranklist_query *q)
 {
-	if (!rr->rec) /* no query document */
+	if (!rr->pathbuf) /* no query document */
 		return 0;
-	long got = drop_npy_reader_read(&rr->r, rr->rec, 1);
+	/* The record buffer grows with the bytes read, not with the itemsize declared. */
+	void *rec = rr->rec;
+	long got = drop_npy_reader_read_alloc(&rr->r, &rec, &rr->reccap, 1);
+	rr->rec = rec;
 	if (got <= 0)
 		return (int)got;
 	size_t k = rr->index->count, qi = rr->nread++;
+	if (rr->nread == 1)
+		rr->pathbuf = drop_realloc(rr->pathbuf, rr->path->size + 1);
 	drop_npy_get_bytes(rr->path, rr->rec, rr->pathbuf, rr->path->size + 1);
 	double *tmp = drop_malloc((k + 1) * sizeof *tmp);
 	drop_npy_get_f64(rr->index, rr->rec, tmp);

@@ -1,0 +1,135 @@
+#!/usr/bin/env bats
+# tests: hostile input - files made to break the readers: .npy headers whose sizes are
+# negative, wrap or promise more data than there is, NaN where an integer is due. Each bad
+# file gives exit 1 and one message naming it, no crash, and no allocation beyond a small
+# bound (the address space is limited, or under ASan every allocation), and the other files
+# of a batch are still processed. (The fuzz harnesses of test/fuzz replay their corpora in
+# the unit tests: test_fuzz_*.)
+# also requires: python3, /usr/bin/time
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+# raw_npy DICT [DATA]: a version 1.0 .npy of header text DICT (padded as numpy pads it)
+# followed by the bytes of the Python expression DATA (struct is imported; default none).
+raw_npy() {
+    python3 -c 'import struct, sys
+h = sys.argv[1].encode()
+h += b" " * ((64 - (10 + len(h) + 1) % 64) % 64) + b"\n"
+sys.stdout.buffer.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + eval(sys.argv[2]))' \
+        "$1" "${2:-b''}"
+}
+
+# A record dtype of the embedding stream with path PATHTYPE, K parts of D dimensions.
+emb_descr() {
+    echo "[('path', '$1'), ('pid', '<i4'), ('camid', '<i4'), ('global', '<f4', ($3,)), ('fg', '<f4', ($3,)), ('parts', '<f4', ($2, $3)), ('vis', '<f4', ($2,))]"
+}
+
+# run_bounded CMD...: bats' run (stderr apart) with the memory the command may take
+# bounded: 1 GB of address space, or under ASan (which reserves terabytes of shadow)
+# no single allocation above 256 MB. Its peak resident memory (KB) is left in $rss.
+run_bounded() {
+    local limit="ulimit -v 1048576;"
+    if ldd "$(command -v drop-score)" 2>/dev/null | grep -q libasan; then
+        limit=""
+    fi
+    run --separate-stderr env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}max_allocation_size_mb=256:allocator_may_return_null=0" \
+        bash -c "$limit"' exec /usr/bin/time -q -f %M -o "$0" "$@"' "$T/rss" "$@"
+    rss=$(tail -n 1 "$T/rss")
+}
+
+# expect_error FILE MESSAGE: the last run failed with status 1, printed nothing on stdout,
+# said "TOOL: FILE: ...MESSAGE..." on stderr in one line, and stayed under 200 MB.
+expect_error() {
+    [ "$status" -eq 1 ] || fail "status $status, stderr: $stderr"
+    [ -z "$output" ] || fail "stdout: $output"
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "stderr: $stderr"
+    [[ "$stderr" == drop-*": $1: "*"$2"* ]] || fail "stderr: $stderr (expected $1: ...$2...)"
+    [ "$rss" -lt 204800 ] || fail "peak memory ${rss} KB"
+}
+
+# ---- 1. Negative sizes ------------------------------------------------------------------
+
+@test "a ranked-list stream whose path field is 'S-1' is refused by drop-score (file, pipe)" {
+    raw_npy "{'descr': [('path', '|S-1'), ('pid', '<i4'), ('camid', '<i4')], 'fortran_order': False, 'shape': (2,), }" \
+        'bytes(40)' > "$T/r.npy"
+    run_bounded drop-score "$T/r.npy"
+    expect_error "$T/r.npy" "field 'path': unsupported dtype 'S-1'"
+    run_bounded bash -c 'cat "$0" | drop-score -' "$T/r.npy"
+    expect_error stdin "unsupported dtype 'S-1'"
+    raw_npy "{'descr': [('path', '|S-4'), ('pid', '<i4'), ('camid', '<i4')], 'fortran_order': False, 'shape': (2,), }" \
+        'bytes(40)' > "$T/r4.npy"
+    run_bounded drop-score "$T/r4.npy"
+    expect_error "$T/r4.npy" "unsupported dtype 'S-4'"
+}
+
+@test "an embedding stream whose path field is 'S-1' is refused by drop-match (gallery, query)" {
+    drop-synth-embed -n 6 --parts 2 --dim 4 -o "$T/good.npy"
+    raw_npy "{'descr': $(emb_descr '|S-1' 2 4), 'fortran_order': False, 'shape': (2,), }" \
+        'bytes(400)' > "$T/e.npy"
+    run_bounded drop-match "$T/e.npy" "$T/good.npy"
+    expect_error "$T/e.npy" "field 'path': unsupported dtype 'S-1'"
+    run_bounded bash -c 'cat "$0" | drop-match "$1" -' "$T/e.npy" "$T/good.npy"
+    expect_error stdin "unsupported dtype 'S-1'"
+}
+
+# ---- 2. Sizes the data does not back -----------------------------------------------------
+
+@test "drop-labels: a field declaring 2^40 values in 64 bytes is skipped like a truncated one" {
+    mkdir -p "$T/in"
+    cp "$FIX/labels/field_f4.npy" "$T/in/a.npy"
+    raw_npy "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }" \
+        'bytes(64)' > "$T/in/b.npy"
+    raw_npy "{'descr': '<f4', 'fortran_order': False, 'shape': (36, 1048576, 1048576), }" \
+        'bytes(64)' > "$T/in/c.npy"
+    cp "$FIX/labels/field_f2.npy" "$T/in/d.npy"
+    run_bounded drop-labels --threads 2 -o "$T/out" "$T/in"
+    [ "$status" -eq 1 ]
+    [ "${#stderr_lines[@]}" -eq 2 ]
+    [ "${stderr_lines[0]}" = "drop-labels: $T/in/b.npy: truncated data: the header declares 4398046511104 bytes, the file holds 64 after it" ]
+    [[ "${stderr_lines[1]}" == "drop-labels: $T/in/c.npy: truncated data: the header declares "* ]]
+    [ -f "$T/out/a.png" ] && [ -f "$T/out/d.png" ]
+    [ "$(find "$T/out" -type f | wc -l)" -eq 2 ]
+    [ "$rss" -lt 204800 ]
+    # From a pipe the size is unknown: the data is read in bounded steps.
+    run_bounded bash -c 'cat "$0" | drop-labels -' "$T/in/b.npy"
+    expect_error - "truncated data: expected 4398046511104 more bytes, got 64"
+}
+
+@test "drop-score: a gallery table of 2^40 records in 64 bytes (file, pipe), a matrix of 2^40 rows" {
+    raw_npy "{'descr': [('path', '|S8'), ('pid', '<i4'), ('camid', '<i4')], 'fortran_order': False, 'shape': (1099511627776,), }" \
+        'bytes(64)' > "$T/g.npy"
+    run_bounded drop-score "$T/g.npy"
+    expect_error "$T/g.npy" "truncated data: the header declares 17592186044416 bytes, the file holds 64"
+    run_bounded bash -c 'cat "$0" | drop-score -' "$T/g.npy"
+    expect_error stdin "gallery table: truncated data: expected 17592186044416 more bytes, got 64"
+    # One record of a gigabyte, through a pipe.
+    raw_npy "{'descr': [('path', '|S1000000000'), ('pid', '<i4'), ('camid', '<i4')], 'fortran_order': False, 'shape': (1,), }" \
+        'bytes(64)' > "$T/g1.npy"
+    run_bounded bash -c 'cat "$0" | drop-score -' "$T/g1.npy"
+    expect_error stdin "truncated data: expected 1000000008 more bytes, got 64"
+    printf 'a.jpg\t1\t1\n' > "$T/q.tsv"
+    printf 'b.jpg\t1\t2\n' > "$T/g.tsv"
+    raw_npy "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1), }" \
+        'bytes(64)' > "$T/d.npy"
+    run_bounded drop-score --dist "$T/d.npy" --query "$T/q.tsv" --gallery "$T/g.tsv"
+    expect_error "$T/d.npy" "truncated data: the header declares 4398046511104 bytes"
+}
+
+@test "drop-match: embeddings declaring 2^40 records, or 2^40 parts in no record" {
+    drop-synth-embed -n 6 --parts 2 --dim 4 -o "$T/good.npy"
+    raw_npy "{'descr': $(emb_descr '|S8' 2 4), 'fortran_order': False, 'shape': (1099511627776,), }" \
+        'bytes(64)' > "$T/big.npy"
+    run_bounded drop-match "$T/big.npy" "$T/good.npy"
+    expect_error "$T/big.npy" "truncated data: the header declares"
+    run_bounded bash -c 'cat "$0" | drop-match "$1" -' "$T/big.npy" "$T/good.npy"
+    expect_error stdin "truncated data: expected"
+    raw_npy "{'descr': $(emb_descr '|S8' 1099511627776 1), 'fortran_order': False, 'shape': (0,), }" \
+        > "$T/empty.npy"
+    run_bounded drop-match "$T/empty.npy" "$T/good.npy"
+    expect_error "$T/empty.npy" "empty gallery (no records)"
+    run_bounded bash -c 'cat "$0" | drop-match "$1" -' "$T/empty.npy" "$T/good.npy"
+    [ "$status" -eq 1 ] && [ "$rss" -lt 204800 ]
+    [[ "$stderr" == "drop-match: stdin: embeddings of K = 1099511627776 parts"* ]]
+}
+
