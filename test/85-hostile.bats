@@ -133,3 +133,15 @@ expect_error() {
     [[ "$stderr" == "drop-match: stdin: embeddings of K = 1099511627776 parts"* ]]
 }
 
+# ---- 4. Values without an integer ----------------------------------------------------------
+
+@test "drop-score: a NaN or huge float pid is an error naming the item, not a conversion" {
+    local g="{'descr': [('path', '|S4'), ('pid', '<f4'), ('camid', '<i4')], 'fortran_order': False, 'shape': (1,), }"
+    raw_npy "$g" "b'a.jp' + struct.pack('<fi', float('nan'), 1)" > "$T/nan.npy"
+    run_bounded drop-score "$T/nan.npy"
+    expect_error "$T/nan.npy" "gallery item 0 (a.jp): pid nan is not a 32-bit integer"
+    raw_npy "$g" "b'a.jp' + struct.pack('<fi', 1e30, 1)" > "$T/huge.npy"
+    run_bounded drop-score "$T/huge.npy"
+    expect_error "$T/huge.npy" "pid 1e+30 is not a 32-bit integer"
+}
+

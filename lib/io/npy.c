@@ -154,6 +154,10 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((forma
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
+	if (!b->p) { /* vsnprintf(NULL + 0, 0, ...) would be arithmetic on a null pointer */
+		b->cap = 256;
+		b->p = drop_malloc(b->cap);
+	}
 	for (;;) {
 		va_start(ap, fmt);
 		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
@@ -867,7 +871,13 @@ int64_t drop_npy_get_int(const struct drop_npy_field *f, const void *rec)
 		memcpy(&v, p, sizeof v);
 		return v;
 	}
-	return (int64_t)get_scalar(f->type, p);
+	/* Converting NaN, or a double beyond int64, to int64 is undefined behaviour. */
+	double v = get_scalar(f->type, p);
+	if (isnan(v) || v < -0x1p63)
+		return INT64_MIN;
+	if (v >= 0x1p63)
+		return INT64_MAX;
+	return (int64_t)v;
 }
 
 size_t drop_npy_get_bytes(const struct drop_npy_field *f, const void *rec, char *dst, size_t cap)

@@ -131,6 +131,19 @@ static const struct drop_npy_field *need(const struct drop_npy_header *h, const 
 	return f;
 }
 
+/* The integer id `f` of record rec, which must fit in 32 bits (NaN does not). */
+static int get_id(const struct drop_npy_field *f, const char *rec, int32_t *out)
+{
+	int64_t v = drop_npy_get_int(f, rec);
+	if (v < INT32_MIN || v > INT32_MAX) {
+		double d;
+		drop_npy_get_f64(f, rec, &d);
+		return drop_fail("%s %g is not a 32-bit integer", f->name, d);
+	}
+	*out = (int32_t)v;
+	return 0;
+}
+
 static int read_gallery(FILE *f, struct drop_ranklist_gallery *g)
 {
 	struct drop_npy_header h;
@@ -164,8 +177,8 @@ static int read_gallery(FILE *f, struct drop_ranklist_gallery *g)
 		const char *rec = (const char *)recs + i * h.itemsize;
 		drop_npy_get_bytes(fp, rec, pathbuf, fp->size + 1);
 		g->path[i] = drop_strdup(pathbuf);
-		g->pid[i] = (int32_t)drop_npy_get_int(fi, rec);
-		g->camid[i] = (int32_t)drop_npy_get_int(fc, rec);
+		if (get_id(fi, rec, &g->pid[i]) || get_id(fc, rec, &g->camid[i]))
+			rc = drop_fail("gallery item %zu (%s): %s", i, pathbuf, drop_errmsg());
 	}
 	free(pathbuf);
 	free(recs);
@@ -252,8 +265,8 @@ int drop_ranklist_reader_next(struct drop_ranklist_reader *rr, struct drop_rankl
 		if (isnan(rr->dbuf[i]))
 			return drop_fail("query %zu (%s): NaN distance", qi, rr->pathbuf);
 	q->path = rr->pathbuf;
-	q->pid = (int32_t)drop_npy_get_int(rr->pid, rr->rec);
-	q->camid = (int32_t)drop_npy_get_int(rr->camid, rr->rec);
+	if (get_id(rr->pid, rr->rec, &q->pid) || get_id(rr->camid, rr->rec, &q->camid))
+		return drop_fail("query %zu (%s): %s", qi, rr->pathbuf, drop_errmsg());
 	q->k = k;
 	q->index = rr->ibuf;
 	q->dist = rr->dbuf;

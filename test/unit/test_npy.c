@@ -4,6 +4,7 @@
  * writer on files and pipes, and the errors for what drop rejects.
  * also requires: test/fixtures/npy (committed)
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -323,6 +324,26 @@ static void test_declared_sizes(void)
 	unlink(path);
 }
 
+/* drop_npy_get_int of values without an int64 value: no undefined conversion. */
+static void test_get_int(void)
+{
+	struct drop_npy_field f8 = drop_npy_field_make("x", NPY_F8, 0, 0, NULL);
+	struct drop_npy_field u8 = drop_npy_field_make("x", NPY_U8, 0, 0, NULL);
+	double v[] = { NAN, 1e300, -1e300, -7.9 };
+	int64_t want[] = { INT64_MIN, INT64_MAX, INT64_MIN, -7 };
+	for (int i = 0; i < 4; i++)
+		CHECK(drop_npy_get_int(&f8, &v[i]) == want[i], "get_int(%g) = %lld", v[i],
+		      (long long)drop_npy_get_int(&f8, &v[i]));
+	uint64_t big = UINT64_MAX;
+	CHECK(drop_npy_get_int(&u8, &big) == INT64_MAX, "get_int(u8 max) saturates");
+	struct drop_npy_header h;
+	size_t shape[1] = { 3 };
+	drop_npy_header_plain(&h, NPY_F4, 1, shape);
+	char d[64];
+	drop_npy_header_describe(&h, d, sizeof d);
+	CHECK(!strcmp(d, "'<f4' (3,)"), "describe: %s", d);
+}
+
 int main(void)
 {
 	test_plain_dtypes();
@@ -334,5 +355,6 @@ int main(void)
 	test_header_text();
 	test_hostile_headers();
 	test_declared_sizes();
+	test_get_int();
 	return tap_done();
 }
