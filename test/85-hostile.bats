@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # tests: hostile input - files made to break the readers: .npy headers whose sizes are
-# negative, wrap or promise more data than there is, NaN where an integer is due. Each bad
+# negative, wrap or promise more data than there is, images whose headers declare
+# gigapixels (decompression bombs), NaN where an integer is due. Each bad
 # file gives exit 1 and one message naming it, no crash, and no allocation beyond a small
 # bound (the address space is limited, or under ASan every allocation), and the other files
 # of a batch are still processed. (The fuzz harnesses of test/fuzz replay their corpora in
@@ -131,6 +132,127 @@ expect_error() {
     run_bounded bash -c 'cat "$0" | drop-match "$1" -' "$T/empty.npy" "$T/good.npy"
     [ "$status" -eq 1 ] && [ "$rss" -lt 204800 ]
     [[ "$stderr" == "drop-match: stdin: embeddings of K = 1099511627776 parts"* ]]
+}
+
+# ---- 3. Decompression bombs --------------------------------------------------------------
+
+# declare_size FILE W H: make the JPEG (its SOF) or PNG (its IHDR, CRC made good) at FILE
+# declare W x H pixels, keeping its few bytes of data.
+declare_size() {
+    python3 - "$@" <<'PY'
+import struct, sys, zlib
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+b = bytearray(open(path, 'rb').read())
+if b[:8] == b'\x89PNG\r\n\x1a\n':
+    b[16:24] = struct.pack('>II', w, h)
+    b[29:33] = struct.pack('>I', zlib.crc32(bytes(b[12:29])))
+else:
+    i = 2
+    while b[i + 1] not in (0xc0, 0xc1, 0xc2):
+        i += 2 + struct.unpack('>H', b[i + 2:i + 4])[0]
+    b[i + 5:i + 9] = struct.pack('>HH', h, w)
+open(path, 'wb').write(b)
+PY
+}
+
+# In $T: good.jpg (40 x 90), bomb.jpg (a JPEG of 65500 x 65500) and bomb.png (a PNG of
+# 20000 x 20000), each a few hundred bytes.
+make_bombs() {
+    drop-test-png jpeg 40 90 "$T/good.jpg"
+    drop-test-png jpeg 16 16 "$T/bomb.jpg"
+    declare_size "$T/bomb.jpg" 65500 65500
+    drop-test-png png 16 16 "$T/bomb.png"
+    declare_size "$T/bomb.png" 20000 20000
+    [ "$(stat -c %s "$T/bomb.jpg")" -lt 2000 ] && [ "$(stat -c %s "$T/bomb.png")" -lt 2000 ]
+}
+
+@test "drop-embed: JPEG and PNG bombs are refused from their header; --max-pixels moves the limit" {
+    model_tools_on_cpu
+    make_bombs
+    drop-test-model --seed 3 "$T/m.st"
+    for b in bomb.jpg bomb.png; do
+        SECONDS=0
+        run_bounded drop-embed --threads 1 -m "$T/m.st" -o "$T/out.npy" "$T/good.jpg" "$T/$b"
+        local size=65500
+        [ "$b" = bomb.png ] && size=20000
+        expect_error "$T/$b" "image of $size x $size pixels, more than the limit of 16000000 (--max-pixels)"
+        [ "$SECONDS" -lt 20 ]
+        [ ! -e "$T/out.npy" ]
+    done
+    run --separate-stderr drop-embed --threads 1 -m "$T/m.st" --max-pixels 3599 "$T/good.jpg"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-embed: $T/good.jpg: image of 40 x 90 pixels, more than the limit of 3599 (--max-pixels)" ]
+    drop-embed --threads 1 -m "$T/m.st" --max-pixels 3600 -o "$T/ok.npy" "$T/good.jpg"
+    [ -s "$T/ok.npy" ]
+    run --separate-stderr drop-embed -m "$T/m.st" --max-pixels 0 "$T/good.jpg"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == "drop-embed: --max-pixels: 0 is out of range"* ]]
+}
+
+@test "drop-labels --overlay: a bomb is an error for its file only" {
+    make_bombs
+    mkdir -p "$T/in" "$T/img"
+    cp "$FIX/labels/field_f4.npy" "$T/in/a.npy"
+    cp "$FIX/labels/field_f4.npy" "$T/in/b.npy"
+    cp "$FIX/labels/field_f4.npy" "$T/in/c.npy"
+    cp "$T/good.jpg" "$T/img/a.jpg"
+    cp "$T/bomb.jpg" "$T/img/b.jpg"
+    cp "$T/bomb.png" "$T/img/c.png"
+    run_bounded drop-labels --threads 2 --overlay "$T/img" -o "$T/out" "$T/in"
+    [ "$status" -eq 1 ]
+    [ "${#stderr_lines[@]}" -eq 2 ]
+    [ "${stderr_lines[0]}" = "drop-labels: $T/in/b.npy: $T/img/b.jpg: image of 65500 x 65500 pixels, more than the limit of 16000000 (--max-pixels)" ]
+    [ "${stderr_lines[1]}" = "drop-labels: $T/in/c.npy: $T/img/c.png: image of 20000 x 20000 pixels, more than the limit of 16000000 (--max-pixels)" ]
+    [ -f "$T/out/a.overlay.png" ] && [ ! -e "$T/out/b.overlay.png" ]
+    [ "$rss" -lt 204800 ]
+    run --separate-stderr drop-labels --max-pixels 100 --overlay "$T/img" -o "$T/out2" "$T/in/a.npy"
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"$T/img/a.jpg: image of 40 x 90 pixels, more than the limit of 100"* ]]
+}
+
+@test "drop-match --sheet: a bomb in the gallery is an error naming it; no output is left" {
+    make_bombs
+    cd "$T"
+    drop-synth-embed -n 4 --parts 2 --dim 8 --ids 2 --prefix img/ --list g.tsv -o g.npy
+    mkdir -p img
+    cut -f1 g.tsv | while IFS= read -r p; do cp good.jpg "$p"; done
+    local victim
+    victim=$(sed -n 2p g.tsv | cut -f1)
+    cp bomb.png "$victim"
+    run_bounded drop-match --sheet s.png --sheet-top 4 -o r.npy g.npy g.npy
+    expect_error "$victim" "image of 20000 x 20000 pixels, more than the limit of 16000000"
+    [ ! -e s.png ] && [ ! -e r.npy ]
+    cp good.jpg "$victim"
+    run --separate-stderr drop-match --max-pixels 3599 --sheet s.png -o r.npy g.npy g.npy
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"image of 40 x 90 pixels, more than the limit of 3599 (--max-pixels)" ]]
+    drop-match --max-pixels 3600 --sheet s.png -o r.npy g.npy g.npy
+    [ -s s.png ]
+}
+
+@test "drop-train: a bomb image or label map is an error naming it" {
+    model_tools_on_cpu
+    make_bombs
+    drop-labels -k 8 "$FIX/labels/field_f4.npy" > "$T/lab.png"
+    local i
+    for i in 0 1 2 3 4 5 6 7; do
+        cp "$T/good.jpg" "$T/$i.jpg"
+        cp "$T/lab.png" "$T/$i.png"
+        printf '%s\t%d\t%d\t%s\n' "$T/$i.jpg" $((i / 4)) $((i % 2)) "$T/$i.png"
+    done > "$T/train.tsv"
+    local tiny=(--backbone hrnet-tiny --size 64x32 --batch 8 --threads 2 -q --epochs 1)
+    cp "$T/bomb.jpg" "$T/3.jpg"
+    run_bounded drop-train --list "$T/train.tsv" "${tiny[@]}" -o "$T/m.st"
+    expect_error "$T/3.jpg" "image of 65500 x 65500 pixels, more than the limit of 16000000"
+    cp "$T/good.jpg" "$T/3.jpg"
+    cp "$T/bomb.png" "$T/5.png"
+    run_bounded drop-train --list "$T/train.tsv" "${tiny[@]}" -o "$T/m.st"
+    expect_error "$T/5.png" "image of 20000 x 20000 pixels, more than the limit of 16000000"
+    [ ! -e "$T/m.st" ]
+    cp "$T/lab.png" "$T/5.png"
+    run --separate-stderr drop-train --list "$T/train.tsv" "${tiny[@]}" -o "$T/m.st" --max-pixels 3599
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"image of 40 x 90 pixels, more than the limit of 3599 (--max-pixels)" ]]
 }
 
 # ---- 4. Values without an integer ----------------------------------------------------------

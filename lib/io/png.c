@@ -7,6 +7,7 @@
  */
 #include "png.h"
 #include "../core/drop.h"
+#include "image.h"
 
 #include <png.h>
 #include <setjmp.h>
@@ -135,6 +136,9 @@ static int read_png(FILE *f, struct drop_png_image *im, int rgb)
 	png_set_sig_bytes(png, 8);
 	png_set_user_limits(png, MAX_SIDE, MAX_SIDE);
 	png_read_info(png, info);
+	/* Before any row is allocated or inflated: a 1 MB file may declare 20000 x 20000. */
+	if (drop_image_check_pixels(png_get_image_width(png, info), png_get_image_height(png, info)))
+		png_longjmp(png, 1);
 	int type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
 	int channels = 3, npalette = 0;
 	if (rgb) {
