@@ -179,14 +179,15 @@ int main(int argc, char **argv)
 		drop_die(DROP_EXIT_DATA, "%s", drop_errmsg());
 
 	struct drop_out out;
+	o.run.output = strcmp(o.output, "-") ? o.output : "stdout"; /* in messages */
 	if (drop_out_open(&out, o.output, true))
-		drop_die(DROP_EXIT_DATA, "%s: %s", o.output, drop_errmsg());
+		drop_die(DROP_EXIT_DATA, "%s: %s", o.run.output, drop_errmsg());
 	if (drop_embed_run(&m, &in, &o.run, out.f)) {
 		drop_out_abort(&out);
 		drop_die(DROP_EXIT_DATA, "%s", drop_errmsg());
 	}
 	if (drop_out_commit(&out))
-		drop_die(DROP_EXIT_DATA, "%s: %s", o.output, drop_errmsg());
+		drop_die(DROP_EXIT_DATA, "%s: %s", o.run.output, drop_errmsg());
 	drop_embed_inputs_free(&in);
 	drop_model_free(&m);
 	return DROP_EXIT_OK;

@@ -267,3 +267,46 @@ make_bombs() {
     expect_error "$T/huge.npy" "pid 1e+30 is not a 32-bit integer"
 }
 
+
+# ---- 5. Write errors, temporaries, TSV, ids ---------------------------------------------
+
+# run_full CMD...: bats' run (stderr apart) with writes to regular files failing (EFBIG:
+# a file size limit of 0, its signal ignored) and stdout sent to /dev/full (ENOSPC). Its
+# stderr reaches bats' file through a pipe, out of the limit's reach.
+run_full() {
+    run --separate-stderr bash -c 'set -o pipefail
+        (trap "" XFSZ; ulimit -f 0; exec "$@" > /dev/full) 2>&1 | cat >&2' _ "$@"
+}
+
+@test "write errors name the output: a file (EFBIG) or stdout (ENOSPC)" {
+    [ -c /dev/full ] || skip "no /dev/full"
+    model_tools_on_cpu
+    drop-test-png jpeg 40 90 "$T/a.jpg"
+    drop-test-model --seed 3 "$T/m.st"
+    local f="$FIX/labels/field_f4.npy" s="$FIX/score"
+    run_full drop-embed --threads 1 -m "$T/m.st" -o "$T/out.npy" "$T/a.jpg"
+    [ "$status" -eq 1 ] && [ "$stderr" = "drop-embed: $T/out.npy: write error: File too large" ]
+    run_full drop-embed --threads 1 -m "$T/m.st" "$T/a.jpg"
+    [ "$status" -eq 1 ] && [ "$stderr" = "drop-embed: stdout: write error: No space left on device" ]
+    run_full drop-embed --threads 1 -m "$T/m.st" --masks "$T/masks" -o /dev/null "$T/a.jpg"
+    [ "$status" -eq 1 ] && [ "$stderr" = "drop-embed: $T/masks/a.png: write error: File too large" ]
+    for soft in "" --soft; do
+        local ext=png
+        [ -n "$soft" ] && ext=npy
+        run_full drop-labels $soft -o "$T/lab" "$f"
+        [ "$status" -eq 1 ] && [ "$stderr" = "drop-labels: $f: $T/lab/field_f4.$ext: write error: File too large" ]
+        run_full drop-labels $soft "$f"
+        [ "$status" -eq 1 ] && [ "$stderr" = "drop-labels: $f: stdout: write error: No space left on device" ]
+    done
+    run_full drop-score --dist "$s/case00.npy" --query "$s/case00-q.tsv" --gallery "$s/case00-g.tsv"
+    [ "$status" -eq 1 ] && [ "$stderr" = "drop-score: stdout: write error: No space left on device" ]
+    run_full drop-score --per-query "$T/pq.tsv" --dist "$s/case00.npy" --query "$s/case00-q.tsv" \
+        --gallery "$s/case00-g.tsv"
+    [ "$status" -eq 1 ] && [ "$stderr" = "drop-score: $T/pq.tsv: write error: File too large" ]
+    drop-labels -k 8 "$f" > "$T/lab.png"
+    printf '%s\t1\t1\t%s\n' "$T/a.jpg" "$T/lab.png" > "$T/train.tsv"
+    run_full drop-train --list "$T/train.tsv" --backbone hrnet-tiny --size 64x32 --epochs 0 \
+        -o "$T/m2.st"
+    [ "$status" -eq 1 ] && [ "$stderr" = "drop-train: $T/m2.st: write error: File too large" ]
+    [ -z "$(find "$T" -name '*.tmp.*')" ]
+}

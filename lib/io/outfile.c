@@ -240,11 +240,9 @@ int drop_write_file(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx
 	memset(&o, 0, sizeof o);
 	o.start = -1;
 	if (open_temp(&o, path) == 0) {
-		if (fill(o.f, ctx)) {
-			drop_out_abort(&o);
-			return -1;
-		}
-		if (drop_out_commit(&o) == 0)
+		if (fill(o.f, ctx))
+			drop_out_abort(&o); /* its reason (a write error) is about path too */
+		else if (drop_out_commit(&o) == 0)
 			return 0;
 	}
 	return drop_fail("%s: %s", path, drop_errmsg());

@@ -45,9 +45,9 @@ void drop_out_on_interrupt(void (*handler)(int));
 
 /* Write the file `path` whole or not at all: fill(f, ctx) writes into a temporary beside
  * it, which is then renamed over path ("-" is a file of that name here, not stdout). fill
- * returns 0, or -1 with drop_errmsg() set, which is then returned as it is. Other failures
- * return -1 with drop_errmsg() naming path ("PATH: cannot create: REASON", "PATH: write
- * error: REASON"). The temporary is gone either way. Thread-safe. */
+ * returns 0, or -1 with drop_errmsg() set. Every failure, fill's included, returns -1 with
+ * drop_errmsg() naming path ("PATH: cannot create: REASON", "PATH: write error: REASON",
+ * "PATH: " and fill's reason). The temporary is gone either way. Thread-safe. */
 int drop_write_file(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx);
 
 #endif

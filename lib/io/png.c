@@ -9,6 +9,7 @@
 #include "../core/drop.h"
 #include "image.h"
 
+#include <errno.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -37,8 +38,11 @@ static void read_data(png_structp png, png_bytep data, size_t n)
 
 static void write_data(png_structp png, png_bytep data, size_t n)
 {
-	if (fwrite(data, 1, n, png_get_io_ptr(png)) != n)
-		png_error(png, "write error");
+	if (fwrite(data, 1, n, png_get_io_ptr(png)) != n) {
+		char msg[128]; /* on_error copies it before the longjmp */
+		snprintf(msg, sizeof msg, "write error: %s", strerror(errno));
+		png_error(png, msg);
+	}
 }
 
 static void flush_data(png_structp png)

@@ -24,7 +24,7 @@ static void close_stdout(void)
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
 		if (errno == EPIPE)
 			_exit(DROP_EXIT_DATA);
-		fprintf(stderr, "%s: write error: %s\n", drop_progname, strerror(errno));
+		fprintf(stderr, "%s: stdout: write error: %s\n", drop_progname, strerror(errno));
 		_exit(DROP_EXIT_DATA);
 	}
 }

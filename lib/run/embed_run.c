@@ -464,6 +464,12 @@ static double now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The reason just set is about the output: put its name in front. Returns -1. */
+static int output_error(const struct run *r)
+{
+	return drop_fail("%s: %s", r->o->output ? r->o->output : "output", drop_errmsg());
+}
+
 static int run_batches(struct run *r, struct drop_loader *L, float *x_dev, size_t xbytes_per)
 {
 	struct drop_progress *pg = drop_progress_start("images", r->in->ds.n, r->o->progress);
@@ -476,10 +482,14 @@ static int run_batches(struct run *r, struct drop_loader *L, float *x_dev, size_
 			rc = write_embeddings(r, y, b);
 		else
 			rc = write_dump(r, b->n);
+		if (rc)
+			output_error(r);
 		if (!rc && r->mask_path)
 			rc = write_masks(r, y, b);
-		if (!rc && fflush(r->nw.f))
-			rc = drop_fail("write error: %s", strerror(errno));
+		if (!rc && fflush(r->nw.f)) {
+			drop_fail("write error: %s", strerror(errno));
+			rc = output_error(r);
+		}
 		drop_progress_add(pg, (size_t)b->n);
 	}
 	if (!rc && got < 0)
@@ -510,6 +520,7 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 		r.lab = drop_malloc((size_t)r.hf * r.wf);
 	}
 	if (open_outputs(&r, out, cap)) {
+		output_error(&r);
 		run_free(&r);
 		return -1;
 	}
@@ -527,8 +538,8 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 	double dt = now() - t0;
 	m->be->free(x_dev);
 	drop_loader_close(L);
-	if (!rc)
-		rc = drop_npy_writer_close(&r.nw);
+	if (!rc && drop_npy_writer_close(&r.nw))
+		rc = output_error(&r);
 	if (!rc)
 		drop_debug("%zu images in %.2f s: %.1f images/s", n, dt, dt > 0 ? (double)n / dt : 0.0);
 	run_free(&r);
