@@ -310,3 +310,28 @@ run_full() {
     [ "$status" -eq 1 ] && [ "$stderr" = "drop-train: $T/m2.st: write error: File too large" ]
     [ -z "$(find "$T" -name '*.tmp.*')" ]
 }
+
+@test "a run killed with SIGKILL leaves no temporary; stale ones of killed runs are swept" {
+    local s="$FIX/score" i
+    mkfifo "$T/fifo"
+    # drop-score opens --per-query first, then blocks opening the FIFO: kill it there.
+    drop-score --per-query "$T/pq.tsv" "$T/fifo" 3>&- &
+    local pid=$!
+    for i in $(seq 100); do
+        ls -l "/proc/$pid/fd" 2>/dev/null | grep -q -- "-> $T/" && break
+        sleep 0.1
+    done
+    ls -l "/proc/$pid/fd" | grep -q -- "-> $T/"
+    kill -9 "$pid"
+    wait "$pid" || true
+    [ "$(ls "$T")" = fifo ]
+    # What a killed run of a file system without unnamed files (or an older drop) leaves:
+    # removed by the next run writing there once it is an hour old and no one holds it.
+    touch -d '2 hours ago' "$T/pq.tsv.tmp.AbC123" "$T/other.tmp.Old123"
+    touch "$T/pq.tsv.tmp.New123"
+    drop-score --per-query "$T/pq.tsv" --dist "$s/case00.npy" --query "$s/case00-q.tsv" \
+        --gallery "$s/case00-g.tsv" > /dev/null
+    [ -s "$T/pq.tsv" ]
+    [ ! -e "$T/pq.tsv.tmp.AbC123" ] && [ ! -e "$T/other.tmp.Old123" ]
+    [ -e "$T/pq.tsv.tmp.New123" ]
+}
