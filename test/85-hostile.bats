@@ -335,3 +335,18 @@ run_full() {
     [ ! -e "$T/pq.tsv.tmp.AbC123" ] && [ ! -e "$T/other.tmp.Old123" ]
     [ -e "$T/pq.tsv.tmp.New123" ]
 }
+
+@test "TSV output escapes tabs, newlines and backslashes in paths: every line keeps its columns" {
+    drop-synth-embed -n 6 --dim 8 --parts 2 --ids 2 --prefix $'x\ty\nz\\w\x01/' -o "$T/e.npy"
+    run drop-match --text --top 3 "$T/e.npy" "$T/e.npy"
+    assert_success
+    [ "${#lines[@]}" -eq 18 ]
+    [ "$(printf '%s\n' "$output" | awk -F '\t' 'NF != 5' | wc -l)" -eq 0 ]
+    [[ "${lines[0]}" == 'x\ty\nz\\w\x01/0001_c'*$'\t1\tx\\ty\\nz\\\\w\\x01/0001_c'* ]]
+    # printf %b gives the path back.
+    [ "$(printf '%b' "$(cut -f1 <<< "${lines[0]}")")" = "$(printf 'x\ty\nz\\w\x01/')$(cut -f1 <<< "${lines[0]}" | sed 's|.*/||')" ]
+    drop-match "$T/e.npy" "$T/e.npy" | drop-score --per-query "$T/pq.tsv" > /dev/null
+    [ "$(grep -vc '^#' "$T/pq.tsv")" -eq 6 ]
+    [ "$(grep -v '^#' "$T/pq.tsv" | awk -F '\t' 'NF != 7' | wc -l)" -eq 0 ]
+    grep -q $'^0\tx\\\\ty\\\\nz\\\\\\\\w\\\\x01/' "$T/pq.tsv"
+}

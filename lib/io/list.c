@@ -80,6 +80,32 @@ int drop_list_read(const char *path, struct drop_list *l)
 	return rc;
 }
 
+void drop_tsv_field(FILE *f, const char *s)
+{
+	const char *p = s;
+	while (*p && *p != '\\' && (unsigned char)*p >= 0x20 && *p != 0x7f)
+		p++;
+	if (!*p) { /* nothing to escape: the usual case */
+		fputs(s, f);
+		return;
+	}
+	for (p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '\\')
+			fputs("\\\\", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
 void drop_list_free(struct drop_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {

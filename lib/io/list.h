@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct drop_list_item {
 	char *path;
@@ -25,5 +26,11 @@ struct drop_list {
  * integer". Returns -1 with drop_errmsg() set. */
 int drop_list_read(const char *path, struct drop_list *l);
 void drop_list_free(struct drop_list *l);
+
+/* Write s as one field of a TSV line (drop-match --text, drop-score --per-query): a path
+ * may hold a tab or a newline, which would split the line. A backslash and the control
+ * characters (bytes 0x01-0x1f and 0x7f) are written as C escapes: \\, \t, \n, \r, else
+ * \xHH; every other byte as it is (man/drop-formats.5, TSV output). */
+void drop_tsv_field(FILE *f, const char *s);
 
 #endif

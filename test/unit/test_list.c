@@ -60,5 +60,24 @@ int main(void)
 	}
 	rc = drop_list_read("/nonexistent/list.tsv", &l);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "No such file"), "missing file: %s", drop_errmsg());
+
+	/* TSV output: what would split a line or a column is escaped. */
+	static const struct {
+		const char *in, *out;
+	} esc[] = {
+		{ "a b/c.jpg", "a b/c.jpg" },
+		{ "a\tb\nc\rd", "a\\tb\\nc\\rd" },
+		{ "back\\slash", "back\\\\slash" },
+		{ "\x01\x1f\x7f\xc3\xa9", "\\x01\\x1f\\x7f\xc3\xa9" },
+	};
+	for (size_t i = 0; i < sizeof esc / sizeof esc[0]; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		drop_tsv_field(f, esc[i].in);
+		fclose(f);
+		CHECK(!strcmp(buf, esc[i].out), "TSV field %zu: %s", i, buf);
+		free(buf);
+	}
 	return tap_done();
 }
