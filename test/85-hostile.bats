@@ -350,3 +350,22 @@ run_full() {
     [ "$(grep -v '^#' "$T/pq.tsv" | awk -F '\t' 'NF != 7' | wc -l)" -eq 0 ]
     grep -q $'^0\tx\\\\ty\\\\nz\\\\\\\\w\\\\x01/' "$T/pq.tsv"
 }
+
+@test "a pid or camid with a space or a plus sign is refused, naming the list and the line" {
+    model_tools_on_cpu
+    local s="$FIX/score"
+    sed '3s/\t/\t /' "$s/case00-q.tsv" > "$T/q.tsv"
+    run --separate-stderr drop-score --dist "$s/case00.npy" --query "$T/q.tsv" --gallery "$s/case00-g.tsv"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-score: $T/q.tsv: line 3: pid ' 3' is not an integer" ]
+    drop-test-png jpeg 40 90 "$T/a.jpg"
+    drop-test-model --seed 3 "$T/m.st"
+    run --separate-stderr bash -c 'printf "%s\t+5\t1\n" "$1" | drop-embed --threads 1 -m "$0" - > /dev/null' \
+        "$T/m.st" "$T/a.jpg"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-embed: -: line 1: pid '+5' is not an integer" ]
+    printf '%s\t5\t 1\n' "$T/a.jpg" > "$T/l.tsv"
+    run --separate-stderr drop-embed --threads 1 -m "$T/m.st" "$T/l.tsv"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-embed: $T/l.tsv: line 1: camid ' 1' is not an integer" ]
+}

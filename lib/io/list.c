@@ -9,12 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_i32(const char *s, int32_t *v)
+int drop_parse_id(const char *s, int32_t *v)
 {
+	/* strtol alone would take " 5", "+5" and "\t5" as 5. */
+	const char *d = *s == '-' ? s + 1 : s;
+	if (*d < '0' || *d > '9')
+		return -1;
 	char *end;
 	errno = 0;
 	long x = strtol(s, &end, 10);
-	if (end == s || *end || errno || x < INT32_MIN || x > INT32_MAX)
+	if (*end || errno || x < INT32_MIN || x > INT32_MAX)
 		return -1;
 	*v = (int32_t)x;
 	return 0;
@@ -50,11 +54,11 @@ int drop_list_read(const char *path, struct drop_list *l)
 			break;
 		}
 		struct drop_list_item it = { 0 };
-		if (parse_i32(col[1], &it.pid)) {
+		if (drop_parse_id(col[1], &it.pid)) {
 			rc = drop_fail("line %zu: pid '%s' is not an integer", lineno, col[1]);
 			break;
 		}
-		if (parse_i32(col[2], &it.camid)) {
+		if (drop_parse_id(col[2], &it.camid)) {
 			rc = drop_fail("line %zu: camid '%s' is not an integer", lineno, col[2]);
 			break;
 		}

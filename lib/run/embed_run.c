@@ -134,12 +134,8 @@ static int add_list(struct drop_embed_inputs *in, const char *path)
 /* An integer column of a stdin line. */
 static int parse_id(const char *s, size_t lineno, const char *what, int32_t *out)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < INT32_MIN || v > INT32_MAX)
+	if (drop_parse_id(s, out))
 		return drop_fail("-: line %zu: %s '%s' is not an integer", lineno, what, s);
-	*out = (int32_t)v;
 	return 0;
 }
 

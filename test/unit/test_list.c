@@ -53,6 +53,12 @@ int main(void)
 		{ "a.jpg\t1\t2\tl\textra\n", "line 1: expected 3 or 4" },
 		{ "\t1\t2\n", "line 1: empty path" },
 		{ "a.jpg\t99999999999\t1\n", "pid '99999999999' is not an integer" },
+		{ "a.jpg\t 5\t1\n", "line 1: pid ' 5' is not an integer" },
+		{ "a.jpg\t+5\t1\n", "line 1: pid '+5' is not an integer" },
+		{ "a.jpg\t5 \t1\n", "line 1: pid '5 ' is not an integer" },
+		{ "a.jpg\t-\t1\n", "line 1: pid '-' is not an integer" },
+		{ "a.jpg\t1\t\n", "line 1: camid '' is not an integer" },
+		{ "a.jpg\t1\t- 1\n", "line 1: camid '- 1' is not an integer" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		rc = read_text(bad[i].text, &l);
