@@ -866,6 +866,8 @@ void drop_npy_get_f64(const struct drop_npy_field *f, const void *rec, double *d
 int64_t drop_npy_get_int(const struct drop_npy_field *f, const void *rec)
 {
 	const unsigned char *p = (const unsigned char *)rec + f->offset;
+	if (f->count == 0) /* a sub-array of shape (0, ...): no first scalar to read */
+		return 0;
 	if (f->type == NPY_I8) {
 		int64_t v;
 		memcpy(&v, p, sizeof v);

@@ -145,7 +145,7 @@ void drop_npy_get_f32(const struct drop_npy_field *f, const void *rec, float *ds
 /* Convert f->count numeric scalars to double (float64). */
 void drop_npy_get_f64(const struct drop_npy_field *f, const void *rec, double *dst);
 /* The first scalar of a numeric field as an integer (floats are truncated; NaN gives
- * INT64_MIN, values beyond int64 saturate). */
+ * INT64_MIN, values beyond int64 saturate; a field of no scalars gives 0). */
 int64_t drop_npy_get_int(const struct drop_npy_field *f, const void *rec);
 /* Copy a byte-string field into dst (NUL terminated, at most cap-1 bytes); returns its length. */
 size_t drop_npy_get_bytes(const struct drop_npy_field *f, const void *rec, char *dst, size_t cap);

@@ -336,6 +336,9 @@ static void test_get_int(void)
 		      (long long)drop_npy_get_int(&f8, &v[i]));
 	uint64_t big = UINT64_MAX;
 	CHECK(drop_npy_get_int(&u8, &big) == INT64_MAX, "get_int(u8 max) saturates");
+	size_t none[2] = { 0, 4 };
+	struct drop_npy_field empty = drop_npy_field_make("e", NPY_F8, 0, 2, none);
+	CHECK(drop_npy_get_int(&empty, "") == 0, "get_int of a field of no scalars reads nothing");
 	struct drop_npy_header h;
 	size_t shape[1] = { 3 };
 	drop_npy_header_plain(&h, NPY_F4, 1, shape);
