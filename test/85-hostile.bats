@@ -62,6 +62,11 @@ expect_error() {
         'bytes(40)' > "$T/r4.npy"
     run_bounded drop-score "$T/r4.npy"
     expect_error "$T/r4.npy" "unsupported dtype 'S-4'"
+    # A path of no string (sub-array shape (0,)) last in the record: nothing to read there.
+    raw_npy "{'descr': [('pid', '<i4'), ('camid', '<i4'), ('path', '|S8', (0,))], 'fortran_order': False, 'shape': (3,), }" \
+        'bytes(24)' > "$T/r0.npy"
+    run_bounded drop-score "$T/r0.npy"
+    expect_error "$T/r0.npy" "not a ranked-list stream: field 'path' has the wrong type or shape"
 }
 
 @test "an embedding stream whose path field is 'S-1' is refused by drop-match (gallery, query)" {

@@ -886,7 +886,7 @@ size_t drop_npy_get_bytes(const struct drop_npy_field *f, const void *rec, char 
 {
 	const char *p = (const char *)rec + f->offset;
 	size_t n = 0;
-	while (n < f->size && n + 1 < cap && p[n])
+	while (f->count && n < f->size && n + 1 < cap && p[n]) /* count 0: no string there */
 		n++;
 	memcpy(dst, p, n);
 	dst[n] = 0;

@@ -147,7 +147,8 @@ void drop_npy_get_f64(const struct drop_npy_field *f, const void *rec, double *d
 /* The first scalar of a numeric field as an integer (floats are truncated; NaN gives
  * INT64_MIN, values beyond int64 saturate; a field of no scalars gives 0). */
 int64_t drop_npy_get_int(const struct drop_npy_field *f, const void *rec);
-/* Copy a byte-string field into dst (NUL terminated, at most cap-1 bytes); returns its length. */
+/* Copy a byte-string field (its first string) into dst (NUL terminated, at most cap-1
+ * bytes; empty for a field of no strings); returns its length. */
 size_t drop_npy_get_bytes(const struct drop_npy_field *f, const void *rec, char *dst, size_t cap);
 /* Check that every value of a float field in n records is finite; returns the index of the
  * first bad record, or -1 if all are finite. */

@@ -124,7 +124,7 @@ static const struct drop_npy_field *need(const struct drop_npy_header *h, const 
 		drop_fail("not a ranked-list stream: no field '%s'", name);
 		return NULL;
 	}
-	if (string ? f->type != NPY_S : !drop_npy_type_is_numeric(f->type) || f->count != 1) {
+	if (string ? f->type != NPY_S || f->ndim : !drop_npy_type_is_numeric(f->type) || f->count != 1) {
 		drop_fail("not a ranked-list stream: field '%s' has the wrong type or shape", name);
 		return NULL;
 	}

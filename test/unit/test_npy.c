@@ -339,6 +339,10 @@ static void test_get_int(void)
 	size_t none[2] = { 0, 4 };
 	struct drop_npy_field empty = drop_npy_field_make("e", NPY_F8, 0, 2, none);
 	CHECK(drop_npy_get_int(&empty, "") == 0, "get_int of a field of no scalars reads nothing");
+	struct drop_npy_field nostr = drop_npy_field_make("s", NPY_S, 8, 2, none);
+	char got[16] = "x";
+	CHECK(drop_npy_get_bytes(&nostr, "", got, sizeof got) == 0 && !got[0],
+	      "get_bytes of a field of no strings reads nothing");
 	struct drop_npy_header h;
 	size_t shape[1] = { 3 };
 	drop_npy_header_plain(&h, NPY_F4, 1, shape);
