@@ -77,6 +77,11 @@ expect_error() {
     expect_error "$T/e.npy" "field 'path': unsupported dtype 'S-1'"
     run_bounded bash -c 'cat "$0" | drop-match "$1" -' "$T/e.npy" "$T/good.npy"
     expect_error stdin "unsupported dtype 'S-1'"
+    # The record dtype, then a second 'descr' of 1 byte: fields 112 bytes into 1-byte records.
+    raw_npy "{'descr': $(emb_descr '|S4' 2 4), 'fortran_order': False, 'shape': (2,), 'descr': '|u1'}" \
+        'bytes(2)' > "$T/twice.npy"
+    run_bounded drop-match "$T/twice.npy" "$T/good.npy"
+    expect_error "$T/twice.npy" "bad header: key 'descr' given twice"
 }
 
 # ---- 2. Sizes the data does not back -----------------------------------------------------

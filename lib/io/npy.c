@@ -479,6 +479,10 @@ int drop_npy_parse_header_text(const char *text, size_t len, struct drop_npy_hea
 		char key[32];
 		if (parse_string(&l, key, sizeof key) || !eat(&l, ':'))
 			return drop_fail("bad header: malformed dict");
+		/* A key given twice would leave the fields of one dtype with the size of another. */
+		if ((!strcmp(key, "descr") && have_descr) || (!strcmp(key, "shape") && have_shape) ||
+		    (!strcmp(key, "fortran_order") && have_order))
+			return drop_fail("bad header: key '%s' given twice", key);
 		if (!strcmp(key, "descr")) {
 			if (parse_descr(&l, h))
 				return -1;

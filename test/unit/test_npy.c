@@ -237,6 +237,13 @@ static void test_hostile_headers(void)
 		CHECK(rc == -1 && strstr(drop_errmsg(), bad[i].msg), "%s %s rejected: %s",
 		      bad[i].descr, bad[i].shape, rc ? drop_errmsg() : "accepted");
 	}
+	/* A second descr would give the first one's fields the second one's itemsize. */
+	const char *twice = "{'descr': [('path', '|S12'), ('fg', '<f4', (4,))], "
+	                    "'fortran_order': False, 'shape': (3,), 'descr': '<f4'}";
+	struct drop_npy_header h2 = { 0 };
+	int rc2 = drop_npy_parse_header_text(twice, strlen(twice), &h2);
+	CHECK(rc2 == -1 && strstr(drop_errmsg(), "key 'descr' given twice"), "descr twice: %s",
+	      rc2 ? drop_errmsg() : "accepted");
 }
 
 /* A .npy of header text `dict` and `data` zero bytes of data at `path`. */
