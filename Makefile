@@ -5,6 +5,7 @@
 #   make demo         build, then run the whole method on a synthetic occluded set
 #   make demo-retrieval  the matching and scoring half alone, on synthetic embeddings
 #   make asan         the same tests built with AddressSanitizer + UBSan (build-asan/)
+#   make fuzz         fuzz each parser with libFuzzer for FUZZ_SECONDS (build-fuzz/, clang)
 #   make CUDA=1       also build the CUDA backend with nvcc (build-cuda/)
 #   make deps         install the missing build and test packages (scripts/install-deps)
 #   make install      PREFIX=/usr/local, DESTDIR for staged installs
@@ -17,7 +18,8 @@
 # or with sudo). Either way the check runs once per build folder and again when
 # scripts/install-deps changes ($(BUILD)/.deps-ok).
 #
-# Overridable: CC, CFLAGS, ARCH, LDFLAGS, PREFIX, DESTDIR, BUILD, NVCC, CUDA_ARCH, CUDA_HOME.
+# Overridable: CC, CFLAGS, ARCH, LDFLAGS, PREFIX, DESTDIR, BUILD, NVCC, CUDA_ARCH, CUDA_HOME,
+# FUZZ_CC, FUZZ_SECONDS, FUZZ_NAMES.
 
 # DROP_DEVICE=cuda (the GPU test run: DROP_DEVICE=cuda make test) builds the CUDA backend.
 ifeq ($(DROP_DEVICE),cuda)
@@ -68,13 +70,16 @@ BINS = $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRC = $(wildcard test/unit/test_*.c)
 UNITS = $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 TEST_TOOLS = $(patsubst test/tools/%.c,$(BUILD)/test/tools/%,$(wildcard test/tools/*.c))
+# The fuzz harnesses of test/fuzz, each also built as a unit test that replays its corpus.
+FUZZ_NAMES = $(patsubst test/fuzz/fuzz_%.c,%,$(wildcard test/fuzz/fuzz_*.c))
+FUZZ_REPLAYS = $(FUZZ_NAMES:%=$(BUILD)/test/test_fuzz_%)
 DEPS_STAMP = $(BUILD)/.deps-ok
 # 1: the packages are installed if missing (make test, make demo, make demo-retrieval);
 # 0: only checked.
 DEPS_INSTALL ?= $(if $(filter test check demo demo-retrieval,$(MAKECMDGOALS)),1,0)
 
-.PHONY: all test check asan install uninstall clean deps bench demo demo-retrieval
-all: $(BINS) $(UNITS) $(TEST_TOOLS)
+.PHONY: all test check asan fuzz install uninstall clean deps bench demo demo-retrieval
+all: $(BINS) $(UNITS) $(TEST_TOOLS) $(FUZZ_REPLAYS)
 
 # The build and test packages: checked, or installed where DEPS_INSTALL is 1 (see the top).
 $(DEPS_STAMP): scripts/install-deps
@@ -113,6 +118,11 @@ $(BUILD)/test/tools/%: $(BUILD)/obj/test/tools/%.o $(BUILD)/libdrop.a
 	@mkdir -p $(@D)
 	$(CC) $(DROP_LDFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# A harness with test/fuzz/replay.c: the corpus and regression cases, one TAP line each.
+$(BUILD)/test/test_fuzz_%: $(BUILD)/obj/test/fuzz/fuzz_%.o $(BUILD)/obj/test/fuzz/replay.o $(BUILD)/libdrop.a
+	@mkdir -p $(@D)
+	$(CC) $(DROP_LDFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # The whole suite: C unit tests and bats tests, one TAP stream, a closing
 # "N passed, N failed" line. DROP_DEVICE=cuda runs it against the CUDA backend.
 test check: all
@@ -122,6 +132,29 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan DEPS_INSTALL=$(DEPS_INSTALL) \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" test
+
+# Fuzzing (test/fuzz): each harness built with clang's libFuzzer, ASan and UBSan over the
+# parsers' sources alone, then run for FUZZ_SECONDS on a copy of its corpus
+# (build-fuzz/corpus/NAME, grown by the run) with the committed corpus and regression
+# cases; a crash, a leak, a time-out or an allocation past 256 MB fails (scripts/fuzz).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD = build-fuzz
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fopenmp-simd -Wall -Wextra \
+	-Wno-unused-parameter -Wno-pass-failed -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_SRC = lib/core/diag.c kernels/fail.c $(wildcard lib/io/*.c) lib/reid/embedding.c \
+	lib/reid/ranklist.c
+FUZZ_LIB_OBJ = $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+
+$(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/test/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lpng -ljpeg -ltiff -lz -lm -o $@
+
+fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+	@scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 # The README's main command: the whole method (labels, training, embedding, matching,
 # scoring, pictures) on a synthetic occluded set, in minutes on the CPU.
@@ -159,7 +192,8 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_drop
 
 clean:
-	rm -rf build build-asan build-cuda
+	rm -rf build build-asan build-cuda build-fuzz
 
 .SECONDARY:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

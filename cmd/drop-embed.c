@@ -42,6 +42,8 @@ static void usage(int status)
 	       "                           embeddings: preid, parsing, p1, p2, p3 or p4\n"
 	       "      --bf16               convolutions multiply in bfloat16 (faster; needs\n"
 	       "                           AVX512-BF16 or AMX)\n"
+	       "      --max-pixels N       refuse images of more than N pixels (default\n"
+	       "                           16000000)\n"
 	       "\n" DROP_COMMON_HELP);
 	exit(DROP_EXIT_OK);
 }
@@ -66,6 +68,7 @@ static const struct option longopts[] = {
 	{ "masks-size", required_argument, NULL, OPT_MASKS_SIZE },
 	{ "dump", required_argument, NULL, OPT_DUMP },
 	{ "bf16", no_argument, NULL, OPT_BF16 },
+	DROP_MAX_PIXELS_LONGOPT,
 	DROP_COMMON_LONGOPTS,
 };
 
@@ -154,6 +157,7 @@ int main(int argc, char **argv)
 	const struct drop_backend *be = drop_common_backend(&common);
 	if (drop_embed_backend_check(&o, be))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
+	o.run.output = strcmp(o.output, "-") ? o.output : "stdout"; /* in messages */
 	if (drop_embed(&o, be))
 		drop_die(DROP_EXIT_DATA, "%s", drop_errmsg());
 	return DROP_EXIT_OK;

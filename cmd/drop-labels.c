@@ -41,6 +41,8 @@ static void usage(int status)
 	       "  -s, --size HxW        resize the labels to H x W (nearest neighbour)\n"
 	       "      --overlay IMAGES  also write NAME.overlay.png: the labels blended over\n"
 	       "                        the image IMAGES/<same relative path>.{jpg,png,tif}\n"
+	       "      --max-pixels N    refuse --overlay images of more than N pixels\n"
+	       "                        (default 16000000)\n"
 	       "\n"
 	       "Output names: the field's name without .npy, .confidence_fields and an image\n"
 	       "extension, plus .png (or .npy): query/0001_c2_f0046182.jpg.confidence_fields.npy\n"
@@ -59,6 +61,7 @@ static const struct option longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "size", required_argument, NULL, 's' },
 	{ "overlay", required_argument, NULL, OPT_OVERLAY },
+	DROP_MAX_PIXELS_LONGOPT,
 	DROP_COMMON_LONGOPTS
 };
 

@@ -61,6 +61,8 @@ static void usage(int status)
 	       "      --sheet-top K        gallery images per query (default 10, at most %d)\n"
 	       "      --sheet-root DIR     read relative image paths under DIR (default: the\n"
 	       "                           current folder)\n"
+	       "      --max-pixels N       refuse sheet images of more than N pixels (default\n"
+	       "                           16000000)\n"
 	       "\n"
 	       "Default output: the ranked-list stream for drop-score (.npy records).\n"
 	       "\n" DROP_COMMON_HELP, DROP_RERANK_K1, DROP_RERANK_K2, DROP_RERANK_LAMBDA,
@@ -103,6 +105,7 @@ static const struct option longopts[] = {
 	{ "sheet-queries", required_argument, NULL, OPT_SHEET_QUERIES },
 	{ "sheet-top", required_argument, NULL, OPT_SHEET_TOP },
 	{ "sheet-root", required_argument, NULL, OPT_SHEET_ROOT },
+	DROP_MAX_PIXELS_LONGOPT,
 	DROP_COMMON_LONGOPTS,
 };
 

@@ -66,6 +66,8 @@ static void usage(int status)
 	       "      --log-every N      steps per log line (default 10)\n"
 	       "      --eval             evaluate on query and gallery at the end\n"
 	       "      --eval-every N     also every N epochs\n"
+	       "      --max-pixels N     refuse images and label maps of more than N pixels\n"
+	       "                         (default 16000000)\n"
 	       "\n" DROP_COMMON_HELP);
 	exit(0);
 }
@@ -119,6 +121,7 @@ static const struct option longopts[] = {
 	{ "log-every", required_argument, NULL, OPT_LOG_EVERY },
 	{ "eval", no_argument, NULL, OPT_EVAL },
 	{ "eval-every", required_argument, NULL, OPT_EVAL_EVERY },
+	DROP_MAX_PIXELS_LONGOPT,
 	DROP_COMMON_LONGOPTS
 };
 

@@ -15,11 +15,11 @@ _drop() {
     case $cmd in
     drop-labels)
         opts="-k -g --grouping --list-groupings -t --threshold --soft -o --output -s --size
-              --overlay"
+              --overlay --max-pixels"
         case $prev in
         -k) words="5 8" ;;
         -g | --grouping) words=$_drop_groupings ;;
-        -t | --threshold | -s | --size) return ;;
+        -t | --threshold | -s | --size | --max-pixels) return ;;
         -o | --output | --overlay) dirs=1 ;;
         *) filter='!*.npy' ;;
         esac
@@ -29,7 +29,7 @@ _drop() {
               --dim --init --no-decouple --no-ppe --triplet --ss-gamma --label-smooth --pemb --hp-weight
               --hp-channels --vis-threshold --batch --instances --epochs --lr --weight-decay
               --warmup --warmup-factor --steps --gamma --flip --pad --erase --seed --recompute
-              --bf16 --resume --save-every --log --log-every --eval --eval-every"
+              --bf16 --resume --save-every --log --log-every --eval --eval-every --max-pixels"
         case $prev in
         -d | --dataset)
             words="market1501 dukemtmcreid occluded_duke occluded_reid p_dukemtmc_reid" ;;
@@ -43,28 +43,29 @@ _drop() {
             --vis-threshold | --batch | --instances | --epochs | --lr | --weight-decay | \
             --warmup | --warmup-factor | --steps | --gamma | --flip | --pad | --erase | --seed | \
             --save-every | \
-            --log-every | --eval-every) return ;;
+            --log-every | --eval-every | --max-pixels) return ;;
         esac
         ;;
     drop-embed)
-        opts="-m --model -o --output --batch --size --list --masks --masks-size --dump --bf16"
+        opts="-m --model -o --output --batch --size --list --masks --masks-size --dump --bf16
+              --max-pixels"
         case $prev in
         -m | --model) filter='!*.safetensors' ;;
         -o | --output) filter='!*.npy' ;;
         --masks) dirs=1 ;;
         --masks-size) words="feature image" ;;
         --dump) words="preid parsing p1 p2 p3 p4" ;;
-        --batch | --size) return ;;
+        --batch | --size | --max-pixels) return ;;
         esac
         ;;
     drop-match)
         opts="--use --vis-threshold --metric --top -o --output --text --matrix --block
               --rerank --rerank-k1 --rerank-k2 --rerank-lambda
-              --sheet --sheet-queries --sheet-top --sheet-root"
+              --sheet --sheet-queries --sheet-top --sheet-root --max-pixels"
         case $prev in
         --use) words="G F P G+F F+P G+F+P" ;;
         --metric) words="euclidean cosine" ;;
-        --vis-threshold | --top | --block | --sheet-queries | --sheet-top) return ;;
+        --vis-threshold | --top | --block | --sheet-queries | --sheet-top | --max-pixels) return ;;
         --rerank-k1 | --rerank-k2 | --rerank-lambda) return ;;
         -o | --output) filter='!*.npy' ;;
         --sheet) filter='!*.png' ;;

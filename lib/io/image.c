@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,32 @@
 #include <tiffio.h>
 
 #define MAX_SIDE 65535
+/* Scans of a JPEG: a progressive file has about ten; each one is a pass over the whole
+ * image, so thousands of tiny ones are a way to make decoding last (libjpeg-turbo's own
+ * fuzzers stop at 500 too). */
+#define MAX_SCANS 500
+
+/* Set once by the tool, before worker threads decode (--max-pixels). */
+static _Atomic unsigned long long max_pixels = DROP_IMAGE_MAX_PIXELS;
+
+void drop_image_set_max_pixels(unsigned long long n)
+{
+	max_pixels = n;
+}
+
+unsigned long long drop_image_max_pixels(void)
+{
+	return max_pixels;
+}
+
+int drop_image_check_pixels(unsigned long w, unsigned long h)
+{
+	unsigned long long limit = max_pixels;
+	if ((unsigned long long)w * h > limit)
+		return drop_fail("image of %lu x %lu pixels, more than the limit of %llu "
+		                 "(--max-pixels)", w, h, limit);
+	return 0;
+}
 
 struct jpeg_err {
 	struct jpeg_error_mgr pub;
@@ -49,9 +76,20 @@ static void jpeg_on_message(j_common_ptr c, int level)
 		e->truncated = 1;
 }
 
+/* Called by libjpeg at each scan it takes in: a file of too many scans is an error. */
+static void jpeg_on_progress(j_common_ptr c)
+{
+	j_decompress_ptr d = (j_decompress_ptr)c;
+	if (d->input_scan_number > MAX_SCANS) {
+		drop_fail("JPEG: more than %d scans", MAX_SCANS);
+		longjmp(((struct jpeg_err *)c->err)->jb, 1);
+	}
+}
+
 static int read_jpeg(FILE *f, struct drop_image *im)
 {
 	struct jpeg_decompress_struct cinfo;
+	struct jpeg_progress_mgr progress = { .progress_monitor = jpeg_on_progress };
 	struct jpeg_err err;
 	uint8_t *volatile pix = NULL;
 	memset(&cinfo, 0, sizeof cinfo);
@@ -65,10 +103,17 @@ static int read_jpeg(FILE *f, struct drop_image *im)
 		return -1;
 	}
 	jpeg_create_decompress(&cinfo);
+	cinfo.progress = &progress;
 	jpeg_stdio_src(&cinfo, f);
 	jpeg_read_header(&cinfo, TRUE);
 	if (cinfo.image_width > MAX_SIDE || cinfo.image_height > MAX_SIDE)
 		ERREXIT(&cinfo, JERR_IMAGE_TOO_BIG);
+	/* Before jpeg_start_decompress, which allocates the whole image for a progressive
+	 * file: a 1.6 kB file may declare 65500 x 65500. */
+	if (drop_image_check_pixels(cinfo.image_width, cinfo.image_height)) {
+		jpeg_destroy_decompress(&cinfo);
+		return -1;
+	}
 	cinfo.out_color_space = JCS_RGB;
 	jpeg_start_decompress(&cinfo);
 	if (cinfo.output_components != 3)
@@ -127,6 +172,10 @@ static int read_tiff(const char *path, struct drop_image *im)
 	if (w < 1 || h < 1 || w > 65535 || h > 65535) {
 		TIFFClose(t);
 		return drop_fail("TIFF: bad image size %ux%u", (unsigned)w, (unsigned)h);
+	}
+	if (drop_image_check_pixels(w, h)) {
+		TIFFClose(t);
+		return -1;
 	}
 	uint32_t *raster = drop_malloc((size_t)w * h * sizeof *raster);
 	if (!TIFFReadRGBAImageOriented(t, w, h, raster, ORIENTATION_TOPLEFT, 1)) {

@@ -23,6 +23,18 @@ struct drop_image {
 /* Read a JPEG, PNG or TIFF file as RGB (alpha dropped). Returns -1 with drop_errmsg() set (without the path). */
 int drop_image_read(const char *path, struct drop_image *im);
 
+/* The most pixels (width x height) an image may have to be decoded, JPEG, PNG (label maps
+ * too) or TIFF: checked against the size the file declares, before any pixel is allocated
+ * or decoded, so a small file cannot make a decoder take gigabytes ("image of 65500 x
+ * 65500 pixels, more than the limit of 16000000 (--max-pixels)"). Person crops are small:
+ * the default is DROP_IMAGE_MAX_PIXELS. Tools set it from --max-pixels before decoding
+ * starts; each side is also limited to 65535. */
+#define DROP_IMAGE_MAX_PIXELS 16000000ull
+void drop_image_set_max_pixels(unsigned long long n);
+unsigned long long drop_image_max_pixels(void);
+/* 0, or -1 with the message above when w x h is over the limit. */
+int drop_image_check_pixels(unsigned long w, unsigned long h);
+
 void drop_image_free(struct drop_image *im);
 
 #endif

@@ -9,12 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_i32(const char *s, int32_t *v)
+int drop_parse_id(const char *s, int32_t *v)
 {
+	/* strtol alone would take " 5", "+5" and "\t5" as 5. */
+	const char *d = *s == '-' ? s + 1 : s;
+	if (*d < '0' || *d > '9')
+		return -1;
 	char *end;
 	errno = 0;
 	long x = strtol(s, &end, 10);
-	if (end == s || *end || errno || x < INT32_MIN || x > INT32_MAX)
+	if (*end || errno || x < INT32_MIN || x > INT32_MAX)
 		return -1;
 	*v = (int32_t)x;
 	return 0;
@@ -50,11 +54,11 @@ int drop_list_read(const char *path, struct drop_list *l)
 			break;
 		}
 		struct drop_list_item it = { 0 };
-		if (parse_i32(col[1], &it.pid)) {
+		if (drop_parse_id(col[1], &it.pid)) {
 			rc = drop_fail("line %zu: pid '%s' is not an integer", lineno, col[1]);
 			break;
 		}
-		if (parse_i32(col[2], &it.camid)) {
+		if (drop_parse_id(col[2], &it.camid)) {
 			rc = drop_fail("line %zu: camid '%s' is not an integer", lineno, col[2]);
 			break;
 		}
@@ -78,6 +82,32 @@ int drop_list_read(const char *path, struct drop_list *l)
 	if (rc)
 		drop_list_free(l);
 	return rc;
+}
+
+void drop_tsv_field(FILE *f, const char *s)
+{
+	const char *p = s;
+	while (*p && *p != '\\' && (unsigned char)*p >= 0x20 && *p != 0x7f)
+		p++;
+	if (!*p) { /* nothing to escape: the usual case */
+		fputs(s, f);
+		return;
+	}
+	for (p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '\\')
+			fputs("\\\\", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
 }
 
 void drop_list_free(struct drop_list *l)

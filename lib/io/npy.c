@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@ static const char magic[6] = { '\x93', 'N', 'U', 'M', 'P', 'Y' };
 
 /* A header dict longer than this is not something drop writes or needs to read. */
 #define MAX_HEADER_LEN (1u << 20)
+/* The largest string ('S') or padding ('V') size a header may declare, so that every
+ * size derived from it (plus a NUL, times a count) is checked arithmetic, not a wrap. */
+#define NPY_MAX_SCALAR ((1ul << 31) - 1)
 
 static const struct {
 	const char *name;
@@ -150,6 +154,10 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((forma
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
+	if (!b->p) { /* vsnprintf(NULL + 0, 0, ...) would be arithmetic on a null pointer */
+		b->cap = 256;
+		b->p = drop_malloc(b->cap);
+	}
 	for (;;) {
 		va_start(ap, fmt);
 		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
@@ -355,12 +363,15 @@ static int parse_typestr(const char *s, struct drop_npy_field *f, size_t *void_s
 		return drop_fail("object arrays are not supported");
 	if (kind == 'U')
 		return drop_fail("unicode strings (dtype 'U') are not supported: store paths as bytes ('S')");
-	char *end;
+	char *end = (char *)s;
+	unsigned long size = 0;
 	errno = 0;
-	unsigned long size = strtoul(s, &end, 10);
+	/* Digits only: strtoul would take "-1" (as ULONG_MAX), " 4" and "+4". */
+	if (isdigit((unsigned char)*s))
+		size = strtoul(s, &end, 10);
 	if (kind == '?' && *s == 0) /* '?' is numpy's bool */
 		kind = 'b', size = 1, end = (char *)s;
-	else if (end == s || *end || errno || size == 0)
+	else if (end == s || *end || errno || size == 0 || size > NPY_MAX_SCALAR)
 		return drop_fail("unsupported dtype '%s'", s - 1);
 	*void_size = 0;
 	switch (kind) {
@@ -425,13 +436,18 @@ static int parse_descr(struct lex *l, struct drop_npy_header *h)
 			if (parse_shape(l, &f.ndim, f.shape))
 				return -1;
 			for (int i = 0; i < f.ndim; i++)
-				f.count *= f.shape[i];
+				if (drop_mul_size(f.count, f.shape[i], &f.count))
+					return drop_fail("field '%s': %s", f.name, drop_errmsg());
 		}
 		if (!eat(l, ')'))
 			return drop_fail("bad header: malformed record field");
 		eat(l, ',');
+		size_t bytes;
+		if (drop_mul_size(void_size ? void_size : f.size, f.count, &bytes) ||
+		    __builtin_add_overflow(off, bytes, &bytes))
+			return drop_fail("field '%s': record size overflow", f.name);
 		if (void_size) { /* padding between fields */
-			off += void_size * f.count;
+			off = bytes;
 			continue;
 		}
 		if (h->nfields == NPY_MAXFIELDS)
@@ -439,11 +455,13 @@ static int parse_descr(struct lex *l, struct drop_npy_header *h)
 		if (drop_npy_field_find(h, f.name))
 			return drop_fail("duplicate field name '%s'", f.name);
 		f.offset = off;
-		off += f.size * f.count;
+		off = bytes;
 		h->fields[h->nfields++] = f;
 	}
 	if (h->nfields == 0)
 		return drop_fail("record dtype without fields");
+	if (off == 0) /* records of no bytes: any count of them in no data */
+		return drop_fail("record dtype of 0 bytes");
 	h->itemsize = off;
 	return 0;
 }
@@ -461,6 +479,10 @@ int drop_npy_parse_header_text(const char *text, size_t len, struct drop_npy_hea
 		char key[32];
 		if (parse_string(&l, key, sizeof key) || !eat(&l, ':'))
 			return drop_fail("bad header: malformed dict");
+		/* A key given twice would leave the fields of one dtype with the size of another. */
+		if ((!strcmp(key, "descr") && have_descr) || (!strcmp(key, "shape") && have_shape) ||
+		    (!strcmp(key, "fortran_order") && have_order))
+			return drop_fail("bad header: key '%s' given twice", key);
 		if (!strcmp(key, "descr")) {
 			if (parse_descr(&l, h))
 				return -1;
@@ -489,10 +511,32 @@ int drop_npy_parse_header_text(const char *text, size_t len, struct drop_npy_hea
 	if (!have_descr || !have_order || !have_shape)
 		return drop_fail("bad header: missing %s", !have_descr ? "descr"
 		                 : !have_order ? "fortran_order" : "shape");
+	/* Every size the readers derive from the header, checked once here: the data of the
+	 * document and one row of it (which may overflow on its own when shape[0] is 0). */
+	size_t nbytes, row = h->itemsize;
+	for (int i = 1; i < h->ndim; i++)
+		if (__builtin_mul_overflow(row, h->shape[i], &row))
+			return drop_fail("bad header: row size overflow");
+	if (drop_npy_header_nbytes(h, &nbytes) || nbytes > (size_t)PTRDIFF_MAX ||
+	    row > (size_t)PTRDIFF_MAX)
+		return drop_fail("bad header: data size overflow");
 	return 0;
 }
 
 /* ---- Reading ------------------------------------------------------------------------------ */
+
+/* The bytes of f after its position, or -1 when f is not a regular file (a pipe). */
+static long long bytes_left(FILE *f)
+{
+	struct stat st;
+	int fd = fileno(f);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return -1;
+	long pos = ftell(f);
+	if (pos < 0)
+		return -1;
+	return st.st_size > pos ? (long long)(st.st_size - pos) : 0;
+}
 
 int drop_npy_read_header(FILE *f, struct drop_npy_header *h)
 {
@@ -524,7 +568,16 @@ int drop_npy_read_header(FILE *f, struct drop_npy_header *h)
 	h->version = major;
 	int rc = drop_npy_parse_header_text(text, hlen, h);
 	free(text);
-	return rc ? -1 : 1;
+	if (rc)
+		return -1;
+	/* A regular file says how much data it holds: a document declaring more is truncated,
+	 * said before anyone allocates for it (pipes: drop_npy_reader_read_alloc). */
+	size_t nbytes;
+	long long left = bytes_left(f);
+	if (drop_npy_header_nbytes(h, &nbytes) == 0 && left >= 0 && nbytes > (unsigned long long)left)
+		return drop_fail("truncated data: the header declares %zu bytes, the file holds %lld "
+		                 "after it", nbytes, left);
+	return 1;
 }
 
 size_t drop_npy_header_rowsize(const struct drop_npy_header *h)
@@ -546,6 +599,46 @@ int drop_npy_read_rows(FILE *f, const struct drop_npy_header *h, void *buf, size
 		                 : drop_fail("truncated data: expected %zu more bytes, got %zu",
 		                             nbytes, got);
 	return 0;
+}
+
+/* Bytes a bounded read adds to its buffer at first; later steps double it. */
+#define READ_CHUNK ((size_t)1 << 20)
+
+/* Read n bytes of f into (*buf)[at .. at + n), growing *buf (*cap bytes) as the bytes
+ * arrive, never to more than twice what it holds plus READ_CHUNK: a header may declare
+ * any size, and a pipe cannot be measured beforehand. at + n must not overflow. */
+static int read_grow(FILE *f, char **buf, size_t *cap, size_t at, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		size_t end = at + got;
+		if (*cap <= end) {
+			size_t want = end < READ_CHUNK ? READ_CHUNK : 2 * end;
+			if (want > at + n)
+				want = at + n;
+			*buf = drop_realloc(*buf, want);
+			*cap = want;
+		}
+		size_t room = *cap - end, k = fread(*buf + end, 1, room < n - got ? room : n - got, f);
+		if (k == 0)
+			return ferror(f) ? drop_fail("read error: %s", strerror(errno))
+			                 : drop_fail("truncated data: expected %zu more bytes, got %zu",
+			                             n, got);
+		got += k;
+	}
+	return 0;
+}
+
+int drop_npy_read_rows_alloc(FILE *f, const struct drop_npy_header *h, void **buf, size_t *cap,
+                             size_t n)
+{
+	size_t nbytes;
+	if (drop_mul_size(n, drop_npy_header_rowsize(h), &nbytes))
+		return -1;
+	char *b = *buf;
+	int rc = read_grow(f, &b, cap, 0, nbytes);
+	*buf = b;
+	return rc;
 }
 
 static FILE *open_input(const char *path)
@@ -590,9 +683,14 @@ int drop_npy_reader_open(struct drop_npy_reader *r, const char *path)
 	return rc;
 }
 
-long drop_npy_reader_read(struct drop_npy_reader *r, void *buf, size_t max)
+/* Up to max rows into `fixed` (sized by the caller), or when it is NULL into *gbuf grown
+ * by read_grow. */
+static long reader_read(struct drop_npy_reader *r, char *fixed, char **gbuf, size_t *gcap,
+                        size_t max)
 {
-	size_t got = 0;
+	size_t got = 0, row = drop_npy_header_rowsize(&r->h);
+	if (max > LONG_MAX)
+		max = LONG_MAX;
 	while (got < max && !r->eof) {
 		if (r->left == 0) {
 			struct drop_npy_header next;
@@ -612,14 +710,28 @@ long drop_npy_reader_read(struct drop_npy_reader *r, void *buf, size_t max)
 			r->left = next.shape[0];
 			continue;
 		}
-		size_t n = r->left < max - got ? r->left : max - got;
-		/* `(char *)buf + got * rowsize` cannot overflow: the caller sized buf. */
-		if (drop_npy_read_rows(r->f, &r->h, (char *)buf + got * drop_npy_header_rowsize(&r->h), n))
+		size_t n = r->left < max - got ? r->left : max - got, nbytes;
+		/* `got * row` cannot overflow: the caller sized `fixed`, or read_grow holds it. */
+		if (fixed ? drop_npy_read_rows(r->f, &r->h, fixed + got * row, n)
+		          : drop_mul_size(n, row, &nbytes) || read_grow(r->f, gbuf, gcap, got * row, nbytes))
 			return -1;
 		got += n;
 		r->left -= n;
 	}
 	return (long)got;
+}
+
+long drop_npy_reader_read(struct drop_npy_reader *r, void *buf, size_t max)
+{
+	return reader_read(r, buf, NULL, NULL, max);
+}
+
+long drop_npy_reader_read_alloc(struct drop_npy_reader *r, void **buf, size_t *cap, size_t max)
+{
+	char *b = *buf;
+	long got = reader_read(r, NULL, &b, cap, max);
+	*buf = b;
+	return got;
 }
 
 void drop_npy_reader_close(struct drop_npy_reader *r)
@@ -636,33 +748,23 @@ int drop_npy_load(const char *path, struct drop_npy_array *a)
 	memset(a, 0, sizeof *a);
 	if (drop_npy_reader_open(&r, path))
 		return -1;
-	/* Read every document, growing the buffer; the first header gives the dtype. */
-	size_t row = drop_npy_header_rowsize(&r.h), cap = r.left ? r.left : 1, n = 0, bytes;
-	if (drop_mul_size(cap, row, &bytes))
-		goto fail;
-	a->data = drop_malloc(bytes);
-	for (;;) {
-		if (n == cap) {
-			cap *= 2;
-			if (drop_mul_size(cap, row, &bytes))
-				goto fail;
-			a->data = drop_realloc(a->data, bytes);
-		}
-		long got = drop_npy_reader_read(&r, (char *)a->data + n * row, cap - n);
-		if (got < 0)
-			goto fail;
-		if (got == 0)
-			break;
-		n += (size_t)got;
+	/* Every document, the buffer growing with the bytes read (not with what the headers
+	 * declare); the first header gives the dtype. */
+	size_t cap = 0;
+	long n = drop_npy_reader_read_alloc(&r, &a->data, &cap, LONG_MAX);
+	if (n >= 0 && !r.eof)
+		n = drop_fail("more than %ld items", LONG_MAX);
+	if (n < 0) {
+		drop_npy_reader_close(&r);
+		drop_npy_array_free(a);
+		return -1;
 	}
+	if (!a->data)
+		a->data = drop_malloc(1);
 	a->h = r.h;
-	drop_npy_header_set_len(&a->h, n);
+	drop_npy_header_set_len(&a->h, (size_t)n);
 	drop_npy_reader_close(&r);
 	return 0;
-fail:
-	drop_npy_reader_close(&r);
-	drop_npy_array_free(a);
-	return -1;
 }
 
 int drop_npy_load_f32(const char *path, struct drop_npy_array *a)
@@ -676,7 +778,12 @@ int drop_npy_load_f32(const char *path, struct drop_npy_array *a)
 		return drop_fail("expected a numeric array, got %s", d);
 	}
 	if (a->h.base.type != NPY_F4) {
-		float *out = drop_malloc(a->h.count * sizeof *out);
+		size_t bytes;
+		if (drop_mul_size(a->h.count, sizeof(float), &bytes)) {
+			drop_npy_array_free(a);
+			return -1;
+		}
+		float *out = drop_malloc(bytes);
 		struct drop_npy_field f = a->h.base;
 		f.count = a->h.count;
 		drop_npy_get_f32(&f, a->data, out);
@@ -763,19 +870,27 @@ void drop_npy_get_f64(const struct drop_npy_field *f, const void *rec, double *d
 int64_t drop_npy_get_int(const struct drop_npy_field *f, const void *rec)
 {
 	const unsigned char *p = (const unsigned char *)rec + f->offset;
+	if (f->count == 0) /* a sub-array of shape (0, ...): no first scalar to read */
+		return 0;
 	if (f->type == NPY_I8) {
 		int64_t v;
 		memcpy(&v, p, sizeof v);
 		return v;
 	}
-	return (int64_t)get_scalar(f->type, p);
+	/* Converting NaN, or a double beyond int64, to int64 is undefined behaviour. */
+	double v = get_scalar(f->type, p);
+	if (isnan(v) || v < -0x1p63)
+		return INT64_MIN;
+	if (v >= 0x1p63)
+		return INT64_MAX;
+	return (int64_t)v;
 }
 
 size_t drop_npy_get_bytes(const struct drop_npy_field *f, const void *rec, char *dst, size_t cap)
 {
 	const char *p = (const char *)rec + f->offset;
 	size_t n = 0;
-	while (n < f->size && n + 1 < cap && p[n])
+	while (f->count && n < f->size && n + 1 < cap && p[n]) /* count 0: no string there */
 		n++;
 	memcpy(dst, p, n);
 	dst[n] = 0;

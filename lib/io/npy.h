@@ -95,7 +95,9 @@ void drop_npy_header_describe(const struct drop_npy_header *h, char *buf, size_t
 /* ---- Reading --------------------------------------------------------------------------- */
 
 /* Read one header from f. Returns 1 on success, 0 at a clean end of file (no byte
- * read), -1 on error (drop_errmsg: "not a .npy file", "truncated header", ...). */
+ * read), -1 on error (drop_errmsg: "not a .npy file", "truncated header", ...).
+ * Every size in it is checked for overflow, and on a regular file the data it declares
+ * against the bytes that follow ("truncated data: ..."), before anything is allocated. */
 int drop_npy_read_header(FILE *f, struct drop_npy_header *h);
 /* Parse the header text of a .npy header (the dict); exposed for tests. */
 int drop_npy_parse_header_text(const char *text, size_t len, struct drop_npy_header *h);
@@ -103,6 +105,10 @@ int drop_npy_parse_header_text(const char *text, size_t len, struct drop_npy_hea
 size_t drop_npy_header_rowsize(const struct drop_npy_header *h);
 /* Read exactly n rows of h into buf; -1 on a short read ("truncated ..."). */
 int drop_npy_read_rows(FILE *f, const struct drop_npy_header *h, void *buf, size_t n);
+/* The same into *buf (malloc'd, *cap bytes, both updated), grown as the bytes arrive: never
+ * to more than twice the bytes read plus 1 MiB, whatever the header declares. */
+int drop_npy_read_rows_alloc(FILE *f, const struct drop_npy_header *h, void **buf, size_t *cap,
+                             size_t n);
 
 /* Load a whole file (every document of a stream, concatenated on axis 0). "-" = stdin. */
 int drop_npy_load(const char *path, struct drop_npy_array *a);
@@ -127,6 +133,9 @@ int drop_npy_reader_attach(struct drop_npy_reader *r, FILE *f, const char *name)
 /* Read up to max rows (items along axis 0) into buf: the number read, 0 at the end,
  * -1 on error. */
 long drop_npy_reader_read(struct drop_npy_reader *r, void *buf, size_t max);
+/* The same into *buf (malloc'd or NULL, *cap bytes; both updated), grown as the bytes
+ * arrive (drop_npy_read_rows_alloc): what a reader of untrusted input uses. */
+long drop_npy_reader_read_alloc(struct drop_npy_reader *r, void **buf, size_t *cap, size_t max);
 void drop_npy_reader_close(struct drop_npy_reader *r);
 
 /* ---- Field access (records) ------------------------------------------------------------ */
@@ -135,9 +144,11 @@ void drop_npy_reader_close(struct drop_npy_reader *r);
 void drop_npy_get_f32(const struct drop_npy_field *f, const void *rec, float *dst);
 /* Convert f->count numeric scalars to double (float64). */
 void drop_npy_get_f64(const struct drop_npy_field *f, const void *rec, double *dst);
-/* The first scalar of a numeric field as an integer (floats are truncated). */
+/* The first scalar of a numeric field as an integer (floats are truncated; NaN gives
+ * INT64_MIN, values beyond int64 saturate; a field of no scalars gives 0). */
 int64_t drop_npy_get_int(const struct drop_npy_field *f, const void *rec);
-/* Copy a byte-string field into dst (NUL terminated, at most cap-1 bytes); returns its length. */
+/* Copy a byte-string field (its first string) into dst (NUL terminated, at most cap-1
+ * bytes; empty for a field of no strings); returns its length. */
 size_t drop_npy_get_bytes(const struct drop_npy_field *f, const void *rec, char *dst, size_t cap);
 /* Check that every value of a float field in n records is finite; returns the index of the
  * first bad record, or -1 if all are finite. */

@@ -1,23 +1,37 @@
 /*
  * outfile.c - temporary-file-and-rename outputs (see outfile.h).
  *
- * Every temporary being written sits in a slot of a fixed table that the signal handler
- * walks and unlinks (unlink is async-signal-safe). Slots are taken and given back with
- * atomics, and the handlers and the file mode are set up once (pthread_once), so any
- * number of threads may write files at once.
+ * A temporary is an unnamed file (O_TMPFILE) that gets its name only when it is complete:
+ * linked as NAME.tmp.XXXXXX and renamed over NAME at once, so a run killed with SIGKILL
+ * leaves nothing. Where the file system cannot make one, it is a named mkstemp file,
+ * locked (flock) for as long as it is open; such names of killed runs are swept later
+ * (sweep_stale). Every named temporary sits in a slot of a fixed table that the signal
+ * handler walks and unlinks (unlink is async-signal-safe). Slots are taken and given
+ * back with atomics, and the handlers and the file mode are set up once (pthread_once),
+ * so any number of threads may write files at once.
  */
 #include "outfile.h"
 #include "../core/drop.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+/* A named temporary this much older than now, that no process holds locked, is what a
+ * killed run left behind. */
+#define STALE_SECONDS 3600
 
 /* ---- Temporaries removed on a signal ----------------------------------------------------- */
 
@@ -115,6 +129,145 @@ static void untrack(char *tmp)
 	}
 }
 
+/* ---- Temporaries of killed runs ---------------------------------------------------------- */
+
+/* "NAME.tmp.XXXXXX": our temporaries' pattern (mkstemp's six letters or digits). */
+static bool temp_name(const char *name)
+{
+	size_t n = strlen(name);
+	if (n < 12 || memcmp(name + n - 11, ".tmp.", 5))
+		return false;
+	for (size_t i = n - 6; i < n; i++)
+		if (!isalnum((unsigned char)name[i]))
+			return false;
+	return true;
+}
+
+static pthread_mutex_t swept_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **swept;               /* folders already swept by this process */
+static size_t nswept;
+
+/* Remove from `dir` (once per process) the temporaries that runs killed with SIGKILL left
+ * there: a regular file of our pattern, ours (same user), untouched for STALE_SECONDS and
+ * locked by no one. A live writer of this code holds its temporary locked, so it is never
+ * taken, whatever its age; the age spares the moment between mkstemp and flock, and
+ * writers that do not lock (an older drop) unless they have stalled for an hour. */
+static void sweep_stale(const char *dir)
+{
+	pthread_mutex_lock(&swept_mu);
+	for (size_t i = 0; i < nswept; i++)
+		if (!strcmp(swept[i], dir)) {
+			pthread_mutex_unlock(&swept_mu);
+			return;
+		}
+	swept = drop_realloc(swept, (nswept + 1) * sizeof *swept);
+	swept[nswept++] = drop_strdup(dir);
+	pthread_mutex_unlock(&swept_mu);
+
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	time_t now = time(NULL);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st, st2;
+		if (!temp_name(e->d_name) || fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid() || now - st.st_mtime < STALE_SECONDS)
+			continue;
+		int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st2) == 0 &&
+		    st2.st_dev == st.st_dev && st2.st_ino == st.st_ino)
+			unlinkat(dfd, e->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* The folder of path ("." for a bare name), malloc'd. */
+static char *folder_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return drop_strdup(".");
+	if (slash == path)
+		return drop_strdup("/");
+	char *d = drop_strdup(path);
+	d[slash - path] = '\0';
+	return d;
+}
+
+static atomic_bool named_only; /* drop_out_named_temporaries() */
+
+void drop_out_named_temporaries(bool on)
+{
+	named_only = on;
+}
+
+/* An unnamed temporary in `dir` (O_TMPFILE), locked; -1 where the file system or the
+ * kernel has none, or /proc is missing (linking it at commit needs /proc/self/fd). */
+static int open_anonymous(const char *dir)
+{
+#ifdef O_TMPFILE
+	if (named_only || access("/proc/self/fd", X_OK) != 0)
+		return -1;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, file_mode);
+	if (fd >= 0)
+		flock(fd, LOCK_EX);
+	return fd;
+#else
+	(void)dir;
+	return -1;
+#endif
+}
+
+/* Give o's unnamed temporary (flushed) the name o->path: linked as PATH.tmp.XXXXXX, then
+ * renamed over path, so the file appears whole. -1 with errno on failure. */
+static int link_anonymous(struct drop_out *o)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fileno(o->f));
+	size_t n = strlen(o->path) + 16;
+	char *tmp = drop_malloc(n);
+	int rc = -1;
+	for (unsigned tries = 0; tries < 100 && rc; tries++) {
+		unsigned char r[6];
+		if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+			unsigned long x = (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16) ^
+			                  tries * 2654435761u;
+			for (int i = 0; i < 6; i++, x >>= 5)
+				r[i] = (unsigned char)x;
+		}
+		snprintf(tmp, n, "%s.tmp.%c%c%c%c%c%c", o->path, set[r[0] % 62], set[r[1] % 62],
+		         set[r[2] % 62], set[r[3] % 62], set[r[4] % 62], set[r[5] % 62]);
+		track(tmp);
+		rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+		if (rc) {
+			int e = errno;
+			untrack(tmp);
+			errno = e;
+			if (e != EEXIST)
+				break;
+		}
+	}
+	if (rc == 0) {
+		rc = rename(tmp, o->path);
+		int e = errno;
+		if (rc)
+			unlink(tmp);
+		untrack(tmp);
+		errno = e;
+	}
+	free(tmp);
+	return rc;
+}
+
 /* ---- Outputs ----------------------------------------------------------------------------- */
 
 /* Create o's temporary beside `path`, mode 0666 less the umask. o is zeroed but for start.
@@ -134,12 +287,28 @@ static int open_temp(struct drop_out *o, const char *path)
 		o->in_place = true;
 		return 0;
 	}
+	char *dir = folder_of(path);
+	sweep_stale(dir);
+	int fd = open_anonymous(dir);
+	free(dir);
+	if (fd >= 0) {
+		if (!(o->f = fdopen(fd, "wb"))) {
+			int e = errno;
+			close(fd);
+			return drop_fail("cannot create: %s", strerror(e));
+		}
+		o->path = drop_strdup(path);
+		o->anonymous = true;
+		return 0;
+	}
 	size_t n = strlen(path) + 16;
 	o->tmp = drop_malloc(n);
 	snprintf(o->tmp, n, "%s.tmp.XXXXXX", path);
-	int fd = mkstemp(o->tmp);
-	if (fd >= 0)
+	fd = mkstemp(o->tmp);
+	if (fd >= 0) {
 		track(o->tmp);
+		flock(fd, LOCK_EX); /* held while it is open: sweep_stale leaves it alone */
+	}
 	if (fd < 0 || !(o->f = fdopen(fd, "wb"))) {
 		int e = errno;
 		if (fd >= 0) {
@@ -196,6 +365,11 @@ int drop_out_commit(struct drop_out *o)
 	}
 	int bad = fflush(o->f) != 0 || ferror(o->f);
 	int e = errno;
+	/* An unnamed temporary is named while it is still open (and locked). */
+	if (!bad && o->anonymous && link_anonymous(o) != 0) {
+		bad = 1;
+		e = errno;
+	}
 	if (fclose(o->f) != 0 && !bad) {
 		bad = 1;
 		e = errno;
@@ -240,11 +414,9 @@ int drop_write_file(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx
 	memset(&o, 0, sizeof o);
 	o.start = -1;
 	if (open_temp(&o, path) == 0) {
-		if (fill(o.f, ctx)) {
-			drop_out_abort(&o);
-			return -1;
-		}
-		if (drop_out_commit(&o) == 0)
+		if (fill(o.f, ctx))
+			drop_out_abort(&o); /* its reason (a write error) is about path too */
+		else if (drop_out_commit(&o) == 0)
 			return 0;
 	}
 	return drop_fail("%s: %s", path, drop_errmsg());

@@ -1,9 +1,15 @@
 /*
  * outfile.h - outputs that appear whole or not at all.
  *
- * A named output is written to a temporary file beside it ("NAME.tmp.XXXXXX") and renamed
- * over NAME by drop_out_commit(); drop_out_abort(), an error exit or SIGINT/SIGTERM/SIGHUP
- * removes the temporary, so a failed run never leaves a half-written file. An existing
+ * A named output is written to a temporary file beside it and renamed over NAME by
+ * drop_out_commit(); drop_out_abort(), an error exit or SIGINT/SIGTERM/SIGHUP removes the
+ * temporary, so a failed run never leaves a half-written file. Where the file system
+ * allows it (O_TMPFILE: ext4, XFS, Btrfs, tmpfs) the temporary has no name until it is
+ * complete, so not even SIGKILL leaves one behind. Elsewhere it is "NAME.tmp.XXXXXX",
+ * locked (flock) while it is open; the first output a process writes into a folder then
+ * removes from that folder the temporaries killed runs left: files of that pattern, of
+ * the same user, older than an hour and locked by no live process. Readers ignore such
+ * names anyway (no tool reads *.tmp.* as data). An existing
  * path that is no regular file (/dev/null, a FIFO) is written in place. "-" is stdout:
  * when stdout is a regular file (`> out.npy`), an abort truncates it back to where this
  * run started, so nothing half-written stays there either.
@@ -24,7 +30,8 @@
 struct drop_out {
 	FILE *f;
 	char *path;      /* the final name ("-" for stdout) */
-	char *tmp;       /* the temporary name, NULL for stdout and in-place outputs */
+	char *tmp;       /* the temporary name, NULL for stdout, in-place and unnamed outputs */
+	bool anonymous;  /* the temporary has no name yet (O_TMPFILE), one at commit */
 	bool in_place;   /* an existing device or FIFO (/dev/null), written directly */
 	off_t start;     /* stdout as a regular file: its size when we started, else -1 */
 };
@@ -45,9 +52,13 @@ void drop_out_on_interrupt(void (*handler)(int));
 
 /* Write the file `path` whole or not at all: fill(f, ctx) writes into a temporary beside
  * it, which is then renamed over path ("-" is a file of that name here, not stdout). fill
- * returns 0, or -1 with drop_errmsg() set, which is then returned as it is. Other failures
- * return -1 with drop_errmsg() naming path ("PATH: cannot create: REASON", "PATH: write
- * error: REASON"). The temporary is gone either way. Thread-safe. */
+ * returns 0, or -1 with drop_errmsg() set. Every failure, fill's included, returns -1 with
+ * drop_errmsg() naming path ("PATH: cannot create: REASON", "PATH: write error: REASON",
+ * "PATH: " and fill's reason). The temporary is gone either way. Thread-safe. */
 int drop_write_file(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx);
+
+/* Tests only: named temporaries (mkstemp and flock) even where unnamed ones would do, to
+ * exercise the path other file systems take. */
+void drop_out_named_temporaries(bool on);
 
 #endif

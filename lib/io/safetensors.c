@@ -625,7 +625,7 @@ int drop_sft_writer_commit(const struct drop_sft_writer *w, const char *path)
 		return -1;
 	}
 	/* A checkpoint must survive a crash right after the rename: data on disk first. */
-	if (o.tmp && (fflush(o.f) || fsync(fileno(o.f)))) {
+	if ((o.tmp || o.anonymous) && (fflush(o.f) || fsync(fileno(o.f)))) {
 		int e = errno;
 		drop_out_abort(&o);
 		return drop_fail("write error: %s", strerror(e));

@@ -185,14 +185,14 @@ void drop_embedding_reader_close(struct drop_embedding_reader *er)
 	memset(er, 0, sizeof *er);
 }
 
-/* Give an empty set the layout of the reader's stream. */
+/* Give an empty set the layout of the reader's stream. The vectors are allocated by
+ * set_grow, once records are read: K is only a header's word until then. */
 static void set_init(struct drop_embedding_set *s, const struct drop_embedding_reader *er)
 {
 	s->K = er->K;
 	s->D = er->D;
 	s->kinds = er->kinds;
 	s->nvec = EMB_VEC_PART + s->K;
-	s->vec = drop_calloc(s->nvec, sizeof *s->vec);
 }
 
 /* Room for `need` records: 0, or -1 with a message when the sizes overflow (a header
@@ -208,6 +208,8 @@ static int set_grow(struct drop_embedding_set *s, size_t need)
 	if (drop_mul_size(cap, s->D * sizeof(float), &vbytes) ||
 	    drop_mul_size(cap, (s->K ? s->K : 1) * sizeof(float), &kbytes))
 		return -1;
+	if (!s->vec)
+		s->vec = drop_calloc(s->nvec, sizeof *s->vec);
 	s->path = drop_realloc(s->path, cap * sizeof *s->path);
 	s->pid = drop_realloc(s->pid, cap * sizeof *s->pid);
 	s->camid = drop_realloc(s->camid, cap * sizeof *s->camid);
@@ -298,19 +300,14 @@ static int append(struct drop_embedding_reader *er, struct drop_embedding_set *s
 
 long drop_embedding_reader_read(struct drop_embedding_reader *er, struct drop_embedding_set *s, size_t max)
 {
-	if (!s->vec)
+	if (!s->nvec)
 		set_init(s, er);
 	else if (s->K != er->K || s->D != er->D || s->kinds != er->kinds)
 		return drop_fail("internal: embedding set of another layout");
-	if (max > er->cap) {
-		size_t bytes;
-		if (drop_mul_size(max, er->r.h.itemsize, &bytes))
-			return -1;
-		free(er->buf);
-		er->buf = drop_malloc(bytes ? bytes : 1);
-		er->cap = max;
-	}
-	long got = drop_npy_reader_read(&er->r, er->buf, max);
+	/* The buffer grows with the bytes read, not with the sizes the header declares. */
+	void *buf = er->buf;
+	long got = drop_npy_reader_read_alloc(&er->r, &buf, &er->cap, max);
+	er->buf = buf;
 	if (got <= 0)
 		return got;
 	if (append(er, s, (size_t)got))

@@ -64,8 +64,8 @@ struct drop_embedding_reader {
 	unsigned kinds;                   /* EMB_* requested */
 	size_t K, D;                      /* from the header (K = 0 without EMB_PARTS) */
 	struct drop_npy_field path, pid, camid, global, fg, parts, vis; /* copies of r.h's */
-	char *buf;                        /* (cap, itemsize) raw records */
-	size_t cap;
+	char *buf;                        /* raw records, grown as they are read */
+	size_t cap;                       /* bytes of buf */
 	size_t nread;                     /* records read so far, for messages */
 };
 

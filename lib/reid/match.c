@@ -61,7 +61,7 @@ void drop_match_side_init(struct drop_match_side *m, struct drop_embedding_set *
 	m->s = s;
 	m->sq = drop_calloc(s->nvec ? s->nvec : 1, sizeof *m->sq);
 	for (size_t v = 0; v < s->nvec; v++) {
-		if (!s->vec[v])
+		if (!s->vec || !s->vec[v]) /* no records read: no vectors */
 			continue;
 		float *x = s->vec[v], *sq = m->sq[v] = drop_malloc((s->n ? s->n : 1) * sizeof *sq);
 		size_t D = s->D;

@@ -124,11 +124,24 @@ static const struct drop_npy_field *need(const struct drop_npy_header *h, const 
 		drop_fail("not a ranked-list stream: no field '%s'", name);
 		return NULL;
 	}
-	if (string ? f->type != NPY_S : !drop_npy_type_is_numeric(f->type) || f->count != 1) {
+	if (string ? f->type != NPY_S || f->ndim : !drop_npy_type_is_numeric(f->type) || f->count != 1) {
 		drop_fail("not a ranked-list stream: field '%s' has the wrong type or shape", name);
 		return NULL;
 	}
 	return f;
+}
+
+/* The integer id `f` of record rec, which must fit in 32 bits (NaN does not). */
+static int get_id(const struct drop_npy_field *f, const char *rec, int32_t *out)
+{
+	int64_t v = drop_npy_get_int(f, rec);
+	if (v < INT32_MIN || v > INT32_MAX) {
+		double d;
+		drop_npy_get_f64(f, rec, &d);
+		return drop_fail("%s %g is not a 32-bit integer", f->name, d);
+	}
+	*out = (int32_t)v;
+	return 0;
 }
 
 static int read_gallery(FILE *f, struct drop_ranklist_gallery *g)
@@ -146,8 +159,11 @@ static int read_gallery(FILE *f, struct drop_ranklist_gallery *g)
 		                 "not the gallery table");
 	if (h.ndim != 1)
 		return drop_fail("gallery table is not 1-D");
-	char *recs = drop_calloc(h.count ? h.count : 1, h.itemsize);
-	if (drop_npy_read_rows(f, &h, recs, h.count)) {
+	/* Read first, in a buffer that grows with the bytes read: only then is h.count known to
+	 * be real, and the tables sized by it safe to allocate. */
+	void *recs = NULL;
+	size_t cap = 0;
+	if (drop_npy_read_rows_alloc(f, &h, &recs, &cap, h.count)) {
 		free(recs);
 		return drop_fail("gallery table: %s", drop_errmsg());
 	}
@@ -155,15 +171,18 @@ static int read_gallery(FILE *f, struct drop_ranklist_gallery *g)
 	g->path = drop_calloc(g->n ? g->n : 1, sizeof *g->path);
 	g->pid = drop_calloc(g->n ? g->n : 1, sizeof *g->pid);
 	g->camid = drop_calloc(g->n ? g->n : 1, sizeof *g->camid);
-	for (size_t i = 0; i < g->n; i++) {
-		const char *rec = recs + i * h.itemsize;
-		g->path[i] = drop_malloc(fp->size + 1);
-		drop_npy_get_bytes(fp, rec, g->path[i], fp->size + 1);
-		g->pid[i] = (int32_t)drop_npy_get_int(fi, rec);
-		g->camid[i] = (int32_t)drop_npy_get_int(fc, rec);
+	char *pathbuf = g->n ? drop_malloc(fp->size + 1) : NULL; /* g->n: fp->size is real */
+	rc = 0;
+	for (size_t i = 0; i < g->n && !rc; i++) {
+		const char *rec = (const char *)recs + i * h.itemsize;
+		drop_npy_get_bytes(fp, rec, pathbuf, fp->size + 1);
+		g->path[i] = drop_strdup(pathbuf);
+		if (get_id(fi, rec, &g->pid[i]) || get_id(fc, rec, &g->camid[i]))
+			rc = drop_fail("gallery item %zu (%s): %s", i, pathbuf, drop_errmsg());
 	}
+	free(pathbuf);
 	free(recs);
-	return 0;
+	return rc;
 }
 
 int drop_ranklist_reader_open(struct drop_ranklist_reader *rr, const char *path,
@@ -205,8 +224,7 @@ int drop_ranklist_reader_open(struct drop_ranklist_reader *rr, const char *path,
 		drop_fail("ranked lists of %zu entries for a gallery of %zu", rr->index->count, g->n);
 		goto fail;
 	}
-	rr->rec = drop_malloc(h->itemsize);
-	rr->pathbuf = drop_malloc(rr->path->size + 1);
+	rr->pathbuf = drop_malloc(1); /* grown with the first record (reader_next) */
 	rr->ibuf = drop_malloc((rr->index->count + 1) * sizeof *rr->ibuf);
 	rr->dbuf = drop_malloc((rr->index->count + 1) * sizeof *rr->dbuf);
 	return 0;
@@ -218,12 +236,17 @@ fail:
 
 int drop_ranklist_reader_next(struct drop_ranklist_reader *rr, struct drop_ranklist_query *q)
 {
-	if (!rr->rec) /* no query document */
+	if (!rr->pathbuf) /* no query document */
 		return 0;
-	long got = drop_npy_reader_read(&rr->r, rr->rec, 1);
+	/* The record buffer grows with the bytes read, not with the itemsize declared. */
+	void *rec = rr->rec;
+	long got = drop_npy_reader_read_alloc(&rr->r, &rec, &rr->reccap, 1);
+	rr->rec = rec;
 	if (got <= 0)
 		return (int)got;
 	size_t k = rr->index->count, qi = rr->nread++;
+	if (rr->nread == 1)
+		rr->pathbuf = drop_realloc(rr->pathbuf, rr->path->size + 1);
 	drop_npy_get_bytes(rr->path, rr->rec, rr->pathbuf, rr->path->size + 1);
 	double *tmp = drop_malloc((k + 1) * sizeof *tmp);
 	drop_npy_get_f64(rr->index, rr->rec, tmp);
@@ -242,8 +265,8 @@ int drop_ranklist_reader_next(struct drop_ranklist_reader *rr, struct drop_rankl
 		if (isnan(rr->dbuf[i]))
 			return drop_fail("query %zu (%s): NaN distance", qi, rr->pathbuf);
 	q->path = rr->pathbuf;
-	q->pid = (int32_t)drop_npy_get_int(rr->pid, rr->rec);
-	q->camid = (int32_t)drop_npy_get_int(rr->camid, rr->rec);
+	if (get_id(rr->pid, rr->rec, &q->pid) || get_id(rr->camid, rr->rec, &q->camid))
+		return drop_fail("query %zu (%s): %s", qi, rr->pathbuf, drop_errmsg());
 	q->k = k;
 	q->index = rr->ibuf;
 	q->dist = rr->dbuf;

@@ -62,7 +62,8 @@ struct drop_ranklist_reader {
 	int owns;
 	size_t ng;                     /* gallery size, for checking indices */
 	const struct drop_npy_field *path, *pid, *camid, *index, *dist;
-	char *rec;                     /* one record */
+	char *rec;                     /* one record, grown as it is read */
+	size_t reccap;                 /* bytes of rec */
 	char *pathbuf;
 	int32_t *ibuf;                 /* (k,) */
 	float *dbuf;                   /* (k,) */

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "config.h"
 #include "../core/drop.h"
+#include "../io/image.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,7 +24,7 @@ static void close_stdout(void)
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
 		if (errno == EPIPE)
 			_exit(DROP_EXIT_DATA);
-		fprintf(stderr, "%s: write error: %s\n", drop_progname, strerror(errno));
+		fprintf(stderr, "%s: stdout: write error: %s\n", drop_progname, strerror(errno));
 		_exit(DROP_EXIT_DATA);
 	}
 }
@@ -122,6 +123,10 @@ bool drop_common_option(struct drop_common *c, int opt, const char *arg, void (*
 	}
 	case DROP_OPT_PROGRESS:
 		c->progress = true;
+		return true;
+	case DROP_OPT_MAX_PIXELS:
+		drop_image_set_max_pixels(
+			(unsigned long long)drop_arg_long("--max-pixels", arg, 1, 65535L * 65535L));
 		return true;
 	default: /* '?' or ':' : getopt has already said what is wrong */
 		drop_try_help();

@@ -3,8 +3,8 @@
  *
  * A tool's option table ends with DROP_COMMON_LONGOPTS, its short options string includes
  * DROP_COMMON_SHORTOPTS, and the `default:` of its getopt switch calls
- * drop_common_option(), which handles --help, --version, -q/-v, --threads, --device and
- * --progress, and turns an unknown option into "Try 'drop-x --help'" with exit 2.
+ * drop_common_option(), which handles --help, --version, -q/-v, --threads, --device,
+ * --progress and --max-pixels (where the tool lists it), and turns an unknown option into "Try 'drop-x --help'" with exit 2.
  * After parsing, drop_common_finish() applies --threads and checks --device.
  */
 #ifndef DROP_CLI_H
@@ -29,8 +29,13 @@ enum {
 	DROP_OPT_THREADS,
 	DROP_OPT_DEVICE,
 	DROP_OPT_PROGRESS,
+	DROP_OPT_MAX_PIXELS,
 	DROP_OPT_TOOL = 0x1100,
 };
+
+/* --max-pixels N, on the tools that decode images: its entry in their option table
+ * (drop_common_option handles it: lib/io/image.h's limit). */
+#define DROP_MAX_PIXELS_LONGOPT { "max-pixels", required_argument, NULL, DROP_OPT_MAX_PIXELS }
 
 #define DROP_COMMON_SHORTOPTS "qv"
 #define DROP_COMMON_LONGOPTS                                            \

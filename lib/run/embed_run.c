@@ -136,12 +136,8 @@ static int add_list(struct drop_embed_inputs *in, const char *path)
 /* An integer column of a stdin line. */
 static int parse_id(const char *s, size_t lineno, const char *what, int32_t *out)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < INT32_MIN || v > INT32_MAX)
+	if (drop_parse_id(s, out))
 		return drop_fail("-: line %zu: %s '%s' is not an integer", lineno, what, s);
-	*out = (int32_t)v;
 	return 0;
 }
 
@@ -459,6 +455,12 @@ static void run_free(struct run *r)
 	free(r->big);
 }
 
+/* The reason just set is about the output: put its name in front. Returns -1. */
+static int output_error(const struct run *r)
+{
+	return drop_fail("%s: %s", r->o->output ? r->o->output : "output", drop_errmsg());
+}
+
 static int run_batches(struct run *r, struct drop_loader *L, float *x_dev, size_t xbytes_per)
 {
 	struct drop_progress *pg = drop_progress_start("images", r->in->ds.n, r->o->progress);
@@ -471,10 +473,14 @@ static int run_batches(struct run *r, struct drop_loader *L, float *x_dev, size_
 			rc = write_embeddings(r, y, b);
 		else
 			rc = write_dump(r, b->n);
+		if (rc)
+			output_error(r);
 		if (!rc && r->mask_path)
 			rc = write_masks(r, y, b);
-		if (!rc && fflush(r->nw.f))
-			rc = drop_fail("write error: %s", strerror(errno));
+		if (!rc && fflush(r->nw.f)) {
+			drop_fail("write error: %s", strerror(errno));
+			rc = output_error(r);
+		}
 		drop_progress_add(pg, (size_t)b->n);
 	}
 	if (!rc && got < 0)
@@ -505,6 +511,7 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 		r.lab = drop_malloc((size_t)r.hf * r.wf);
 	}
 	if (open_outputs(&r, out, cap)) {
+		output_error(&r);
 		run_free(&r);
 		return -1;
 	}
@@ -522,8 +529,8 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 	double dt = drop_now() - t0;
 	m->be->free(x_dev);
 	drop_loader_close(L);
-	if (!rc)
-		rc = drop_npy_writer_close(&r.nw);
+	if (!rc && drop_npy_writer_close(&r.nw))
+		rc = output_error(&r);
 	if (!rc)
 		drop_debug("%zu images in %.2f s: %.1f images/s", n, dt, dt > 0 ? (double)n / dt : 0.0);
 	run_free(&r);
@@ -544,15 +551,16 @@ static int embed_into_output(const struct drop_embed_job *j, struct drop_model *
 {
 	struct drop_embed_inputs in = { 0 };
 	struct drop_out out;
+	const char *name = strcmp(j->output, "-") ? j->output : "stdout";
 	int rc = drop_embed_collect(&in, j->inputs, j->ninputs, j->lists);
 	if (!rc && drop_out_open(&out, j->output, true)) {
-		rc = drop_fail("%s: %s", j->output, drop_errmsg());
+		rc = drop_fail("%s: %s", name, drop_errmsg());
 	} else if (!rc) {
 		if (drop_embed_run(m, &in, &j->run, out.f)) {
 			drop_out_abort(&out);
 			rc = -1;
 		} else if (drop_out_commit(&out)) {
-			rc = drop_fail("%s: %s", j->output, drop_errmsg());
+			rc = drop_fail("%s: %s", name, drop_errmsg());
 		}
 	}
 	drop_embed_inputs_free(&in);

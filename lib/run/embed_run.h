@@ -81,6 +81,7 @@ struct drop_embed_opts {
 	const char *masks;        /* folder for the parsing PNGs, or NULL */
 	int masks_h, masks_w;     /* a size, or DROP_MASKS_FEATURE / DROP_MASKS_IMAGE */
 	bool progress;            /* progress line on stderr */
+	const char *output;       /* the output's name in messages ("stdout"), or NULL */
 };
 
 /* drop-embed's whole request: the model, the inputs, the output and how to run. */

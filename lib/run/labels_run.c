@@ -149,6 +149,8 @@ static int convert(const struct drop_labelrun_opts *o, const struct drop_labeljo
 			else
 				rc = drop_out_commit(&out);
 		}
+		if (rc)
+			drop_fail("stdout: %s", drop_errmsg());
 	}
 	if (rc == 0 && j->overlay_out)
 		rc = overlay(o, j, &m);

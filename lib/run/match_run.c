@@ -5,6 +5,7 @@
 #include "match_run.h"
 #include "../core/drop.h"
 #include "../reid/embedding.h"
+#include "../io/list.h"
 #include "../io/npy.h"
 #include "../io/outfile.h"
 #include "../reid/ranklist.h"
@@ -77,8 +78,10 @@ static int output_block(struct output *w, const struct drop_embedding_set *q,
 				const char *same = q->pid[i] == -1 || g->pid[j] == -1 ? "-"
 				                   : q->pid[i] == g->pid[j]          ? "1"
 				                                                      : "0";
-				fprintf(w->out.f, "%s\t%zu\t%s\t%.6f\t%s\n", q->path[i], r + 1,
-				        g->path[j], row[j], same);
+				drop_tsv_field(w->out.f, q->path[i]);
+				fprintf(w->out.f, "\t%zu\t", r + 1);
+				drop_tsv_field(w->out.f, g->path[j]);
+				fprintf(w->out.f, "\t%.6f\t%s\n", row[j], same);
 			}
 			continue;
 		}

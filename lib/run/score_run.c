@@ -54,11 +54,13 @@ static void per_query_row(const struct drop_out *pq, size_t qi, const char *path
 {
 	if (!pq->f)
 		return;
+	fprintf(pq->f, "%zu\t", qi);
+	drop_tsv_field(pq->f, path);
 	if (r->valid)
-		fprintf(pq->f, "%zu\t%s\t%d\t%d\t%.10g\t%zu\t%.10g\n", qi, path, (int)pid,
-		        (int)camid, r->ap, r->first_hit, r->inp);
+		fprintf(pq->f, "\t%d\t%d\t%.10g\t%zu\t%.10g\n", (int)pid, (int)camid, r->ap,
+		        r->first_hit, r->inp);
 	else
-		fprintf(pq->f, "%zu\t%s\t%d\t%d\t-\t-\t-\n", qi, path, (int)pid, (int)camid);
+		fprintf(pq->f, "\t%d\t%d\t-\t-\t-\n", (int)pid, (int)camid);
 }
 
 /* ---- The two inputs ---------------------------------------------------------------------- */

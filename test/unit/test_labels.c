@@ -427,8 +427,10 @@ static void test_walk(void)
 	free(dangling);
 
 	char *out = tmp_path("w.txt");
-	CHECK(drop_write_file(out, fill_fail, NULL) == -1 && !strcmp(drop_errmsg(), "refused"),
-	      "a failing writer reports its reason");
+	char reason[4200];
+	snprintf(reason, sizeof reason, "%s: refused", out);
+	CHECK(drop_write_file(out, fill_fail, NULL) == -1 && !strcmp(drop_errmsg(), reason),
+	      "a failing writer reports its reason after the file's name: %s", drop_errmsg());
 	CHECK(access(out, F_OK) != 0, "and leaves nothing");
 	char *nodir = tmp_path("none/w.txt");
 	CHECK(drop_write_file(nodir, fill_fail, NULL) == -1 && strstr(drop_errmsg(),

@@ -53,6 +53,12 @@ int main(void)
 		{ "a.jpg\t1\t2\tl\textra\n", "line 1: expected 3 or 4" },
 		{ "\t1\t2\n", "line 1: empty path" },
 		{ "a.jpg\t99999999999\t1\n", "pid '99999999999' is not an integer" },
+		{ "a.jpg\t 5\t1\n", "line 1: pid ' 5' is not an integer" },
+		{ "a.jpg\t+5\t1\n", "line 1: pid '+5' is not an integer" },
+		{ "a.jpg\t5 \t1\n", "line 1: pid '5 ' is not an integer" },
+		{ "a.jpg\t-\t1\n", "line 1: pid '-' is not an integer" },
+		{ "a.jpg\t1\t\n", "line 1: camid '' is not an integer" },
+		{ "a.jpg\t1\t- 1\n", "line 1: camid '- 1' is not an integer" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		rc = read_text(bad[i].text, &l);
@@ -60,5 +66,24 @@ int main(void)
 	}
 	rc = drop_list_read("/nonexistent/list.tsv", &l);
 	CHECK(rc == -1 && strstr(drop_errmsg(), "No such file"), "missing file: %s", drop_errmsg());
+
+	/* TSV output: what would split a line or a column is escaped. */
+	static const struct {
+		const char *in, *out;
+	} esc[] = {
+		{ "a b/c.jpg", "a b/c.jpg" },
+		{ "a\tb\nc\rd", "a\\tb\\nc\\rd" },
+		{ "back\\slash", "back\\\\slash" },
+		{ "\x01\x1f\x7f\xc3\xa9", "\\x01\\x1f\\x7f\xc3\xa9" },
+	};
+	for (size_t i = 0; i < sizeof esc / sizeof esc[0]; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		drop_tsv_field(f, esc[i].in);
+		fclose(f);
+		CHECK(!strcmp(buf, esc[i].out), "TSV field %zu: %s", i, buf);
+		free(buf);
+	}
 	return tap_done();
 }

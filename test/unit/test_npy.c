@@ -4,8 +4,10 @@
  * writer on files and pipes, and the errors for what drop rejects.
  * also requires: test/fixtures/npy (committed)
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../lib/core/drop.h"
@@ -206,6 +208,156 @@ static void test_header_text(void)
 	      "nested records rejected: %s", drop_errmsg());
 }
 
+/* Headers whose sizes are negative or wrap: rejected by the parser, whatever reads them. */
+static void test_hostile_headers(void)
+{
+	static const struct {
+		const char *descr, *shape, *msg;
+	} bad[] = {
+		{ "[('path', '|S-1'), ('pid', '<i4')]", "(2,)", "unsupported dtype 'S-1'" },
+		{ "[('path', '|S-4'), ('pid', '<i4')]", "(2,)", "unsupported dtype 'S-4'" },
+		{ "[('path', '|S+4'), ('pid', '<i4')]", "(2,)", "unsupported dtype 'S+4'" },
+		{ "[('path', '|S 4'), ('pid', '<i4')]", "(2,)", "unsupported dtype 'S 4'" },
+		{ "[('path', '|S18446744073709551615')]", "(2,)", "unsupported dtype" },
+		{ "[('pad', '|V-8'), ('pid', '<i4')]", "(2,)", "unsupported dtype 'V-8'" },
+		{ "[('a', '<f8', (4294967296, 4294967296))]", "(1,)", "field 'a'" },
+		{ "[('a', '<f8', (2305843009213693952,)), ('b', '<f8', (2305843009213693952,))]",
+		  "(1,)", "record size overflow" },
+		{ "[('a', '<f4', (0,))]", "(1099511627776,)", "record dtype of 0 bytes" },
+		{ "'<f8'", "(4294967296, 4294967296)", "overflow" },
+		{ "'<f8'", "(0, 4294967296, 4294967296)", "row size overflow" },
+		{ "'<f8'", "(1152921504606846976, 8)", "data size overflow" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char t[256];
+		struct drop_npy_header h = { 0 };
+		snprintf(t, sizeof t, "{'descr': %s, 'fortran_order': False, 'shape': %s, }",
+		         bad[i].descr, bad[i].shape);
+		int rc = drop_npy_parse_header_text(t, strlen(t), &h);
+		CHECK(rc == -1 && strstr(drop_errmsg(), bad[i].msg), "%s %s rejected: %s",
+		      bad[i].descr, bad[i].shape, rc ? drop_errmsg() : "accepted");
+	}
+	/* A second descr would give the first one's fields the second one's itemsize. */
+	const char *twice = "{'descr': [('path', '|S12'), ('fg', '<f4', (4,))], "
+	                    "'fortran_order': False, 'shape': (3,), 'descr': '<f4'}";
+	struct drop_npy_header h2 = { 0 };
+	int rc2 = drop_npy_parse_header_text(twice, strlen(twice), &h2);
+	CHECK(rc2 == -1 && strstr(drop_errmsg(), "key 'descr' given twice"), "descr twice: %s",
+	      rc2 ? drop_errmsg() : "accepted");
+}
+
+/* A .npy of header text `dict` and `data` zero bytes of data at `path`. */
+static void write_raw(const char *path, const char *dict, size_t data)
+{
+	char h[512];
+	size_t n = (size_t)snprintf(h, sizeof h, "%s", dict);
+	while ((10 + n + 1) % 64)
+		h[n++] = ' ';
+	h[n++] = '\n';
+	FILE *f = fopen(path, "wb");
+	fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+	fputc((int)(n & 0xff), f);
+	fputc((int)(n >> 8), f);
+	fwrite(h, 1, n, f);
+	for (size_t i = 0; i < data; i++)
+		fputc(0, f);
+	fclose(f);
+}
+
+/* Sizes a header declares beyond the data: refused before any allocation on a file (the
+ * file's size), read in bounded steps from a pipe (what arrives), never trusted. */
+static void test_declared_sizes(void)
+{
+	char path[] = "/tmp/drop-npy-XXXXXX";
+	close(mkstemp(path));
+	write_raw(path, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }", 16);
+	struct drop_npy_array a;
+	int rc = drop_npy_load(path, &a);
+	CHECK(rc == -1 && strstr(drop_errmsg(), "truncated data: the header declares "
+	                                        "4398046511104 bytes, the file holds 16"),
+	      "file: 2^40 floats declared, 16 bytes held: %s", rc ? drop_errmsg() : "loaded");
+
+	/* The same through a pipe: a child writes it, the reader sees no file size. */
+	int fd[2];
+	CHECK(pipe(fd) == 0, "pipe");
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		FILE *in = fopen(path, "rb");
+		char buf[4096];
+		size_t k;
+		while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+			if (write(fd[1], buf, k) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	FILE *p = fdopen(fd[0], "rb");
+	struct drop_npy_reader r;
+	rc = drop_npy_reader_attach(&r, p, "pipe");
+	void *buf = NULL;
+	size_t cap = 0;
+	long got = rc ? -1 : drop_npy_reader_read_alloc(&r, &buf, &cap, SIZE_MAX);
+	CHECK(got == -1 && strstr(drop_errmsg(), "truncated data") && cap <= (1u << 20),
+	      "pipe: truncated after the 16 bytes, buffer %zu bytes: %s", cap, drop_errmsg());
+	free(buf);
+	drop_npy_reader_close(&r);
+	fclose(p);
+	waitpid(pid, NULL, 0);
+
+	/* A record of 1 GB declared with 64 bytes: bounded steps, whatever the row size. */
+	write_raw(path, "{'descr': [('path', '|S1000000000')], 'fortran_order': False, "
+	          "'shape': (1,), }", 64);
+	FILE *f = fopen(path, "rb");
+	struct drop_npy_header h;
+	rc = drop_npy_read_header(f, &h);
+	CHECK(rc == -1 && strstr(drop_errmsg(), "declares 1000000000 bytes"),
+	      "file: a 1 GB record in 64 bytes: %s", rc == 1 ? "accepted" : drop_errmsg());
+	rewind(f);
+	char h10[10];
+	CHECK(fread(h10, 1, 10, f) == 10, "preamble");
+	char *text = malloc(128);
+	size_t tl = (size_t)(unsigned char)h10[8] | (size_t)(unsigned char)h10[9] << 8;
+	CHECK(tl <= 128 && fread(text, 1, tl, f) == tl, "header text");
+	rc = drop_npy_parse_header_text(text, tl, &h);
+	buf = NULL;
+	cap = 0;
+	rc = rc ? -1 : drop_npy_read_rows_alloc(f, &h, &buf, &cap, 1);
+	CHECK(rc == -1 && strstr(drop_errmsg(), "truncated") && cap <= (1u << 20),
+	      "rows: read in bounded steps (%zu bytes held): %s", cap, drop_errmsg());
+	free(buf);
+	free(text);
+	fclose(f);
+	unlink(path);
+}
+
+/* drop_npy_get_int of values without an int64 value: no undefined conversion. */
+static void test_get_int(void)
+{
+	struct drop_npy_field f8 = drop_npy_field_make("x", NPY_F8, 0, 0, NULL);
+	struct drop_npy_field u8 = drop_npy_field_make("x", NPY_U8, 0, 0, NULL);
+	double v[] = { NAN, 1e300, -1e300, -7.9 };
+	int64_t want[] = { INT64_MIN, INT64_MAX, INT64_MIN, -7 };
+	for (int i = 0; i < 4; i++)
+		CHECK(drop_npy_get_int(&f8, &v[i]) == want[i], "get_int(%g) = %lld", v[i],
+		      (long long)drop_npy_get_int(&f8, &v[i]));
+	uint64_t big = UINT64_MAX;
+	CHECK(drop_npy_get_int(&u8, &big) == INT64_MAX, "get_int(u8 max) saturates");
+	size_t none[2] = { 0, 4 };
+	struct drop_npy_field empty = drop_npy_field_make("e", NPY_F8, 0, 2, none);
+	CHECK(drop_npy_get_int(&empty, "") == 0, "get_int of a field of no scalars reads nothing");
+	struct drop_npy_field nostr = drop_npy_field_make("s", NPY_S, 8, 2, none);
+	char got[16] = "x";
+	CHECK(drop_npy_get_bytes(&nostr, "", got, sizeof got) == 0 && !got[0],
+	      "get_bytes of a field of no strings reads nothing");
+	struct drop_npy_header h;
+	size_t shape[1] = { 3 };
+	drop_npy_header_plain(&h, NPY_F4, 1, shape);
+	char d[64];
+	drop_npy_header_describe(&h, d, sizeof d);
+	CHECK(!strcmp(d, "'<f4' (3,)"), "describe: %s", d);
+}
+
 int main(void)
 {
 	test_plain_dtypes();
@@ -215,5 +367,8 @@ int main(void)
 	roundtrip(false);
 	roundtrip(true);
 	test_header_text();
+	test_hostile_headers();
+	test_declared_sizes();
+	test_get_int();
 	return tap_done();
 }
