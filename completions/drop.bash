@@ -88,7 +88,7 @@ _drop() {
 
     case $prev in
     --threads) return ;;
-    --device) words="cpu cuda" ;;
+    --device) words="cpu cuda cpu-strict" ;;
     esac
 
     if [[ -n $words ]]; then
