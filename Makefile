@@ -63,7 +63,8 @@ LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -l
 CU_SRC = $(wildcard kernels/cuda/*.cu)
 endif
 
-LIB_SRC = $(wildcard lib/*/*.c) $(wildcard kernels/*.c) $(wildcard kernels/cpu/*.c)
+LIB_SRC = $(wildcard lib/*/*.c) $(wildcard kernels/*.c) $(wildcard kernels/cpu/*.c) \
+	$(wildcard kernels/strict/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
 TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/drop-*.c))
 BINS = $(TOOLS:%=$(BUILD)/bin/%)

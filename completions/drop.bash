@@ -89,7 +89,7 @@ _drop() {
 
     case $prev in
     --threads) return ;;
-    --device) words="cpu cuda" ;;
+    --device) words="cpu cuda cpu-strict" ;;
     esac
 
     if [[ -n $words ]]; then

@@ -3,8 +3,9 @@
  * a name asks for and why it cannot be had, the CPU BLAS's thread count, and the line that
  * describes the build. Backend-neutral: it knows each backend only by what it hands over
  * in kernels/backends.h.
- * Not here: any backend's table or op (kernels/cpu/backend.c, kernels/cuda/backend.cu), or
- * what a tool does when a device is missing (lib/run/cli.c prints the reason and exits 3).
+ * Not here: any backend's table or op (kernels/cpu/backend.c, kernels/strict/ops.c,
+ * kernels/cuda/backend.cu), or what a tool does when a device is missing (lib/run/cli.c
+ * prints the reason and exits 3).
  */
 #include "backends.h"
 #include "config.h"
@@ -17,6 +18,8 @@ const struct drop_backend *drop_backend_get(const char *name, const char **why)
 	const char *reason;
 	if (!strcmp(name, "cpu"))
 		return &drop_backend_cpu;
+	if (!strcmp(name, "cpu-strict"))
+		return drop_backend_strict_get();
 	if (!strcmp(name, "cuda")) {
 #if DROP_WITH_CUDA
 		const struct drop_backend *be = drop_backend_cuda_get(&reason);

@@ -22,6 +22,12 @@ const char *drop_cpu_blas_config(void);
  * returns the count it had. */
 int drop_cpu_blas_set_threads(int n);
 
+/* ---- The checked CPU backend (kernels/strict/), always built ------------------------- */
+
+/* The "cpu-strict" table: the CPU ops behind a device's discipline (kernels/strict/ops.c);
+ * its memory and fault handler are set up on the first call. */
+const struct drop_backend *drop_backend_strict_get(void);
+
 /* ---- The CUDA backend (kernels/cuda/backend.cu), linked only when DROP_WITH_CUDA ------ */
 
 /* The CUDA table, its handles created on the first call that finds a device; or NULL with

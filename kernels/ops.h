@@ -183,7 +183,7 @@ struct drop_maxpool_desc {
 };
 
 struct drop_backend {
-	const char *name; /* "cpu" or "cuda" */
+	const char *name; /* "cpu", "cuda" or "cpu-strict" */
 	int (*block)(void); /* channels per block of DROP_BLOCKED (fixed for a process) */
 	bool (*bf16)(void); /* whether convolutions may ask for bf16 (fast here); optional */
 
@@ -366,8 +366,9 @@ struct drop_backend {
  * Code that chooses a backend asks drop_backend_get (the tools: drop_common_backend). */
 extern const struct drop_backend drop_backend_cpu;
 
-/* The backend called `name` ("cpu" or "cuda"), ready to use; or NULL, and then, unless
- * why is NULL, *why is a one-line reason: "this build has no CUDA support (rebuild with
+/* The backend called `name` ("cpu", "cuda", or "cpu-strict": the CPU's ops behind a
+ * device's discipline, kernels/README.md), ready to use; or NULL, and then, unless why is
+ * NULL, *why is a one-line reason: "this build has no CUDA support (rebuild with
  * 'make CUDA=1')", "no CUDA device found" or "unknown device 'NAME'" (valid until the
  * calling thread's next call). The first call that finds a GPU creates its handles; later
  * calls return the same table. */

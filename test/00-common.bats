@@ -99,6 +99,26 @@ help_flags() {
     done
 }
 
+@test "every --device value is in --help, the man pages and both completions" {
+    run --separate-stderr drop-score --device none
+    [ "$status" -eq 2 ]
+    local values
+    values=$(sed -n "s/.*--device: unknown value 'none' (one of: \(.*\))\$/\1/p" <<<"$stderr" |
+        tr -d ,)
+    [[ " $values " == *" cpu-strict "* ]] || fail "no cpu-strict in '$values'"
+    for t in $(tools); do
+        for v in $values; do
+            "$t" --help | grep -- '--device' | grep -q -- "$v" || fail "$t --help: no $v"
+            grep -q -- "${v//-/\\\\-}" "$DROP_ROOT/man/$t.1" || fail "man/$t.1: no $v"
+        done
+    done
+    for v in $values; do
+        grep -q -- "--device) words=.*\b$v\b" "$DROP_ROOT/completions/drop.bash" ||
+            fail "drop.bash: no $v"
+        grep -q -- "--device=.*[( ]$v[ )]" "$DROP_ROOT/completions/_drop" || fail "_drop: no $v"
+    done
+}
+
 @test "bash completion completes a tool's options" {
     run bash -c "source '$DROP_ROOT/completions/drop.bash'
         COMP_WORDS=(drop-score --js); COMP_CWORD=1; _drop drop-score --js drop-score

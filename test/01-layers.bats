@@ -29,15 +29,16 @@ quoted_includes() {
 
 @test "a backend's private headers are included only by its own folder (and the op tests)" {
     run bash -c "$(declare -f quoted_includes); DROP_ROOT='$DROP_ROOT' quoted_includes lib cmd kernels test |
-        grep -E ' kernels/(cpu|cuda)/' |
+        grep -E ' kernels/(cpu|cuda|strict)/' |
         grep -vE '^kernels/cpu/[^ ]+ kernels/cpu/' | grep -vE '^kernels/cuda/[^ ]+ kernels/cuda/' |
+        grep -vE '^kernels/strict/[^ ]+ kernels/strict/' |
         grep -vE '^(test/unit/test_ops_[a-z0-9_]+\.[ch]|kernels/bench/[^ ]+) kernels/cpu/'"
     assert_output ""
 }
 
-@test "lib/ and cmd/ call no backend's entry point (*_cpu, *_cuda): only the table" {
+@test "lib/ and cmd/ call no backend's entry point (*_cpu, *_cuda, drop_strict_*): only the table" {
     cd "$DROP_ROOT"
-    run grep -rnE '\bdrop_[a-z0-9_]+_(cpu|cuda)(_f64)?[[:space:]]*\(' lib cmd
+    run grep -rnE '\bdrop_([a-z0-9_]+_(cpu|cuda)(_f64)?|strict_[a-z0-9_]+|backend_[a-z]+_get)[[:space:]]*\(' lib cmd
     assert_output ""
 }
 

@@ -254,7 +254,8 @@ int drop_graph_bf16_check(const struct drop_backend *be)
 {
 	if (!(be->bf16 && be->bf16()))
 		return drop_fail("--bf16: the %s backend has no native bf16 here%s", be->name,
-		                 strcmp(be->name, "cpu") ? "" : " (it needs AVX512-BF16 or AMX)");
+		                 strncmp(be->name, "cpu", 3) ? "" :
+		                 " (it needs AVX512-BF16 or AMX)");
 	return 0;
 }
 

@@ -18,6 +18,9 @@
 
 #include "../../kernels/ops.h"
 
+/* The --device names, in the order of enum drop_device: also the registry's names. */
+static const char *const devices[] = { "cpu", "cuda", "cpu-strict", NULL };
+
 static void close_stdout(void)
 {
 	/* A full disk or a closed reader must not look like success. */
@@ -35,8 +38,9 @@ void drop_proginit(struct drop_common *c, char **argv)
 	drop_progname = slash ? slash + 1 : argv[0];
 	memset(c, 0, sizeof *c);
 	const char *dev = getenv("DROP_DEVICE");
-	if (dev && !strcmp(dev, "cuda"))
-		c->device = DROP_DEVICE_CUDA;
+	for (int i = 0; dev && devices[i]; i++)
+		if (!strcmp(dev, devices[i]))
+			c->device = (enum drop_device)i;
 	atexit(close_stdout);
 }
 
@@ -96,7 +100,6 @@ int drop_arg_choice(const char *opt, const char *arg, const char *const *names)
 
 bool drop_common_option(struct drop_common *c, int opt, const char *arg, void (*usage)(int))
 {
-	static const char *const devices[] = { "cpu", "cuda", NULL };
 	switch (opt) {
 	case DROP_OPT_HELP:
 		usage(DROP_EXIT_OK);
@@ -151,11 +154,10 @@ void drop_common_finish(struct drop_common *c)
 const struct drop_backend *drop_common_backend(const struct drop_common *c)
 {
 	const char *why;
-	const struct drop_backend *be =
-		drop_backend_get(c->device == DROP_DEVICE_CUDA ? "cuda" : "cpu", &why);
+	const struct drop_backend *be = drop_backend_get(devices[c->device], &why);
 	if (!be)
-		drop_die(DROP_EXIT_NODEVICE, "--device %s: %s",
-		         c->device == DROP_DEVICE_CUDA ? "cuda" : "cpu", why);
+		drop_die(DROP_EXIT_NODEVICE, "--device %s: %s", devices[c->device], why);
+	drop_debug("device: the %s backend", be->name);
 	return be;
 }
 

@@ -13,7 +13,8 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-enum drop_device { DROP_DEVICE_CPU, DROP_DEVICE_CUDA };
+/* --device: the CPU, CUDA, or the CPU behind a device's discipline (kernels/README.md). */
+enum drop_device { DROP_DEVICE_CPU, DROP_DEVICE_CUDA, DROP_DEVICE_CPU_STRICT };
 
 /* Options common to every tool. */
 struct drop_common {
@@ -54,7 +55,7 @@ enum {
 	"  -q, --quiet         print nothing but errors on stderr\n"                    \
 	"  -v, --verbose       print more detail on stderr\n"                           \
 	"      --threads N     worker threads (default: one per core)\n"                \
-	"      --device DEV    cpu or cuda (default: $DROP_DEVICE, else cpu)\n"         \
+	"      --device DEV    cpu, cuda or cpu-strict (default: $DROP_DEVICE, else cpu)\n" \
 	"      --progress      show progress even when stderr is not a terminal\n"     \
 	"      --help          print this help and exit\n"                              \
 	"      --version       print the version and build configuration and exit\n"
