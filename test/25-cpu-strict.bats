@@ -14,6 +14,7 @@
 # without them, a failure under DROP_TEST_STRICT=1), drop-labels, drop-synth-embed, cmp
 
 load test_helper
+model_tools_on_cpu
 
 GEN="$DROP_ROOT/scripts/make-synthetic-reid"
 # One thread: OpenMP's spinning threads slow a busy machine down a lot (the two-thread
