@@ -16,40 +16,18 @@
 load test_helper
 model_tools_on_cpu
 
-GEN="$DROP_ROOT/scripts/make-synthetic-reid"
 # One thread: OpenMP's spinning threads slow a busy machine down a lot (the two-thread
 # case below names --threads).
 TINY=(--backbone hrnet-tiny --size 64x32 --batch 8 --threads 1 -q)
 
-have_generator() {
-    /usr/bin/python3 -c 'import numpy, PIL' 2>/dev/null
-}
-
-# The set of 20-drop-train.bats (4 training ids x 8 images, 3 test ids), its labels and a
-# list of 2 ids x 4 images (one batch an epoch), made once.
+# The tiny set of test/test_helper.bash (4 training ids x 8 images, 3 test ids, a list
+# of 2 ids x 4 images), made once.
 setup_file() {
-    have_generator || return 0
-    local d="$BATS_FILE_TMPDIR"
-    "$GEN" -q -o "$d/syn" --seed 3 --ids-train 4 --images-per-id 8 --ids-test 3 \
-        --queries-per-id 1 --gallery-per-id 2
-    drop-labels -q -k 8 -o "$d/labels" "$d/syn/Occluded_Duke/masks/pifpaf_maskrcnn_filtering"
-    local f n i=0
-    for f in "$d"/syn/Occluded_Duke/bounding_box_train/000[12]_*.jpg; do
-        [ $((i++ % 2)) = 0 ] || continue
-        n=${f##*/}
-        printf '%s\t%d\t%d\n' "$f" $((10#${n:0:4})) $((${n:6:1} - 1))
-    done > "$d/train.tsv"
+    tiny_set_make
 }
 
 setup() {
-    T=$(mktemp -d)
-    if ! have_generator; then
-        [ "${DROP_TEST_STRICT:-0}" = 1 ] && fail "no numpy or PIL for /usr/bin/python3"
-        skip "no numpy or PIL for /usr/bin/python3 (apt-get install python3-numpy python3-pil)"
-    fi
-    D="$BATS_FILE_TMPDIR"
-    LIST=(--list "$D/train.tsv" --labels "$D/labels")
-    SET=(--dataset occluded_duke --root "$D/syn" --labels "$D/labels")
+    tiny_set_setup
     IMAGES=("$D/syn/Occluded_Duke/query" "$D/syn/Occluded_Duke/bounding_box_test")
 }
 

@@ -52,3 +52,41 @@ run_man_examples() {
     done < <(man_examples "$1")
     [ "$n" -gt 0 ] || fail "no examples in $1"
 }
+
+# ---- The tiny synthetic set of the training suites (20-drop-train, 25-cpu-strict) ----------
+
+# Whether scripts/make-synthetic-reid can run (/usr/bin/python3 with numpy and PIL).
+have_generator() {
+    /usr/bin/python3 -c 'import numpy, PIL' 2>/dev/null
+}
+
+# For setup_file: in $BATS_FILE_TMPDIR, the set (4 training ids x 8 images: 4 batches of 8
+# an epoch, 3 test ids), its labels, and train.tsv, a list of 2 ids x 4 images (1 batch an
+# epoch). Nothing without the generator (tiny_set_setup skips then).
+tiny_set_make() {
+    have_generator || return 0
+    local d="$BATS_FILE_TMPDIR"
+    "$DROP_ROOT/scripts/make-synthetic-reid" -q -o "$d/syn" --seed 3 --ids-train 4 \
+        --images-per-id 8 --ids-test 3 --queries-per-id 1 --gallery-per-id 2
+    drop-labels -q -k 8 -o "$d/labels" "$d/syn/Occluded_Duke/masks/pifpaf_maskrcnn_filtering"
+    local f n i=0
+    for f in "$d"/syn/Occluded_Duke/bounding_box_train/000[12]_*.jpg; do
+        [ $((i++ % 2)) = 0 ] || continue
+        n=${f##*/}
+        printf '%s\t%d\t%d\n' "$f" $((10#${n:0:4})) $((${n:6:1} - 1))
+    done > "$d/train.tsv"
+}
+
+# For setup: a scratch folder $T, then D (the set's folder), LIST (the list's drop-train
+# options) and SET (the dataset's); skipped without the generator (a failure under
+# DROP_TEST_STRICT=1).
+tiny_set_setup() {
+    T=$(mktemp -d)
+    if ! have_generator; then
+        [ "${DROP_TEST_STRICT:-0}" = 1 ] && fail "no numpy or PIL for /usr/bin/python3"
+        skip "no numpy or PIL for /usr/bin/python3 (apt-get install python3-numpy python3-pil)"
+    fi
+    D="$BATS_FILE_TMPDIR"
+    LIST=(--list "$D/train.tsv" --labels "$D/labels")
+    SET=(--dataset occluded_duke --root "$D/syn" --labels "$D/labels")
+}
