@@ -610,26 +610,26 @@ static void log_line(FILE *f, int epoch, int64_t step, double lr, const struct l
 	drop_json_int(&w, epoch);
 	drop_json_key(&w, "step");
 	drop_json_int(&w, step);
-	drop_json_key(&w, "lr");
-	drop_json_double(&w, lr);
-	drop_json_key(&w, "loss");
-	drop_json_double(&w, s->total / n);
-	drop_json_key(&w, "id_global");
-	drop_json_double(&w, s->id_g / n);
-	drop_json_key(&w, "id_fore");
-	drop_json_double(&w, s->id_f / n);
-	drop_json_key(&w, "id_concat");
-	drop_json_double(&w, s->id_c / n);
-	drop_json_key(&w, "pct");
-	drop_json_double(&w, s->pct / n);
-	drop_json_key(&w, "hp_ce");
-	drop_json_double(&w, s->hp_ce / n);
-	drop_json_key(&w, "hp_smooth");
-	drop_json_double(&w, s->hp_smooth / n);
-	drop_json_key(&w, "parsing_acc");
-	drop_json_double(&w, s->acc / n);
-	drop_json_key(&w, "images_per_s");
-	drop_json_double(&w, s->seconds > 0 ? s->images / s->seconds : 0);
+	/* the log's number fields, in their order */
+	const struct {
+		const char *key;
+		double value;
+	} fields[] = {
+		{ "lr", lr },
+		{ "loss", s->total / n },
+		{ "id_global", s->id_g / n },
+		{ "id_fore", s->id_f / n },
+		{ "id_concat", s->id_c / n },
+		{ "pct", s->pct / n },
+		{ "hp_ce", s->hp_ce / n },
+		{ "hp_smooth", s->hp_smooth / n },
+		{ "parsing_acc", s->acc / n },
+		{ "images_per_s", s->seconds > 0 ? s->images / s->seconds : 0 },
+	};
+	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+		drop_json_key(&w, fields[i].key);
+		drop_json_double(&w, fields[i].value);
+	}
 	drop_json_end_object(&w);
 	size_t len;
 	char *t = drop_json_writer_take(&w, &len);
