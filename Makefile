@@ -57,7 +57,10 @@ ifeq ($(CUDA),1)
 ifeq ($(wildcard $(NVCC)),)
 $(error CUDA=1 but no nvcc at $(NVCC); set NVCC or CUDA_HOME)
 endif
-NVCCFLAGS = -O2 -std=c++17 -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror \
+# -fmad=false: no contraction of a * b + c into one FMA in our kernels, as -std=c11 keeps
+# the CPU's C loops from contracting: the kernels that translate a CPU loop step for step
+# then give its bits (kernels/README.md); cuBLAS and cuDNN are not affected.
+NVCCFLAGS = -O2 -std=c++17 -fmad=false -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror \
 	-I$(BUILD)/include -MMD -MP $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a))
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
 CU_SRC = $(wildcard kernels/cuda/*.cu)

@@ -33,6 +33,10 @@ const struct drop_backend *drop_backend_strict_get(void);
 /* The CUDA table, its handles created on the first call that finds a device; or NULL with
  * *why (never NULL itself) set to a static one-line reason ("no CUDA device found"). */
 const struct drop_backend *drop_backend_cuda_get(const char **why);
+/* Fill *b with the CUDA table without touching a device (test_cuda_table compares it with
+ * the CPU's on a machine without a GPU); drop_backend_cuda_get hands out the table filled
+ * so, once it has its handles. */
+void drop_backend_cuda_fill(struct drop_backend *b);
 /* "CUDA yes (VERSION); cuDNN VERSION; architectures LIST": the CUDA half of the build line. */
 const char *drop_cuda_build_config(void);
 

@@ -197,6 +197,10 @@ struct drop_backend {
 	void (*sync)(void);
 	/* Free every cached plan and the scratch memory (optional). */
 	void (*release)(void);
+	/* Allow TF32 tensor-core math (10-bit mantissa products, float32 sums) in the
+	 * convolutions and products from now on; off, the default, keeps them strict float32
+	 * (optional: GPUs only; drop-train and drop-embed --tf32). */
+	void (*set_tf32)(bool on);
 
 	/* C (m, n) = alpha * op(A) op(B) + beta * C, row-major; op transposes when trans_*.
 	 * A is (m, k) or (k, m) with leading dimension lda; B is (k, n) or (n, k). The one op

@@ -10,12 +10,32 @@
 #include "../backends.h"
 #include "config.h"
 #include "check.h"
+#include "handles.h"
 #include "scratch.h"
 
 #include <stdio.h>
 
 static cublasHandle_t cublas;
 static cudnnHandle_t cudnn;
+static bool tf32; /* be->set_tf32: off (strict float32) unless asked for */
+
+cublasHandle_t drop_cuda_cublas(void) { return cublas; }
+cudnnHandle_t drop_cuda_cudnn(void) { return cudnn; }
+bool drop_cuda_tf32(void) { return tf32; }
+
+/* cuBLAS's math mode, set explicitly: CUBLAS_DEFAULT_MATH multiplies float32 in float32
+ * (no tensor cores, no TF32); CUBLAS_TF32_TENSOR_OP_MATH lets sgemm round its inputs to
+ * TF32 (10-bit mantissa) on Ampere and later. Convolutions read the flag when they plan
+ * (conv2d.cu: a plan per descriptor and mode). */
+static void cuda_set_tf32(bool on)
+{
+	tf32 = on;
+	CUBLAS_CHECK(cublasSetMathMode(cublas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+}
+
+/* bf16 convolutions are offered on every GPU: conv2d.cu rounds their operands to bf16 and
+ * multiplies in float32 (the CPU's numbers; not yet tensor-core speed). */
+static bool cuda_bf16(void) { return true; }
 
 /* Device memory; not enough of it is no bug (a batch too large for this GPU): exit through
  * drop_oom as the CPU's allocations do. Any other failure is one (CUDA_CHECK). */
@@ -79,6 +99,7 @@ extern "C" void drop_convert_cuda(const struct drop_tensor *src, struct drop_ten
 /* Give back the handles and the scratch buffer (ops.h: until be->release()). */
 static void cuda_release(void)
 {
+	drop_conv2d_cuda_release();
 	if (scratch)
 		CUDA_CHECK(cudaFree(scratch));
 	scratch = NULL, scratch_cap = 0;
@@ -89,15 +110,20 @@ static void cuda_release(void)
 	cudnn = NULL, cublas = NULL;
 }
 
-/* Filled once by drop_backend_cuda_get (C++17 has no designated initialisers); members
- * left NULL are ops the CUDA backend does not have yet (ops.h, drop_backend_supports). */
+/* Filled once by drop_backend_cuda_get (C++17 has no designated initialisers); a member
+ * left NULL would be an op the CUDA backend does not have (ops.h, drop_backend_supports):
+ * test_cuda_table checks that none the CPU has is. */
 static struct drop_backend backend_cuda;
 
-static void backend_cuda_fill(struct drop_backend *b)
+/* Touches no device: test_cuda_table calls it on a machine without a GPU. */
+extern "C" void drop_backend_cuda_fill(struct drop_backend *b)
 {
+	*b = drop_backend{};
 	b->name = "cuda";
 	b->host_memory = false;
 	b->block = cuda_block;
+	b->bf16 = cuda_bf16;
+	b->set_tf32 = cuda_set_tf32;
 	b->alloc = cuda_alloc;
 	b->free = cuda_free;
 	b->to_device = cuda_to_device;
@@ -106,6 +132,30 @@ static void backend_cuda_fill(struct drop_backend *b)
 	b->release = cuda_release;
 	b->sgemm = drop_sgemm_cuda;
 	b->convert = drop_convert_cuda;
+	b->conv2d_fwd = drop_conv2d_fwd_cuda;
+	b->conv2d_bwd_data = drop_conv2d_bwd_data_cuda;
+	b->conv2d_bwd_weights = drop_conv2d_bwd_weights_cuda;
+	b->linear_fwd = drop_linear_fwd_cuda;
+	b->linear_bwd_data = drop_linear_bwd_data_cuda;
+	b->linear_bwd_weights = drop_linear_bwd_weights_cuda;
+	b->bn_fwd_train = drop_bn_fwd_train_cuda;
+	b->bn_fwd_eval = drop_bn_fwd_eval_cuda;
+	b->bn_bwd = drop_bn_bwd_cuda;
+	b->bn_relu_bwd = drop_bn_relu_bwd_cuda;
+	b->resample_fwd = drop_resample_fwd_cuda;
+	b->resample_bwd = drop_resample_bwd_cuda;
+	b->pool_global_fwd = drop_pool_global_fwd_cuda;
+	b->pool_global_bwd = drop_pool_global_bwd_cuda;
+	b->wamp_fwd = drop_wamp_fwd_cuda;
+	b->wamp_bwd = drop_wamp_bwd_cuda;
+	b->softmax_fwd = drop_softmax_fwd_cuda;
+	b->softmax_bwd = drop_softmax_bwd_cuda;
+	b->l2norm_fwd = drop_l2norm_fwd_cuda;
+	b->l2norm_bwd = drop_l2norm_bwd_cuda;
+	b->pdist_fwd = drop_pdist_fwd_cuda;
+	b->pdist_bwd = drop_pdist_bwd_cuda;
+	b->chanmax_fwd = drop_chanmax_fwd_cuda;
+	b->chanmax_bwd = drop_chanmax_bwd_cuda;
 	b->ce_smooth = drop_ce_smooth_cuda;
 	b->parsing_loss = drop_parsing_loss_cuda;
 	b->triplet = drop_triplet_cuda;
@@ -121,6 +171,8 @@ static void backend_cuda_fill(struct drop_backend *b)
 	b->relu_bwd_bf16 = drop_relu_bwd_bf16_cuda;
 	b->concat = drop_concat_cuda;
 	b->split = drop_split_cuda;
+	b->maxpool_fwd = drop_maxpool_fwd_cuda;
+	b->maxpool_bwd = drop_maxpool_bwd_cuda;
 }
 
 extern "C" const struct drop_backend *drop_backend_cuda_get(const char **why)
@@ -133,7 +185,8 @@ extern "C" const struct drop_backend *drop_backend_cuda_get(const char **why)
 	if (!cublas) {
 		CUBLAS_CHECK(cublasCreate(&cublas));
 		CUDNN_CHECK(cudnnCreate(&cudnn));
-		backend_cuda_fill(&backend_cuda);
+		drop_backend_cuda_fill(&backend_cuda);
+		cuda_set_tf32(false);
 	}
 	return &backend_cuda;
 }

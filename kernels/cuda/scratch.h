@@ -7,7 +7,14 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* At least `bytes` of device memory, valid until the next call (ops run one at a time). */
 void *drop_cuda_scratch(size_t bytes);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
