@@ -1,12 +1,20 @@
 /*
- * tests: the CUDA backend against the CPU backend, op by op: element-
- * wise ops and bf16 rounding, concat/split, the losses, Adam and the random streams, on random inputs, with
- * the CPU as the oracle and sentinels after every device output. Skipped (TAP SKIP) in a
- * CPU-only build or without a GPU; DROP_TEST_STRICT=1 turns the skip into a failure.
+ * tests: the CUDA backend against the CPU backend, op by op - every member of its table:
+ * element-wise ops and bf16 rounding, concat/split, the losses, Adam and the random
+ * streams, convolution (float and bf16), linear, batch norm (train, eval, saved, frozen,
+ * fused ReLU, bf16 output, backward), resampling (nearest, bilinear both ways, a channel
+ * slice), global pooling, WAMP, softmax, channel max, L2 norm, pairwise distances and max
+ * pooling - on random inputs (quantised where ties matter), with the CPU as the oracle and
+ * sentinels after every device output. Tolerances, per op: 0 (the same bits) where the
+ * kernel runs the CPU's loop in the CPU's order (kernels/README.md); where cuDNN, cuBLAS or
+ * a tree reduction sums in another order, atol + rtol |ref| sized to float32 rounding of
+ * the sums involved (stated at each check). Skipped (TAP SKIP) in a CPU-only build or
+ * without a GPU; DROP_TEST_STRICT=1 turns the skip into a failure.
  * also requires: a CUDA device for anything but the skip
  */
 #include "config.h"
 #include "test_ops_util.h"
+#include "../../kernels/maths/maths_ops.h"
 
 #if DROP_WITH_CUDA
 
@@ -222,6 +230,503 @@ static void test_adam_rng(void)
 	free(gu), free(u);
 }
 
+/* n device ints back to the host (caller frees). */
+static int *ints_back(int *d, size_t n)
+{
+	int *h = drop_malloc((n ? n : 1) * sizeof *h);
+	gpu->sync();
+	gpu->to_host(h, d, n * sizeof *h);
+	gpu->free(d);
+	return h;
+}
+
+/* Values on a grid of 0.5 (many equal values): ties for the argmax rules. */
+static float *quantised(size_t n, uint32_t stream)
+{
+	float *v = randv(n, stream);
+	for (size_t i = 0; i < n; i++)
+		v[i] = roundf(v[i] * 2.0f) / 2.0f;
+	return v;
+}
+
+/* A device tensor of plain shape (n, c, h, w) from host data (the CUDA block is 1). */
+static struct drop_tensor dev_tensor(const float *h, int n, int c, int hh, int w)
+{
+	struct drop_tensor t = drop_tensor_make(n, c, hh, w, DROP_BLOCKED);
+	t.data = dev_from(h, (size_t)n * c * hh * w);
+	return t;
+}
+
+/* Convolution: forward with bias, backward-data, backward-weights with the bias gradient,
+ * against oneDNN (plain source, blocked output converted back). Sums of up to Cin k k = 45
+ * products of N(0, 1) values (dw: N Ho Wo = 70), in another order: atol 2e-5, rtol 1e-5.
+ * bf16: both round x, w and dy to bf16 and sum the exact products in float, so the same
+ * tolerance (skipped where the CPU has no native bf16). */
+static void test_conv2d(bool bf16)
+{
+	if (bf16 && !drop_cpu_bf16()) {
+		CHECK(1, "# SKIP conv2d bf16: this CPU has no native bf16 (the reference)");
+		return;
+	}
+	struct drop_conv2d_desc shapes[2] = {
+		{ 2, 5, 9, 7, 6, 3, 2, 1, true, DROP_PLAIN, bf16 },
+		{ 3, 4, 6, 5, 3, 1, 1, 0, false, DROP_PLAIN, bf16 },
+	};
+	for (int si = 0; si < 2; si++) {
+		const struct drop_conv2d_desc *d = &shapes[si];
+		int ho = drop_conv2d_out(d->h, d->k, d->stride, d->pad);
+		int wo = drop_conv2d_out(d->w, d->k, d->stride, d->pad);
+		size_t nx = (size_t)d->n * d->cin * d->h * d->w, ny = (size_t)d->n * d->cout * ho * wo;
+		size_t nw = (size_t)d->cout * d->cin * d->k * d->k;
+		float *x = randv(nx, 20), *w = randv(nw, 21), *b = randv(d->cout, 22), *dy = randv(ny, 23);
+		struct drop_tensor cx = tensor_from(x, d->n, d->cin, d->h, d->w, DROP_PLAIN);
+		struct drop_tensor cw = tensor_from(w, d->cout, d->cin, d->k, d->k, DROP_PLAIN);
+		struct drop_tensor cy = tensor_from(NULL, d->n, d->cout, ho, wo, DROP_BLOCKED);
+		struct drop_tensor cdy = tensor_from(dy, d->n, d->cout, ho, wo, DROP_BLOCKED);
+		struct drop_tensor cdx = tensor_from(NULL, d->n, d->cin, d->h, d->w, DROP_PLAIN);
+		float *cdw = drop_malloc(nw * sizeof *cdw), *cdb = drop_malloc(d->cout * sizeof *cdb);
+		drop_conv2d_fwd_cpu(d, &cx, &cw, d->bias ? b : NULL, &cy);
+		drop_conv2d_bwd_data_cpu(d, &cdy, &cw, &cdx);
+		drop_conv2d_bwd_weights_cpu(d, &cx, &cdy, cdw, d->bias ? cdb : NULL);
+		float *want_y = tensor_plain(&cy);
+
+		struct drop_tensor gx = dev_tensor(x, d->n, d->cin, d->h, d->w);
+		struct drop_tensor gw = dev_tensor(w, d->cout, d->cin, d->k, d->k);
+		struct drop_tensor gy = dev_tensor(NULL, d->n, d->cout, ho, wo);
+		struct drop_tensor gdy = dev_tensor(dy, d->n, d->cout, ho, wo);
+		struct drop_tensor gdx = dev_tensor(NULL, d->n, d->cin, d->h, d->w);
+		gw.layout = DROP_PLAIN;
+		gx.layout = DROP_PLAIN;
+		gdx.layout = DROP_PLAIN;
+		float *gb = dev_from(b, d->cout), *gdw = dev_from(NULL, nw), *gdb = dev_from(NULL, d->cout);
+		gpu->conv2d_fwd(d, &gx, &gw, d->bias ? gb : NULL, &gy);
+		gpu->conv2d_bwd_data(d, &gdy, &gw, &gdx);
+		gpu->conv2d_bwd_weights(d, &gx, &gdy, gdw, d->bias ? gdb : NULL);
+		char what[96];
+		const char *tag = bf16 ? "bf16" : "f32";
+		snprintf(what, sizeof what, "conv2d %s k%d s%d fwd", tag, d->k, d->stride);
+		float *got = dev_back(gy.data, ny, what);
+		compare_f(what, got, want_y, ny, 2e-5, 1e-5);
+		free(got);
+		snprintf(what, sizeof what, "conv2d %s k%d s%d bwd data", tag, d->k, d->stride);
+		got = dev_back(gdx.data, nx, what);
+		compare_f(what, got, cdx.data, nx, 2e-5, 1e-5);
+		free(got);
+		snprintf(what, sizeof what, "conv2d %s k%d s%d bwd weights", tag, d->k, d->stride);
+		got = dev_back(gdw, nw, what);
+		compare_f(what, got, cdw, nw, 2e-5, 1e-5);
+		free(got);
+		got = dev_back(gdb, d->cout, "conv2d db");
+		if (d->bias)
+			compare_f("conv2d bias gradient (per-channel sums in double)", got, cdb,
+			          d->cout, 1e-5, 1e-6);
+		free(got);
+		/* the same bits on a second call (one plan, one algorithm, deterministic) */
+		float *again = dev_from(NULL, ny), *first = dev_from(NULL, ny);
+		struct drop_tensor g2 = gy;
+		g2.data = first;
+		gpu->conv2d_fwd(d, &gx, &gw, d->bias ? gb : NULL, &g2);
+		g2.data = again;
+		gpu->conv2d_fwd(d, &gx, &gw, d->bias ? gb : NULL, &g2);
+		float *h1 = dev_back(first, ny, "conv2d repeat"), *h2 = dev_back(again, ny, "conv2d repeat");
+		CHECK(!memcmp(h1, h2, ny * sizeof *h1), "conv2d %s: a second call gives the same bits", tag);
+		free(h1), free(h2);
+		gpu->free(gx.data), gpu->free(gw.data), gpu->free(gdy.data), gpu->free(gb);
+		free(cx.data), free(cw.data), free(cy.data), free(cdy.data), free(cdx.data);
+		free(cdw), free(cdb), free(want_y), free(x), free(w), free(b), free(dy);
+	}
+}
+
+/* Linear: cuBLAS against oneDNN, sums of 37 (dx: 11; dw: 13) products: atol 1e-5, rtol
+ * 1e-5; the bias gradient sums 13 rows in double: atol 1e-6. */
+static void test_linear(void)
+{
+	struct drop_linear_desc d = { 13, 37, 11, true };
+	size_t nx = (size_t)d.n * d.cin, ny = (size_t)d.n * d.cout, nw = (size_t)d.cout * d.cin;
+	float *x = randv(nx, 30), *w = randv(nw, 31), *b = randv(d.cout, 32), *dy = randv(ny, 33);
+	float *y = drop_malloc(ny * sizeof *y), *dx = drop_malloc(nx * sizeof *dx),
+	      *dw = drop_malloc(nw * sizeof *dw), *db = drop_malloc(d.cout * sizeof *db);
+	struct drop_tensor cw = drop_tensor_make(d.cout, d.cin, 1, 1, DROP_PLAIN);
+	cw.data = w;
+	drop_linear_fwd_cpu(&d, x, &cw, b, y);
+	drop_linear_bwd_data_cpu(&d, dy, &cw, dx);
+	drop_linear_bwd_weights_cpu(&d, x, dy, dw, db);
+	struct drop_tensor gw = cw;
+	gw.data = dev_from(w, nw);
+	float *gx = dev_from(x, nx), *gb = dev_from(b, d.cout), *gdy = dev_from(dy, ny);
+	float *gy = dev_from(NULL, ny), *gdx = dev_from(NULL, nx), *gdw = dev_from(NULL, nw),
+	      *gdb = dev_from(NULL, d.cout);
+	gpu->linear_fwd(&d, gx, &gw, gb, gy);
+	gpu->linear_bwd_data(&d, gdy, &gw, gdx);
+	gpu->linear_bwd_weights(&d, gx, gdy, gdw, gdb);
+	float *g = dev_back(gy, ny, "linear fwd");
+	compare_f("linear fwd: cuda = cpu", g, y, ny, 1e-5, 1e-5);
+	free(g);
+	g = dev_back(gdx, nx, "linear bwd data");
+	compare_f("linear bwd data: cuda = cpu", g, dx, nx, 1e-5, 1e-5);
+	free(g);
+	g = dev_back(gdw, nw, "linear bwd weights");
+	compare_f("linear bwd weights: cuda = cpu", g, dw, nw, 1e-5, 1e-5);
+	free(g);
+	g = dev_back(gdb, d.cout, "linear db");
+	compare_f("linear bias gradient: cuda = cpu", g, db, d.cout, 1e-6, 1e-6);
+	free(g), gpu->free(gw.data), gpu->free(gx), gpu->free(gb), gpu->free(gdy);
+	free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
+}
+
+/* Batch norm, 2-D and 1-D: the statistics are double sums in another order, so they and
+ * everything after them agree to float rounding: atol 1e-5, rtol 1e-5 (the running
+ * statistics and the saved ones 1e-6). The saved eval rebuilds the GPU's own forward bit
+ * for bit; a frozen beta, fused ReLU and the bf16 output (within one bf16 step, 2^-7
+ * relative) follow the CPU. */
+static void test_batchnorm(void)
+{
+	struct drop_bn_desc shapes[2] = {
+		{ 3, 5, 7, 6, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
+		{ 17, 9, 1, 1, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
+	};
+	for (int si = 0; si < 2; si++)
+		for (int relu = 0; relu < 2; relu++) {
+			struct drop_bn_desc d = shapes[si];
+			d.relu = relu;
+			int C = d.c;
+			size_t n = (size_t)d.n * d.c * d.h * d.w;
+			float *x = randv(n, 40), *dy = randv(n, 41), *ga = randv(C, 42), *be = randv(C, 43);
+			float rm[16], rv[16], sm[16], si_[16], y[n], dx[n], dg[16], db[16];
+			for (int c = 0; c < C; c++)
+				rm[c] = 0.1f * c, rv[c] = 1.0f + 0.2f * c;
+			float *grm = dev_from(rm, C), *grv = dev_from(rv, C);
+			drop_bn_fwd_train_cpu(&d, x, ga, be, rm, rv, y, sm, si_);
+			float *gx = dev_from(x, n), *gga = dev_from(ga, C), *gbe = dev_from(be, C);
+			float *gy = dev_from(NULL, n), *gsm = dev_from(NULL, C), *gsi = dev_from(NULL, C);
+			gpu->bn_fwd_train(&d, gx, gga, gbe, grm, grv, gy, gsm, gsi);
+			char what[80];
+			snprintf(what, sizeof what, "bn %s%s train y", si ? "1-D" : "2-D", relu ? "+relu" : "");
+			float *hy = dev_back(gy, n, what);
+			compare_f(what, hy, y, n, 1e-5, 1e-5);
+			float *h = dev_back(grm, C, "bn running mean");
+			compare_f("bn running mean", h, rm, C, 1e-6, 1e-6);
+			free(h);
+			h = dev_back(grv, C, "bn running var");
+			compare_f("bn running var", h, rv, C, 1e-6, 1e-6);
+			free(h);
+			/* eval with the saved statistics: the training forward's bits */
+			struct drop_bn_desc e = d;
+			e.saved = true;
+			float *ge = dev_from(NULL, n);
+			gpu->bn_fwd_eval(&e, gx, gga, gbe, gsm, gsi, ge);
+			float *he = dev_back(ge, n, "bn saved eval");
+			CHECK(!memcmp(he, hy, n * sizeof *he), "bn saved eval: the training forward's bits");
+			free(he);
+			/* eval with running statistics, frozen beta */
+			e.saved = false;
+			float *ye = drop_malloc(n * sizeof *ye);
+			drop_bn_fwd_eval_cpu(&e, x, ga, NULL, rm, rv, ye);
+			float *grm2 = dev_from(rm, C), *grv2 = dev_from(rv, C);
+			ge = dev_from(NULL, n);
+			gpu->bn_fwd_eval(&e, gx, gga, NULL, grm2, grv2, ge);
+			he = dev_back(ge, n, "bn eval");
+			compare_f("bn eval (running statistics, frozen beta)", he, ye, n, 1e-6, 1e-6);
+			free(he), free(ye), gpu->free(grm2), gpu->free(grv2);
+			/* backward (with the fused ReLU when relu) */
+			float *gdy = dev_from(dy, n), *gdx = dev_from(NULL, n), *gdg = dev_from(NULL, C),
+			      *gdb = dev_from(NULL, C);
+			float *gsm_h = dev_back(gsm, C, "bn save mean"), *gsi_h = dev_back(gsi, C, "bn save invstd");
+			compare_f("bn save_mean", gsm_h, sm, C, 1e-6, 1e-6);
+			compare_f("bn save_invstd", gsi_h, si_, C, 1e-6, 1e-5);
+			float *csm = dev_from(sm, C), *csi = dev_from(si_, C); /* the CPU's statistics */
+			if (relu) {
+				drop_bn_relu_bwd_cpu(&d, x, dy, ga, be, sm, si_, dx, dg, db);
+				gpu->bn_relu_bwd(&d, gx, gdy, gga, gbe, csm, csi, gdx, gdg, gdb);
+			} else {
+				drop_bn_bwd_cpu(&d, x, dy, ga, sm, si_, dx, dg, db);
+				gpu->bn_bwd(&d, gx, gdy, gga, csm, csi, gdx, gdg, gdb);
+			}
+			snprintf(what, sizeof what, "bn %s%s bwd dx", si ? "1-D" : "2-D", relu ? "+relu" : "");
+			h = dev_back(gdx, n, what);
+			compare_f(what, h, dx, n, 1e-5, 1e-5);
+			free(h);
+			h = dev_back(gdg, C, "bn dgamma");
+			compare_f("bn dgamma", h, dg, C, 1e-5, 1e-5);
+			free(h);
+			h = dev_back(gdb, C, "bn dbeta");
+			compare_f("bn dbeta", h, db, C, 1e-5, 1e-5);
+			free(h);
+			/* bf16 output */
+			struct drop_bn_desc b16 = d;
+			b16.y_bf16 = true;
+			uint16_t *y16 = drop_malloc(n * sizeof *y16), *g16 = drop_malloc(n * sizeof *g16);
+			drop_bn_fwd_eval_cpu(&(struct drop_bn_desc){ .n = d.n, .c = d.c, .h = d.h,
+			                     .w = d.w, .eps = d.eps, .relu = d.relu, .saved = true,
+			                     .y_bf16 = true }, x, ga, be, sm, si_, (float *)y16);
+			uint16_t *gy16 = gpu->alloc(n * sizeof *gy16);
+			b16.saved = true;
+			gpu->bn_fwd_eval(&b16, gx, gga, gbe, csm, csi, (float *)gy16);
+			gpu->sync();
+			gpu->to_host(g16, gy16, n * sizeof *g16);
+			gpu->free(gy16);
+			float *w16 = drop_malloc(n * sizeof *w16), *c16 = drop_malloc(n * sizeof *c16);
+			for (size_t i = 0; i < n; i++)
+				w16[i] = drop_bf16_to_f(g16[i]), c16[i] = drop_bf16_to_f(y16[i]);
+			compare_f("bn bf16 output (the CPU's statistics): cuda = cpu", w16, c16, n, 0, 0);
+			free(w16), free(c16), free(y16), free(g16), free(hy), free(gsm_h), free(gsi_h);
+			gpu->free(csm), gpu->free(csi), gpu->free(gx), gpu->free(gga), gpu->free(gbe);
+			gpu->free(gdy), free(x), free(dy), free(ga), free(be);
+		}
+}
+
+/* Resampling: the CPU's taps and float expressions, and a gather in the scatter's order:
+ * the same bits (0 tolerance), nearest x2 and bilinear up and down with both
+ * align_corners, the forward into a channel slice of a wider buffer (ctot). */
+static void test_resample(void)
+{
+	struct drop_resample_desc cases[5] = {
+		{ 2, 3, 4, 5, 8, 10, DROP_PLAIN, DROP_NEAREST, false, 0 },
+		{ 2, 3, 4, 5, 9, 13, DROP_PLAIN, DROP_BILINEAR, false, 0 },
+		{ 2, 3, 4, 5, 9, 13, DROP_PLAIN, DROP_BILINEAR, true, 0 },
+		{ 2, 3, 9, 11, 4, 5, DROP_PLAIN, DROP_BILINEAR, false, 0 },
+		{ 2, 3, 4, 5, 16, 20, DROP_PLAIN, DROP_NEAREST, false, 7 },
+	};
+	for (int ci = 0; ci < 5; ci++) {
+		const struct drop_resample_desc *d = &cases[ci];
+		int ct = d->ctot ? d->ctot : d->c;
+		size_t nx = (size_t)d->n * d->c * d->h * d->w, ny = (size_t)d->n * ct * d->ho * d->wo;
+		float *x = randv(nx, 50), *dy = randv(ny, 51);
+		float *y = drop_calloc(ny, sizeof *y), *dx = drop_malloc(nx * sizeof *dx);
+		drop_resample_fwd_cpu(d, x, y);
+		drop_resample_bwd_cpu(d, dy, dx);
+		float *gx = dev_from(x, nx), *gdy = dev_from(dy, ny), *gdx = dev_from(NULL, nx);
+		float *zero = drop_calloc(ny, sizeof *zero), *gy = dev_from(zero, ny);
+		gpu->resample_fwd(d, gx, gy);
+		gpu->resample_bwd(d, gdy, gdx);
+		char what[96];
+		snprintf(what, sizeof what, "resample %s%s %dx%d -> %dx%d%s fwd",
+		         d->mode == DROP_NEAREST ? "nearest" : "bilinear",
+		         d->align_corners ? " align_corners" : "", d->h, d->w, d->ho, d->wo,
+		         d->ctot ? " (slice)" : "");
+		float *g = dev_back(gy, ny, what);
+		compare_f(what, g, y, ny, 0, 0);
+		free(g);
+		snprintf(what + strlen(what) - 3, 4, "bwd");
+		g = dev_back(gdx, nx, what);
+		compare_f(what, g, dx, nx, 0, 0);
+		free(g), free(zero), gpu->free(gx), gpu->free(gdy), free(x), free(dy), free(y), free(dx);
+	}
+}
+
+/* Global pooling: the average is a double sum in another order (atol 1e-6, rtol 1e-6);
+ * the maximum and its pixel exactly, on values with ties (the first pixel wins); the
+ * backward overwrites and accumulates exactly as the CPU. */
+static void test_pool(void)
+{
+	struct drop_pool_desc d = { 3, 5, 17, 19, DROP_PLAIN, 0, false };
+	size_t hw = (size_t)d.h * d.w, nx = (size_t)d.n * d.c * hw, nv = (size_t)d.n * d.c;
+	float *x = quantised(nx, 60), *davg = randv(nv, 61), *dmax = randv(nv, 62);
+	float avg[15], mx[15];
+	int am[15];
+	drop_pool_global_fwd_cpu(&d, x, avg, mx, am);
+	float *gx = dev_from(x, nx), *gavg = dev_from(NULL, nv), *gmx = dev_from(NULL, nv);
+	int *gam = gpu->alloc(nv * sizeof *gam);
+	gpu->pool_global_fwd(&d, gx, gavg, gmx, gam);
+	float *g = dev_back(gavg, nv, "pool avg");
+	compare_f("global avg pool: cuda = cpu", g, avg, nv, 1e-6, 1e-6);
+	free(g);
+	g = dev_back(gmx, nv, "pool max");
+	compare_f("global max pool: cuda = cpu", g, mx, nv, 0, 0);
+	free(g);
+	int *ham = ints_back(gam, nv);
+	CHECK(!memcmp(ham, am, nv * sizeof *am), "global max pool: the first pixel of the ties");
+	float *dx = randv(nx, 63);
+	float *gdx = dev_from(dx, nx), *gdavg = dev_from(davg, nv), *gdmax = dev_from(dmax, nv);
+	int *gam2 = dev_copy(am, nv * sizeof *am);
+	for (int acc = 0; acc < 2; acc++) {
+		d.accumulate = acc;
+		drop_pool_global_bwd_cpu(&d, davg, dmax, am, dx);
+		gpu->pool_global_bwd(&d, gdavg, gdmax, gam2, gdx);
+	}
+	g = dev_back(gdx, nx, "pool bwd");
+	compare_f("global pool bwd, overwrite then accumulate: cuda = cpu", g, dx, nx, 0, 0);
+	free(g), free(ham), gpu->free(gx), gpu->free(gdavg), gpu->free(gdmax), gpu->free(gam2);
+	free(x), free(davg), free(dmax), free(dx);
+}
+
+/* WAMP: the weighted sums and masses are double sums in another order: e, dx and dm within
+ * atol 1e-5, rtol 1e-5; the maxima's pixels exactly (quantised features, ties). One map
+ * is all zero (the 1e-6 floor). */
+static void test_wamp(void)
+{
+	struct drop_pool_desc d = { 2, 6, 9, 7, DROP_PLAIN, 4, false };
+	size_t hw = (size_t)d.h * d.w, nx = (size_t)d.n * d.c * hw, nm = (size_t)d.n * d.k1 * hw;
+	size_t ne = (size_t)d.n * d.k1 * d.c;
+	float *x = quantised(nx, 70), *m = drop_malloc(nm * sizeof *m), *de = randv(ne, 72);
+	drop_rand_uniform_cpu(1, 71, 0, nm, m);
+	for (size_t i = 0; i < hw; i++)
+		m[hw + i] = 0.0f; /* image 0, map 1 */
+	float *e = drop_malloc(ne * sizeof *e), *dx = drop_malloc(nx * sizeof *dx),
+	      *dm = drop_malloc(nm * sizeof *dm);
+	int *am = drop_malloc(ne * sizeof *am);
+	drop_wamp_fwd_cpu(&d, x, m, e, am);
+	drop_wamp_bwd_cpu(&d, x, m, am, de, dx, dm);
+	float *gx = dev_from(x, nx), *gm = dev_from(m, nm), *ge = dev_from(NULL, ne), *gde = dev_from(de, ne);
+	int *gam = gpu->alloc(ne * sizeof *gam);
+	gpu->wamp_fwd(&d, gx, gm, ge, gam);
+	float *g = dev_back(ge, ne, "wamp e");
+	compare_f("wamp fwd: cuda = cpu", g, e, ne, 1e-5, 1e-5);
+	free(g);
+	int *ham = ints_back(gam, ne);
+	CHECK(!memcmp(ham, am, ne * sizeof *am), "wamp fwd: the same argmax (first pixel of ties)");
+	int *gam2 = dev_copy(am, ne * sizeof *am);
+	float *gdx = dev_from(NULL, nx), *gdm = dev_from(NULL, nm);
+	gpu->wamp_bwd(&d, gx, gm, gam2, gde, gdx, gdm);
+	g = dev_back(gdx, nx, "wamp dx");
+	compare_f("wamp bwd dx: cuda = cpu", g, dx, nx, 1e-5, 1e-5);
+	free(g);
+	g = dev_back(gdm, nm, "wamp dm");
+	compare_f("wamp bwd dm: cuda = cpu", g, dm, nm, 1e-5, 1e-5);
+	free(g), free(ham), gpu->free(gx), gpu->free(gm), gpu->free(gde), gpu->free(gam2);
+	free(x), free(m), free(de), free(e), free(dx), free(dm), free(am);
+}
+
+/* Softmax, channel max, L2 norm: the CPU's loop per pixel or row, in its order: the same
+ * bits (0 tolerance); channel max on quantised values (ties: the first channel). */
+static void test_softmax_family(void)
+{
+	enum { N = 3, K = 6, HW = 37, D = 33 };
+	size_t n = (size_t)N * K * HW, np = (size_t)N * HW, nr = (size_t)N * D;
+	float *x = randv(n, 80), *dy = randv(n, 81), *y = drop_malloc(n * sizeof *y),
+	      *dx = drop_malloc(n * sizeof *dx);
+	drop_softmax_fwd_cpu(N, K, HW, x, y);
+	drop_softmax_bwd_cpu(N, K, HW, y, dy, dx);
+	float *gx = dev_from(x, n), *gy = dev_from(NULL, n), *gdy = dev_from(dy, n);
+	gpu->softmax_fwd(N, K, HW, gx, gy);
+	float *gys = dev_from(y, n);
+	gpu->softmax_bwd(N, K, HW, gys, gdy, gdy); /* dx aliasing dy, as ops.h allows */
+	float *g = dev_back(gy, n, "softmax fwd");
+	compare_f("softmax fwd: cuda = cpu", g, y, n, 0, 0);
+	free(g);
+	g = dev_back(gdy, n, "softmax bwd");
+	compare_f("softmax bwd (dx aliasing dy): cuda = cpu", g, dx, n, 0, 0);
+	free(g), gpu->free(gx), gpu->free(gys);
+
+	float *q = quantised(n, 82), *cm = drop_malloc(np * sizeof *cm), *dq = randv(np, 83);
+	int *am = drop_malloc(np * sizeof *am);
+	drop_chanmax_fwd_cpu(N, K, HW, 1, q, cm, am);
+	drop_chanmax_bwd_cpu(N, K, HW, am, dq, dx);
+	float *gq = dev_from(q, n), *gcm = dev_from(NULL, np), *gdq = dev_from(dq, np), *gdx = dev_from(NULL, n);
+	int *gam = gpu->alloc(np * sizeof *gam);
+	gpu->chanmax_fwd(N, K, HW, 1, gq, gcm, gam);
+	g = dev_back(gcm, np, "chanmax");
+	compare_f("chanmax fwd: cuda = cpu", g, cm, np, 0, 0);
+	free(g);
+	int *gam2 = dev_copy(am, np * sizeof *am);
+	gpu->chanmax_bwd(N, K, HW, gam2, gdq, gdx);
+	int *ham = ints_back(gam, np);
+	CHECK(!memcmp(ham, am, np * sizeof *am), "chanmax: the first channel of the ties");
+	g = dev_back(gdx, n, "chanmax bwd");
+	compare_f("chanmax bwd: cuda = cpu", g, dx, n, 0, 0);
+	free(g), free(ham), gpu->free(gq), gpu->free(gdq), gpu->free(gam2), free(q), free(cm), free(dq), free(am);
+
+	float *r = randv(nr, 84), *dr = randv(nr, 85), *ry = drop_malloc(nr * sizeof *ry),
+	      *rdx = drop_malloc(nr * sizeof *rdx);
+	for (int j = 0; j < D; j++)
+		r[j] = 0.0f; /* a zero row: the 1e-12 floor */
+	drop_l2norm_fwd_cpu(N, D, r, ry);
+	drop_l2norm_bwd_cpu(N, D, r, dr, rdx);
+	float *gr = dev_from(r, nr), *gdr = dev_from(dr, nr), *gry = dev_from(NULL, nr), *grdx = dev_from(NULL, nr);
+	gpu->l2norm_fwd(N, D, gr, gry);
+	gpu->l2norm_bwd(N, D, gr, gdr, grdx);
+	g = dev_back(gry, nr, "l2norm fwd");
+	compare_f("l2norm fwd (a zero row): cuda = cpu", g, ry, nr, 0, 0);
+	free(g);
+	g = dev_back(grdx, nr, "l2norm bwd");
+	compare_f("l2norm bwd: cuda = cpu", g, rdx, nr, 0, 0);
+	free(g), gpu->free(gr), gpu->free(gdr), free(r), free(dr), free(ry), free(rdx);
+	free(x), free(dy), free(y), free(dx);
+}
+
+/* Pairwise distances: the CPU's 16-lane sums and its row order: the same bits; one pair
+ * at distance 0 (gradient 0 there). */
+static void test_pdist(void)
+{
+	enum { N = 7, M = 9, D = 37 };
+	float *x = randv(N * D, 90), *y = randv(M * D, 91), *dd = randv(N * M, 92);
+	memcpy(y + 2 * D, x + 3 * D, D * sizeof *x);
+	float d[N * M], dx[N * D], dy[M * D];
+	drop_pdist_fwd_cpu(N, M, D, x, y, d);
+	drop_pdist_bwd_cpu(N, M, D, x, y, d, dd, dx, dy);
+	float *gx = dev_from(x, N * D), *gy = dev_from(y, M * D), *gd = dev_from(NULL, N * M),
+	      *gdd = dev_from(dd, N * M), *gdx = dev_from(NULL, N * D), *gdy = dev_from(NULL, M * D);
+	gpu->pdist_fwd(N, M, D, gx, gy, gd);
+	gpu->pdist_bwd(N, M, D, gx, gy, gd, gdd, gdx, gdy);
+	float *g = dev_back(gd, N * M, "pdist");
+	compare_f("pdist fwd: cuda = cpu", g, d, N * M, 0, 0);
+	free(g);
+	g = dev_back(gdx, N * D, "pdist dx");
+	compare_f("pdist bwd dx: cuda = cpu", g, dx, N * D, 0, 0);
+	free(g);
+	g = dev_back(gdy, M * D, "pdist dy");
+	compare_f("pdist bwd dy: cuda = cpu", g, dy, M * D, 0, 0);
+	free(g), gpu->free(gx), gpu->free(gy), gpu->free(gdd), free(x), free(y), free(dd);
+}
+
+/* Max pooling 3x3 stride 2 pad 1 (ResNet's stem) and 2x2 stride 2, on quantised values
+ * (ties: the first in window order): the same values, pixels and gathered gradients. */
+static void test_maxpool(void)
+{
+	struct drop_maxpool_desc cases[2] = { { 2, 3, 11, 9, 3, 2, 1, DROP_PLAIN },
+	                                      { 2, 3, 8, 6, 2, 2, 0, DROP_PLAIN } };
+	for (int ci = 0; ci < 2; ci++) {
+		const struct drop_maxpool_desc *d = &cases[ci];
+		int ho = drop_conv2d_out(d->h, d->k, d->stride, d->pad);
+		int wo = drop_conv2d_out(d->w, d->k, d->stride, d->pad);
+		size_t nx = (size_t)d->n * d->c * d->h * d->w, ny = (size_t)d->n * d->c * ho * wo;
+		float *x = quantised(nx, 100), *dy = randv(ny, 101), *y = drop_malloc(ny * sizeof *y),
+		      *dx = drop_malloc(nx * sizeof *dx);
+		int *am = drop_malloc(ny * sizeof *am);
+		drop_maxpool_fwd_cpu(d, x, y, am);
+		drop_maxpool_bwd_cpu(d, dy, am, dx);
+		float *gx = dev_from(x, nx), *gy = dev_from(NULL, ny), *gdy = dev_from(dy, ny),
+		      *gdx = dev_from(NULL, nx);
+		int *gam = gpu->alloc(ny * sizeof *gam);
+		gpu->maxpool_fwd(d, gx, gy, gam);
+		gpu->maxpool_bwd(d, gdy, gam, gdx);
+		char what[64];
+		snprintf(what, sizeof what, "maxpool %dx%d s%d fwd", d->k, d->k, d->stride);
+		float *g = dev_back(gy, ny, what);
+		compare_f(what, g, y, ny, 0, 0);
+		free(g);
+		int *ham = ints_back(gam, ny);
+		CHECK(!memcmp(ham, am, ny * sizeof *am), "%s: the same argmax", what);
+		snprintf(what, sizeof what, "maxpool %dx%d s%d bwd", d->k, d->k, d->stride);
+		g = dev_back(gdx, nx, what);
+		compare_f(what, g, dx, nx, 0, 0);
+		free(g), free(ham), gpu->free(gx), gpu->free(gdy), free(x), free(dy), free(y), free(dx), free(am);
+	}
+}
+
+/* set_tf32: with TF32 allowed a convolution stays within TF32's rounding of the strict
+ * result (10-bit mantissa products: rtol 2e-3 of the sum of |terms|, here atol 2e-2 over
+ * 45 products of N(0, 1) values); switched off again, the strict bits come back. */
+static void test_tf32(void)
+{
+	struct drop_conv2d_desc d = { 2, 5, 9, 7, 6, 3, 1, 1, false, DROP_PLAIN, false };
+	size_t nx = (size_t)2 * 5 * 9 * 7, ny = (size_t)2 * 6 * 9 * 7, nw = (size_t)6 * 5 * 9;
+	float *x = randv(nx, 110), *w = randv(nw, 111);
+	struct drop_tensor gx = dev_tensor(x, 2, 5, 9, 7), gw = dev_tensor(w, 6, 5, 3, 3);
+	struct drop_tensor y0 = dev_tensor(NULL, 2, 6, 9, 7), y1 = y0, y2 = y0;
+	y1.data = dev_from(NULL, ny), y2.data = dev_from(NULL, ny);
+	gpu->conv2d_fwd(&d, &gx, &gw, NULL, &y0);
+	gpu->set_tf32(true);
+	gpu->conv2d_fwd(&d, &gx, &gw, NULL, &y1);
+	gpu->set_tf32(false);
+	gpu->conv2d_fwd(&d, &gx, &gw, NULL, &y2);
+	float *h0 = dev_back(y0.data, ny, "tf32 off"), *h1 = dev_back(y1.data, ny, "tf32 on"),
+	      *h2 = dev_back(y2.data, ny, "tf32 off again");
+	compare_f("conv2d with TF32 allowed: within TF32 rounding", h1, h0, ny, 2e-2, 2e-3);
+	CHECK(!memcmp(h0, h2, ny * sizeof *h0), "TF32 off again: the strict bits");
+	free(h0), free(h1), free(h2), gpu->free(gx.data), gpu->free(gw.data), free(x), free(w);
+}
+
 int main(void)
 {
 	const char *why;
@@ -237,6 +742,17 @@ int main(void)
 	test_losses();
 	test_triplet();
 	test_adam_rng();
+	test_conv2d(false);
+	test_conv2d(true);
+	test_linear();
+	test_batchnorm();
+	test_resample();
+	test_pool();
+	test_wamp();
+	test_softmax_family();
+	test_pdist();
+	test_maxpool();
+	test_tf32();
 	gpu->release();
 	return tap_done();
 }
