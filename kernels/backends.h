@@ -31,7 +31,7 @@ const struct drop_backend *drop_backend_strict_get(void);
 /* ---- The CUDA backend (kernels/cuda/backend.cu), linked only when DROP_WITH_CUDA ------ */
 
 /* The CUDA table, its handles created on the first call that finds a device; or NULL with
- * *why (never NULL itself) set to a static one-line reason ("no CUDA device found"). */
+ * *why (never NULL itself) set to a static one-line reason ("no usable GPU (CUDA: ...)"). */
 const struct drop_backend *drop_backend_cuda_get(const char **why);
 /* Fill *b with the CUDA table without touching a device (test_cuda_table compares it with
  * the CPU's on a machine without a GPU); drop_backend_cuda_get hands out the table filled

@@ -373,7 +373,7 @@ extern const struct drop_backend drop_backend_cpu;
 /* The backend called `name` ("cpu", "cuda", or "cpu-strict": the CPU's ops behind a
  * device's discipline, kernels/README.md), ready to use; or NULL, and then, unless why is
  * NULL, *why is a one-line reason: "this build has no CUDA support (rebuild with
- * 'make CUDA=1')", "no CUDA device found" or "unknown device 'NAME'" (valid until the
+ * 'make CUDA=1')", "no usable GPU (CUDA: REASON)" or "unknown device 'NAME'" (valid until the
  * calling thread's next call). The first call that finds a GPU creates its handles; later
  * calls return the same table. */
 const struct drop_backend *drop_backend_get(const char *name, const char **why);

@@ -27,9 +27,9 @@ require_cuda() {
     fi
 }
 
-# The model's tools (drop-train, drop-embed) run on the CPU backend only: the CUDA backend
-# has no convolutions yet (kernels/README.md). Under DROP_DEVICE=cuda their suites test the
-# CPU path; test/00-common.bats checks that --device cuda stops them with exit 3.
+# The model suites compare with fixtures and outputs made on the CPU byte for byte; the CUDA
+# backend agrees with the CPU only to float rounding (kernels/README.md). Under
+# DROP_DEVICE=cuda those suites test the CPU path; test_ops_cuda compares the GPU's ops.
 model_tools_on_cpu() {
     if [ "${DROP_DEVICE:-cpu}" = cuda ]; then export DROP_DEVICE=cpu; fi
 }

@@ -178,8 +178,14 @@ extern "C" void drop_backend_cuda_fill(struct drop_backend *b)
 extern "C" const struct drop_backend *drop_backend_cuda_get(const char **why)
 {
 	int n = 0;
-	if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
-		*why = "no CUDA device found";
+	cudaError_t err = cudaGetDeviceCount(&n);
+	if (err != cudaSuccess || n == 0) {
+		/* the runtime's own words say why (no device, no driver, a driver too old) */
+		static char buf[160];
+		snprintf(buf, sizeof buf, "no usable GPU (CUDA: %s)",
+		         err != cudaSuccess ? cudaGetErrorString(err) : "no CUDA device found");
+		cudaGetLastError(); /* clear the sticky error for a later try */
+		*why = buf;
 		return NULL;
 	}
 	if (!cublas) {
