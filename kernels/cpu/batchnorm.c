@@ -4,7 +4,7 @@
  * (beta NULL: BNNeck). Plain and blocked layouts. The loops are in batchnorm_impl.h,
  * compiled here for float (the backend ops) and for double (drop_bn_*_cpu_f64, the
  * finite-difference reference), so both paths are one source.
- * Not here: a CUDA version (not written yet: the CUDA table's batch norm is NULL).
+ * Not here: the CUDA version (kernels/cuda/batchnorm.cu, the same formulas).
  */
 #include "cpu.h"
 #include "../maths/maths_ops.h"
