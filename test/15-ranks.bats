@@ -55,3 +55,11 @@ load test_helper
     assert_failure
     assert_output --partial "drop-test-ranks: rank 1: dying on purpose"
 }
+
+@test "drop-train under several ranks stops before reading anything, and writes nothing" {
+    require_mpirun
+    run mpirun_np 2 drop-train --list "$T/none.tsv" -o "$T/m.safetensors"
+    assert_failure
+    assert_output --partial "2 ranks: drop-train does not yet train data-parallel"
+    [ ! -e "$T/m.safetensors" ]
+}
