@@ -91,3 +91,9 @@ quoted_includes() {
                    /(^|[^A-Za-z0-9_])(drop_die|exit|_exit|abort)[[:space:]]*\\(/ { print FILENAME \":\" FNR \": \" \$0 }'"
     assert_output ""
 }
+
+@test "only lib/core/ranks.c includes MPI (kernels/ and the rest of lib/ reach ranks through ranks.h)" {
+    cd "$DROP_ROOT"
+    run bash -c "grep -rlE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"](mpi|nccl)\.h' kernels lib cmd | grep -vx 'lib/core/ranks.c'"
+    assert_output ""
+}

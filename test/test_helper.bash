@@ -90,3 +90,24 @@ tiny_set_setup() {
     LIST=(--list "$D/train.tsv" --labels "$D/labels")
     SET=(--dataset occluded_duke --root "$D/syn" --labels "$D/labels")
 }
+
+# ---- Several ranks (test/15-ranks.bats and the MPI tests of the tools' suites) --------------
+
+# mpirun NP CMD...: CMD as NP ranks of one job over shared memory (Open MPI's mpirun; as
+# root it needs --allow-run-as-root, and --oversubscribe lets the ranks outnumber the cores).
+# Under make asan, MPI_Init's own allocations are not reported (test/lsan-mpi.supp).
+mpirun_np() {
+    local np=$1
+    shift
+    LSAN_OPTIONS="suppressions=$DROP_ROOT/test/lsan-mpi.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
+        mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np" "$@"
+}
+
+# A test with MPI ranks: skipped when mpirun is missing (scripts/install-deps installs it),
+# a failure under DROP_TEST_STRICT=1.
+require_mpirun() {
+    if ! command -v mpirun >/dev/null; then
+        [ "${DROP_TEST_STRICT:-0}" = 1 ] && fail "no mpirun (DROP_TEST_STRICT=1)"
+        skip "no mpirun"
+    fi
+}

@@ -10,6 +10,7 @@
 
 const char *drop_progname = "drop";
 int drop_verbosity = 1;
+void (*drop_die_hook)(int status);
 
 static _Thread_local char errbuf[1024];
 
@@ -68,6 +69,8 @@ void drop_die(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage("", fmt, ap);
 	va_end(ap);
+	if (drop_die_hook)
+		drop_die_hook(status);
 	exit(status);
 }
 

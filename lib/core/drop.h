@@ -49,6 +49,9 @@ void drop_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void drop_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    /* unless -q */
 void drop_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* only -v */
 DROP_NORETURN void drop_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Called by drop_die, when set, after the message and before exit: the job of several
+ * ranks ends there as a whole (lib/core/ranks.h). */
+extern void (*drop_die_hook)(int status);
 
 /* Set the calling thread's error message; always returns -1 so `return drop_fail(...)`. */
 int drop_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -195,6 +195,11 @@ static void set_init(struct drop_embedding_set *s, const struct drop_embedding_r
 	s->nvec = EMB_VEC_PART + s->K;
 }
 
+void drop_embedding_set_layout(struct drop_embedding_set *s, const struct drop_embedding_reader *er)
+{
+	set_init(s, er);
+}
+
 /* Room for `need` records: 0, or -1 with a message when the sizes overflow (a header
  * claiming a huge D or K). */
 static int set_grow(struct drop_embedding_set *s, size_t need)

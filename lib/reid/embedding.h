@@ -79,6 +79,9 @@ int drop_embedding_reader_open(struct drop_embedding_reader *er, const char *pat
  * in 'fg'"). */
 long drop_embedding_reader_read(struct drop_embedding_reader *er, struct drop_embedding_set *s, size_t max);
 void drop_embedding_reader_close(struct drop_embedding_reader *er);
+/* Give the empty set s the layout (K, D, kinds) of er's stream without reading records,
+ * as drop_embedding_reader_read does on its first call. */
+void drop_embedding_set_layout(struct drop_embedding_set *s, const struct drop_embedding_reader *er);
 
 /* Read a whole stream into s (a gallery). An empty stream gives s->n = 0, not an error. */
 int drop_embedding_load(const char *path, unsigned kinds, struct drop_embedding_set *s);

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "config.h"
 #include "../core/drop.h"
+#include "../core/ranks.h"
 #include "../io/image.h"
 
 #include <errno.h>
@@ -146,6 +147,7 @@ void drop_common_finish(struct drop_common *c)
 	omp_set_num_threads(c->threads);
 #endif
 	drop_blas_set_threads(c->threads);
+	drop_ranks_init();
 	const char *why;
 	if (c->device == DROP_DEVICE_CUDA && !drop_backend_available("cuda", &why))
 		drop_die(DROP_EXIT_NODEVICE, "--device cuda: %s", why);

@@ -67,7 +67,8 @@ void drop_proginit(struct drop_common *c, char **argv);
 /* Handle a shared option (or '?'/':' from getopt). `usage(status)` prints the tool's help
  * and exits. Returns true if handled; a wrong option exits with status 2. */
 bool drop_common_option(struct drop_common *c, int opt, const char *arg, void (*usage)(int));
-/* Apply --threads (OpenMP, BLAS) and check that --device is available (else exit 3). */
+/* Apply --threads (OpenMP, BLAS), join the job when an MPI launcher started the tool
+ * (lib/core/ranks.h; alone: nothing), and check that --device is available (else exit 3). */
 void drop_common_finish(struct drop_common *c);
 /* The compute backend that --device (else $DROP_DEVICE, else cpu) names: the one place a
  * tool chooses it. Not available: a message and exit 3. */

@@ -25,6 +25,7 @@
 #include "../io/outfile.h"
 #include "../io/png.h"
 #include "../core/progress.h"
+#include "../core/ranks.h"
 #include "../io/walk.h"
 
 const char *const drop_embed_dump_names[] = { "preid", "parsing", "p1", "p2", "p3", "p4",
@@ -334,6 +335,7 @@ struct run {
 	char *recs;                        /* (cap, itemsize) */
 	float *g, *f, *p, *v;              /* host (cap, D), (cap, D), (cap, K, D), (cap, K) */
 	struct drop_npy_writer nw;              /* the output: records or the dump */
+	size_t item;                       /* bytes of one image's output (record or map) */
 	/* dump */
 	int dump_val;
 	float *dump_dev;                   /* backend (cap, C, h, w) plain */
@@ -368,7 +370,9 @@ static int open_outputs(struct run *r, FILE *out, int cap)
 		r->p = drop_malloc((size_t)cap * r->K * r->D * sizeof *r->p);
 		r->v = drop_malloc((size_t)cap * r->K * sizeof *r->v);
 		r->recs = drop_malloc((size_t)cap * h.itemsize);
-		return drop_npy_writer_open(&r->nw, out, &h);
+		r->item = h.itemsize;
+		r->nw.h = h;
+		return out ? drop_npy_writer_open(&r->nw, out, &h) : 0;
 	}
 	if (o->dump == DROP_DUMP_PREID)
 		r->dump_val = m->v_preid;
@@ -387,11 +391,13 @@ static int open_outputs(struct run *r, FILE *out, int cap)
 	struct drop_npy_header h;
 	if (drop_npy_header_plain(&h, NPY_F4, 4, shape))
 		return -1;
-	return drop_npy_writer_open(&r->nw, out, &h);
+	r->item = (size_t)t->c * t->h * t->w * sizeof(float);
+	return out ? drop_npy_writer_open(&r->nw, out, &h) : 0;
 }
 
-static int write_embeddings(struct run *r, const struct drop_model_out *y,
-                            const struct drop_batch *b)
+/* Batch b's records into r->recs. */
+static int pack_embeddings(struct run *r, const struct drop_model_out *y,
+                           const struct drop_batch *b)
 {
 	const struct drop_backend *be = r->be;
 	size_t n = (size_t)b->n, D = (size_t)r->D, K = (size_t)r->K;
@@ -406,10 +412,11 @@ static int write_embeddings(struct run *r, const struct drop_model_out *y,
 		if (drop_embedding_pack(&r->nw.h, &e, r->recs + i * r->nw.h.itemsize))
 			return -1;
 	}
-	return drop_npy_writer_write(&r->nw, r->recs, n);
+	return 0;
 }
 
-static int write_dump(struct run *r, int n)
+/* The dumped map of the last n images into r->dump_host. */
+static void fetch_dump(struct run *r, int n)
 {
 	const struct drop_backend *be = r->be;
 	const struct drop_tensor *t = drop_graph_data(r->m->graph, r->dump_val);
@@ -417,7 +424,6 @@ static int write_dump(struct run *r, int n)
 	plain.data = r->dump_dev;
 	be->convert(t, &plain);
 	be->to_host(r->dump_host, r->dump_dev, drop_tensor_bytes(&plain, be->block()));
-	return drop_npy_writer_write(&r->nw, r->dump_host, (size_t)n);
 }
 
 static int write_masks(struct run *r, const struct drop_model_out *y,
@@ -461,32 +467,87 @@ static int output_error(const struct run *r)
 	return drop_fail("%s: %s", r->o->output ? r->o->output : "output", drop_errmsg());
 }
 
-static int run_batches(struct run *r, struct drop_loader *L, float *x_dev, size_t xbytes_per)
+/* Run batch b: its output (records or the map) into *payload, its masks written. */
+static int run_batch(struct run *r, const struct drop_batch *b, float *x_dev, size_t xper,
+                     const char **payload)
 {
-	struct drop_progress *pg = drop_progress_start("images", r->in->ds.n, r->o->progress);
-	const struct drop_batch *b;
-	int got, rc = 0;
-	while (!rc && (got = drop_loader_next(L, &b)) == 1) {
-		r->be->to_device(x_dev, b->x, (size_t)b->n * xbytes_per);
-		const struct drop_model_out *y = drop_model_forward(r->m, x_dev, b->n, false);
-		if (r->o->dump == DROP_DUMP_NONE)
-			rc = write_embeddings(r, y, b);
-		else
-			rc = write_dump(r, b->n);
-		if (rc)
-			output_error(r);
-		if (!rc && r->mask_path)
-			rc = write_masks(r, y, b);
-		if (!rc && fflush(r->nw.f)) {
-			drop_fail("write error: %s", strerror(errno));
-			rc = output_error(r);
-		}
-		drop_progress_add(pg, (size_t)b->n);
+	r->be->to_device(x_dev, b->x, (size_t)b->n * xper);
+	const struct drop_model_out *y = drop_model_forward(r->m, x_dev, b->n, false);
+	if (r->o->dump == DROP_DUMP_NONE) {
+		if (pack_embeddings(r, y, b))
+			return output_error(r);
+		*payload = r->recs;
+	} else {
+		fetch_dump(r, b->n);
+		*payload = (const char *)r->dump_host;
 	}
-	if (!rc && got < 0)
-		rc = -1;
+	return r->mask_path ? write_masks(r, y, b) : 0;
+}
+
+/* Append n images' output to the stream (rank 0). */
+static int emit(struct run *r, const char *payload, size_t n)
+{
+	if (drop_npy_writer_write(&r->nw, payload, n))
+		return output_error(r);
+	if (fflush(r->nw.f)) {
+		drop_fail("write error: %s", strerror(errno));
+		return output_error(r);
+	}
+	return 0;
+}
+
+/*
+ * The batches: global batch g holds images [g cap, (g + 1) cap) (the last one short),
+ * whatever the rank count, and rank g % nranks runs it, so every image is computed in the
+ * same batch as by one process and the stream is byte for byte the same. Rank 0 writes
+ * the stream in order: its own batches, and the others' as they send them.
+ */
+static int run_batches(struct run *r, struct drop_loader *L, size_t nimages, int cap,
+                       float *x_dev, size_t xper)
+{
+	int me = drop_rank(), nr = drop_nranks();
+	size_t nb = (nimages + (size_t)cap - 1) / (size_t)cap;
+	struct drop_progress *pg =
+		drop_progress_start("images", nimages, me == 0 && r->o->progress);
+	const struct drop_batch *b;
+	const char *payload = NULL;
+	int rc = 0;
+	for (size_t g = (size_t)me; !rc && g < nb; g += me == 0 ? 1 : (size_t)nr) {
+		size_t n = g + 1 < nb ? (size_t)cap : nimages - g * (size_t)cap;
+		if (g % (size_t)nr == (size_t)me) {
+			int got = drop_loader_next(L, &b);
+			if (got <= 0) {
+				rc = got < 0 ? -1 : drop_fail("the loader ended early");
+				break;
+			}
+			DROP_ASSERT((size_t)b->n == n, "batch %zu of %d images, %zu expected", g, b->n, n);
+			rc = run_batch(r, b, x_dev, xper, &payload);
+			if (!rc && me != 0)
+				drop_ranks_send(0, payload, n * r->item);
+		} else {
+			/* rank 0: another rank's batch, into the buffer of its own */
+			char *buf = r->recs ? r->recs : (char *)r->dump_host;
+			drop_ranks_recv((int)(g % (size_t)nr), buf, n * r->item);
+			payload = buf;
+		}
+		if (!rc && me == 0)
+			rc = emit(r, payload, n);
+		drop_progress_add(pg, n);
+	}
 	drop_progress_end(pg);
 	return rc;
+}
+
+/* The images this rank runs, in order: those of global batches me, me + nranks, ... */
+static size_t *rank_images(size_t n, int cap, size_t *count)
+{
+	size_t me = (size_t)drop_rank(), nr = (size_t)drop_nranks(), k = 0;
+	size_t *ix = drop_malloc(n * sizeof *ix);
+	for (size_t g = me; g * (size_t)cap < n; g += nr)
+		for (size_t i = g * (size_t)cap; i < n && i < (g + 1) * (size_t)cap; i++)
+			ix[k++] = i;
+	*count = k;
+	return ix;
 }
 
 int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
@@ -517,19 +578,22 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 	}
 	struct drop_loader_config lc = { .threads = o->threads, .ahead = 2 };
 	drop_aug_defaults(&lc.aug, m->cfg.height, m->cfg.width, false);
-	struct drop_loader *L = drop_loader_open(&in->ds, NULL, n, cap, &lc);
-	if (!L) {
+	size_t mine;
+	size_t *ix = rank_images(n, cap, &mine);
+	struct drop_loader *L = mine ? drop_loader_open(&in->ds, ix, mine, cap, &lc) : NULL;
+	free(ix);
+	if (mine && !L) {
 		run_free(&r);
 		return -1;
 	}
 	size_t xper = (size_t)3 * m->cfg.height * m->cfg.width * sizeof(float);
 	float *x_dev = m->be->alloc((size_t)cap * xper);
 	double t0 = drop_now();
-	int rc = run_batches(&r, L, x_dev, xper);
+	int rc = run_batches(&r, L, n, cap, x_dev, xper);
 	double dt = drop_now() - t0;
 	m->be->free(x_dev);
 	drop_loader_close(L);
-	if (!rc && drop_npy_writer_close(&r.nw))
+	if (!rc && out && drop_npy_writer_close(&r.nw))
 		rc = output_error(&r);
 	if (!rc)
 		drop_debug("%zu images in %.2f s: %.1f images/s", n, dt, dt > 0 ? (double)n / dt : 0.0);
@@ -546,20 +610,65 @@ int drop_embed_backend_check(const struct drop_embed_job *j, const struct drop_b
 	return 0;
 }
 
-/* Collect j's inputs and run m over them into j->output. */
+/* Rank 0's inputs to every rank (several ranks: only rank 0 reads the operands, stdin
+ * included, so every rank sees the same list). */
+static void share_inputs(struct drop_embed_inputs *in)
+{
+	if (drop_nranks() == 1)
+		return;
+	/* "path\0name\0" then pid and camid, per image */
+	uint64_t bytes = 0;
+	char *buf = NULL;
+	if (drop_rank() == 0) {
+		for (size_t i = 0; i < in->ds.n; i++)
+			bytes += strlen(in->ds.v[i].path) + strlen(in->name[i]) + 2 + 2 * sizeof(int32_t);
+		buf = drop_malloc(bytes);
+		char *p = buf;
+		for (size_t i = 0; i < in->ds.n; i++) {
+			size_t a = strlen(in->ds.v[i].path) + 1, c = strlen(in->name[i]) + 1;
+			memcpy(p, in->ds.v[i].path, a);
+			memcpy(p + a, in->name[i], c);
+			memcpy(p + a + c, &in->ds.v[i].pid, sizeof(int32_t));
+			memcpy(p + a + c + sizeof(int32_t), &in->ds.v[i].camid, sizeof(int32_t));
+			p += a + c + 2 * sizeof(int32_t);
+		}
+	}
+	drop_ranks_bcast(&bytes, sizeof bytes, 0);
+	if (drop_rank() != 0) {
+		buf = drop_malloc(bytes);
+		drop_ranks_bcast(buf, bytes, 0);
+		for (const char *p = buf; p < buf + bytes;) {
+			const char *name = p + strlen(p) + 1, *ids = name + strlen(name) + 1;
+			int32_t pid, camid;
+			memcpy(&pid, ids, sizeof pid);
+			memcpy(&camid, ids + sizeof pid, sizeof camid);
+			add(in, p, name, true, pid, camid);
+			p = ids + 2 * sizeof(int32_t);
+		}
+	} else {
+		drop_ranks_bcast(buf, bytes, 0);
+	}
+	free(buf);
+}
+
+/* Collect j's inputs and run m over them into j->output (written by rank 0 alone). */
 static int embed_into_output(const struct drop_embed_job *j, struct drop_model *m)
 {
 	struct drop_embed_inputs in = { 0 };
-	struct drop_out out;
+	struct drop_out out = { 0 };
 	const char *name = strcmp(j->output, "-") ? j->output : "stdout";
-	int rc = drop_embed_collect(&in, j->inputs, j->ninputs, j->lists);
-	if (!rc && drop_out_open(&out, j->output, true)) {
+	bool writer = drop_rank() == 0;
+	int rc = writer ? drop_embed_collect(&in, j->inputs, j->ninputs, j->lists) : 0;
+	if (!rc)
+		share_inputs(&in);
+	if (!rc && writer && drop_out_open(&out, j->output, true)) {
 		rc = drop_fail("%s: %s", name, drop_errmsg());
 	} else if (!rc) {
-		if (drop_embed_run(m, &in, &j->run, out.f)) {
-			drop_out_abort(&out);
+		if (drop_embed_run(m, &in, &j->run, writer ? out.f : NULL)) {
+			if (writer)
+				drop_out_abort(&out);
 			rc = -1;
-		} else if (drop_out_commit(&out)) {
+		} else if (writer && drop_out_commit(&out)) {
 			rc = drop_fail("%s: %s", name, drop_errmsg());
 		}
 	}

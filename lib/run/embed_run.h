@@ -31,6 +31,12 @@
  * colours (lib/data/labels.h) at DIR/<name>.png: <name> is the image's path under its INPUT
  * folder, or its base name, without the image extension.
  *
+ * Several ranks (lib/core/ranks.h, mpirun or srun): rank 0 alone reads the operands and
+ * shares the list; global batch g (images [g batch, (g + 1) batch)) runs on rank
+ * g % nranks, so every image meets the same batch as in one process; rank 0 receives the
+ * others' records (or maps) and writes the stream in input order, byte for byte what one
+ * process writes. Each rank writes the masks of its own batches.
+ *
  * Not here: option parsing (cmd/drop-embed.c), the model (lib/model/model.h), checkpoints
  * (lib/model/model_file.h).
  */
@@ -110,7 +116,8 @@ int drop_embed(const struct drop_embed_job *j, const struct drop_backend *be);
 /* Run the evaluation-mode model m over in's images and write to out: the embedding
  * stream, or with o->dump that map as a float32 .npy stream (one document on a regular
  * file, one per batch on a pipe); with o->masks also the PNGs (folders created as
- * needed, each file written whole). m must not have run a forward pass yet (a dump of
+ * needed, each file written whole). Under several ranks every rank calls it with the
+ * same inputs, and out is rank 0's (NULL elsewhere). m must not have run a forward pass yet (a dump of
  * P1..P4 keeps those maps alive in its plan). Returns 0, or -1 with drop_errmsg() naming
  * the file: "a/x.jpg: JPEG: Premature end of JPEG file", "masks: M/a.png would be written
  * for both a/a.jpg and b/a.png", a write error. */

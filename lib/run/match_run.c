@@ -4,6 +4,7 @@
  */
 #include "match_run.h"
 #include "../core/drop.h"
+#include "../core/ranks.h"
 #include "../reid/embedding.h"
 #include "../io/list.h"
 #include "../io/npy.h"
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,18 +62,16 @@ static int output_open(struct output *w, const struct drop_matchrun_opts *o, con
 	return 0;
 }
 
-/* Write one block of queries q against g: dist (q->n, g->n) their distances, index
- * (q->n, k) their rankings, sorted (k,) scratch. */
-static int output_block(struct output *w, const struct drop_embedding_set *q,
-                        const struct drop_embedding_set *g, const float *dist, const int32_t *index,
-                        float *sorted)
+/* Write the ranked lists of the queries q against g (text or ranked-list stream): index
+ * (q->n, k) their gallery indices, nearest first, rdist (q->n, k) the distances. */
+static int output_ranked(struct output *w, const struct drop_embedding_set *q,
+                         const struct drop_embedding_set *g, const int32_t *index,
+                         const float *rdist)
 {
-	size_t ng = g->n, k = w->k;
-	if (w->mode == DROP_MATCH_MATRIX)
-		return drop_npy_writer_write(&w->mw, dist, q->n);
+	size_t k = w->k;
 	for (size_t i = 0; i < q->n; i++) {
 		const int32_t *idx = index + i * k;
-		const float *row = dist + i * ng;
+		const float *d = rdist + i * k;
 		if (w->mode == DROP_MATCH_TEXT) {
 			for (size_t r = 0; r < k; r++) {
 				int32_t j = idx[r];
@@ -81,17 +81,30 @@ static int output_block(struct output *w, const struct drop_embedding_set *q,
 				drop_tsv_field(w->out.f, q->path[i]);
 				fprintf(w->out.f, "\t%zu\t", r + 1);
 				drop_tsv_field(w->out.f, g->path[j]);
-				fprintf(w->out.f, "\t%.6f\t%s\n", row[j], same);
+				fprintf(w->out.f, "\t%.6f\t%s\n", d[r], same);
 			}
 			continue;
 		}
-		for (size_t r = 0; r < k; r++)
-			sorted[r] = row[idx[r]];
-		struct drop_ranklist_query rq = { q->path[i], q->pid[i], q->camid[i], k, idx, sorted };
+		struct drop_ranklist_query rq = { q->path[i], q->pid[i], q->camid[i], k, idx, d };
 		if (drop_ranklist_writer_add(&w->rw, &rq))
 			return -1;
 	}
 	return 0;
+}
+
+/* Write one block of queries q against g: dist (q->n, g->n) their distances, index
+ * (q->n, k) their rankings, sorted (q->n, k) scratch. */
+static int output_block(struct output *w, const struct drop_embedding_set *q,
+                        const struct drop_embedding_set *g, const float *dist, const int32_t *index,
+                        float *sorted)
+{
+	size_t ng = g->n, k = w->k;
+	if (w->mode == DROP_MATCH_MATRIX)
+		return drop_npy_writer_write(&w->mw, dist, q->n);
+	for (size_t i = 0; i < q->n; i++)
+		for (size_t r = 0; r < k; r++)
+			sorted[i * k + r] = dist[i * ng + (size_t)index[i * k + r]];
+	return output_ranked(w, q, g, index, sorted);
 }
 
 /* Discard the output: nothing written stays (stdout's buffer included). Harmless on an
@@ -169,6 +182,256 @@ static int read_rest(struct drop_embedding_reader *qr, struct drop_embedding_set
 	return drop_rerank_prepare(rr, &o->rerank_opts, &o->m, qm, gm);
 }
 
+/* ---- Several ranks ----------------------------------------------------------------------- */
+
+/* Gallery records are dealt in chunks of SHARD_CHUNK: chunk c to rank c % nranks. */
+#define SHARD_CHUNK 1024
+
+/* This rank's share of the gallery stream: the records of its chunks in mine (normalised
+ * later), and on rank 0 the path, pid and camid of every record in all (n, path, pid, camid
+ * only), for the outputs. gidx (mine->n,) maps a record of mine to its gallery index. */
+static int load_share(const char *path, unsigned kinds, struct drop_embedding_set *mine,
+                      struct drop_embedding_set *all, int32_t **gidx)
+{
+	struct drop_embedding_reader er;
+	struct drop_embedding_set chunk = { 0 };
+	size_t me = (size_t)drop_rank(), nr = (size_t)drop_nranks(), total = 0, cap = 0;
+	if (drop_embedding_reader_open(&er, path, kinds))
+		return -1;
+	drop_embedding_set_layout(mine, &er);
+	long got = 0;
+	*gidx = NULL;
+	for (size_t c = 0;; c++) {
+		bool own = c % nr == me;
+		struct drop_embedding_set *into = own ? mine : &chunk;
+		size_t before = into->n;
+		/* a chunk can take several reads (one per document of a stream) */
+		while (into->n - before < SHARD_CHUNK &&
+		       (got = drop_embedding_reader_read(&er, into, SHARD_CHUNK - (into->n - before))) > 0)
+			;
+		size_t n = into->n - before;
+		if (got < 0 || (total + n > INT32_MAX && (got = drop_fail("gallery too large")) < 0))
+			break;
+		if (own) {
+			*gidx = drop_realloc(*gidx, (mine->n + 1) * sizeof **gidx);
+			for (size_t i = 0; i < n; i++)
+				(*gidx)[before + i] = (int32_t)(total + i);
+		}
+		if (me == 0 && n) {
+			if (all->n + n > cap) {
+				cap = 2 * (all->n + n);
+				all->path = drop_realloc(all->path, cap * sizeof *all->path);
+				all->pid = drop_realloc(all->pid, cap * sizeof *all->pid);
+				all->camid = drop_realloc(all->camid, cap * sizeof *all->camid);
+			}
+			for (size_t i = 0; i < n; i++) {
+				all->path[all->n + i] = drop_strdup(into->path[before + i]);
+				all->pid[all->n + i] = into->pid[before + i];
+				all->camid[all->n + i] = into->camid[before + i];
+			}
+			all->n += n;
+		}
+		total += n;
+		drop_embedding_set_clear(&chunk);
+		if (n < SHARD_CHUNK)
+			break;
+	}
+	drop_embedding_set_free(&chunk);
+	drop_embedding_reader_close(&er);
+	return got < 0 ? -1 : 0;
+}
+
+/* One ranked candidate: a gallery index and its distance. */
+struct cand {
+	float d;
+	int32_t j;
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->d != y->d)
+		return x->d < y->d ? -1 : 1;
+	return (x->j > y->j) - (x->j < y->j);
+}
+
+static void free_meta(struct drop_embedding_set *all)
+{
+	for (size_t i = 0; i < all->n; i++)
+		free(all->path[i]);
+	free(all->path);
+	free(all->pid);
+	free(all->camid);
+	memset(all, 0, sizeof *all);
+}
+
+/*
+ * drop-match as ranks of a job: rank r holds the gallery chunks r, r + nranks, ...; every
+ * rank reads the queries block by block, ranks its share and sends its k best per query
+ * (distance, gallery index) to rank 0, which keeps the k best of all in the order one
+ * process gives (distance, then gallery index) and writes the output. With --matrix rank
+ * 0 gathers the distances column by column instead. Re-ranking and sheets need every
+ * distance of a query on one rank: they are refused.
+ */
+static int matchrun_ranks(const struct drop_matchrun_opts *o, const char *gallery,
+                          const char *query, const char *output, const char **file)
+{
+	int me = drop_rank(), nr = drop_nranks();
+	const char *oname = strcmp(output, "-") ? output : "stdout";
+	unsigned kinds = drop_match_kinds(o->m.use);
+	struct drop_embedding_set gs = { 0 }, all = { 0 }, qs = { 0 };
+	struct drop_embedding_reader qr = { 0 };
+	struct drop_match_side gm = { 0 }, qm = { 0 };
+	struct output w = { 0 };
+	int32_t *gidx = NULL, *index = NULL;
+	float *dist = NULL, *rd = NULL;
+	struct cand *sendc = NULL, *recvc = NULL, *pool = NULL;
+	int rc = -1;
+
+	*file = query;
+	if (o->rerank || o->sheet) {
+		drop_fail("%s cannot run over several ranks (it needs every distance of a "
+		          "query in one process)", o->rerank ? "--rerank" : "--sheet");
+		*file = "drop-match";
+		goto out;
+	}
+	if (!strcmp(query, "-") || !strcmp(gallery, "-")) {
+		drop_fail("every rank reads the %s: give it as a file, not stdin",
+		          strcmp(query, "-") ? "gallery" : "queries");
+		*file = "stdin";
+		goto out;
+	}
+	*file = gallery;
+	if (load_share(gallery, kinds, &gs, &all, &gidx))
+		goto out;
+	/* the gallery size, from every rank's share */
+	uint64_t mine_n = gs.n, *ns = drop_malloc((size_t)nr * sizeof *ns);
+	drop_ranks_allgather(&mine_n, ns, sizeof mine_n);
+	size_t ng = 0;
+	for (int r = 0; r < nr; r++)
+		ng += (size_t)ns[r];
+	free(ns);
+	if (ng == 0) {
+		drop_fail("empty gallery (no records)");
+		goto out;
+	}
+	drop_debug("gallery %s: %zu records, %zu on this rank", gallery, ng, gs.n);
+	if (gs.n)
+		drop_match_side_init(&gm, &gs);
+
+	*file = query;
+	if (drop_embedding_reader_open(&qr, query, kinds))
+		goto out;
+	size_t nb = o->block, k = output_ranks(o, ng), kl = k < gs.n ? k : gs.n, done = 0;
+	dist = drop_malloc((nb * (gs.n ? gs.n : 1)) * sizeof *dist);   /* (nb, mine) */
+	index = drop_malloc((nb * k + 1) * sizeof *index);              /* (nb, k) */
+	rd = drop_malloc((nb * k + 1) * sizeof *rd);                    /* (nb, k) */
+	sendc = drop_malloc((nb * k + 1) * sizeof *sendc);             /* (nb, k) */
+	if (me == 0) {
+		recvc = drop_malloc(((size_t)nr * nb * k + 1) * sizeof *recvc);
+		pool = drop_malloc(((size_t)nr * k + 1) * sizeof *pool);
+	}
+	bool opened = false;
+	for (;;) {
+		*file = query;
+		if (drop_embedding_reader_read(&qr, &qs, nb) < 0 ||
+		    (qs.n && drop_embedding_check_compatible(&qs, &gs)))
+			goto out; /* every rank reads the same queries: all fail alike */
+		if (qs.n && gs.n && block_distances(o, &qs, &qm, &gm, dist))
+			goto out;
+		*file = oname;
+		if (me == 0 && !opened && output_open(&w, o, output, &all, qr.path.size))
+			goto out;
+		opened = true;
+		if (qs.n == 0)
+			break;
+		if (o->mode == DROP_MATCH_MATRIX) {
+			/* rank 0 puts each rank's columns in place, row by row */
+			if (me != 0) {
+				drop_ranks_send(0, dist, qs.n * gs.n * sizeof *dist);
+			} else {
+				float *full = drop_malloc(qs.n * ng * sizeof *full);
+				float *part = drop_malloc(qs.n * SHARD_CHUNK * ((ng + SHARD_CHUNK - 1) /
+				                          SHARD_CHUNK) * sizeof *part);
+				for (int r = 0; r < nr; r++) {
+					/* rank r's records: chunks r, r + nr, ... in order */
+					size_t cnt = 0;
+					for (size_t c = (size_t)r; c * SHARD_CHUNK < ng; c += (size_t)nr)
+						cnt += ng - c * SHARD_CHUNK < SHARD_CHUNK ? ng - c * SHARD_CHUNK
+						                                          : SHARD_CHUNK;
+					const float *src = r == 0 ? dist : part;
+					if (r != 0)
+						drop_ranks_recv(r, part, qs.n * cnt * sizeof *part);
+					for (size_t i = 0; i < qs.n; i++)
+						for (size_t l = 0; l < cnt; l++) {
+							size_t c = (size_t)r + (l / SHARD_CHUNK) * (size_t)nr;
+							full[i * ng + c * SHARD_CHUNK + l % SHARD_CHUNK] =
+								src[i * cnt + l];
+						}
+				}
+				int wrc = drop_npy_writer_write(&w.mw, full, qs.n);
+				free(full);
+				free(part);
+				if (wrc)
+					goto out;
+			}
+		} else {
+			/* this rank's kl best per query, padded to k with (inf, INT32_MAX) */
+			if (kl)
+				drop_match_rank_rows(dist, qs.n, gs.n, kl, index);
+			for (size_t i = 0; i < qs.n; i++)
+				for (size_t r = 0; r < k; r++)
+					sendc[i * k + r] = r < kl ? (struct cand){ dist[i * gs.n + (size_t)index[i * kl + r]],
+					                                          gidx[index[i * kl + r]] }
+					                          : (struct cand){ INFINITY, INT32_MAX };
+			drop_ranks_gather0(sendc, recvc, qs.n * k * sizeof *sendc);
+			if (me == 0) {
+				for (size_t i = 0; i < qs.n; i++) {
+					for (int r = 0; r < nr; r++)
+						memcpy(pool + (size_t)r * k, recvc + ((size_t)r * qs.n + i) * k,
+						       k * sizeof *pool);
+					qsort(pool, (size_t)nr * k, sizeof *pool, cmp_cand);
+					for (size_t r = 0; r < k; r++) {
+						index[i * k + r] = pool[r].j;
+						rd[i * k + r] = pool[r].d;
+					}
+				}
+				if (output_ranked(&w, &qs, &all, index, rd))
+					goto out;
+			}
+		}
+		done += qs.n;
+		if (o->progress && me == 0)
+			fprintf(stderr, "\r%s: %zu queries", drop_progname, done);
+		drop_match_side_free(&qm);
+		drop_embedding_set_clear(&qs);
+	}
+	if (o->progress && me == 0)
+		fputc('\n', stderr);
+	*file = oname;
+	if (me == 0 && output_close(&w))
+		goto out;
+	drop_debug("%zu queries matched", done);
+	rc = 0;
+out:
+	if (rc)
+		output_abort(&w);
+	free(gidx);
+	free(index);
+	free(dist);
+	free(rd);
+	free(sendc);
+	free(recvc);
+	free(pool);
+	drop_embedding_reader_close(&qr);
+	drop_match_side_free(&qm);
+	drop_embedding_set_free(&qs);
+	drop_match_side_free(&gm);
+	drop_embedding_set_free(&gs);
+	free_meta(&all);
+	return rc;
+}
+
 /* ---- The run ----------------------------------------------------------------------------- */
 
 int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const char *query,
@@ -191,6 +454,8 @@ int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const
 	bool opened = false;
 	int rc = -1;
 
+	if (drop_nranks() > 1)
+		return matchrun_ranks(o, gallery, query, output, file);
 	*file = gallery;
 	if (drop_embedding_load(gallery, kinds, &gs))
 		goto out;
@@ -229,7 +494,7 @@ int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const
 	size_t ng = gs.n, k = output_ranks(o, ng), done = 0;
 	dist = drop_malloc(nb * ng * sizeof *dist);                 /* (nb, ng) */
 	index = drop_malloc((nb * k + 1) * sizeof *index);          /* (nb, k) */
-	sorted = drop_malloc((k + 1) * sizeof *sorted);             /* (k,) */
+	sorted = drop_malloc((nb * k + 1) * sizeof *sorted);        /* (nb, k) */
 	for (;;) {
 		/* the block: the records read (qs), or the next view of them when re-ranking */
 		struct drop_embedding_set *cur = &qs;

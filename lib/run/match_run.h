@@ -23,6 +23,15 @@
  * place, renamed after, so a failed run leaves neither. The images are read as the blocks
  * are matched, so a missing image in the first block stops the run before any output is
  * opened.
+ * Several ranks (lib/core/ranks.h, mpirun or srun): the gallery stream is dealt in chunks
+ * of 1024 records, chunk c to rank c % nranks, and each rank keeps only its chunks' vectors
+ * (every rank still reads the whole file; rank 0 keeps every record's path and ids for the
+ * outputs). Every rank reads the queries block by block, ranks its share and sends its k
+ * best (distance, gallery index) per query to rank 0, which keeps the k best of all by
+ * (distance, gallery index), the order of one process, and writes the output: the same
+ * bytes as one process. --matrix gathers the columns instead. Refused under several ranks:
+ * --rerank and sheets (they need every distance of a query in one place), stdin as the
+ * gallery or the queries (only rank 0 has it).
  * Not here: option parsing (cmd/drop-match.c), distances and ranking (lib/reid/match.h), the
  * record layouts (lib/reid/embedding.h, lib/reid/ranklist.h).
  */

@@ -19,6 +19,7 @@
 
 #include "../core/clock.h"
 #include "../core/drop.h"
+#include "../core/ranks.h"
 #include "../reid/embedding.h"
 #include "../io/json.h"
 #include "../data/loader.h"
@@ -942,6 +943,10 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	struct drop_train_state st = { 0 };
 	FILE *log = NULL;
 	int rc = -1;
+	/* Several copies would each train alone and write the same checkpoint. */
+	if (drop_nranks() > 1)
+		return drop_fail("%d ranks: drop-train does not yet train data-parallel; "
+		                 "start it alone (drop(7), MULTIPLE PROCESSES)", drop_nranks());
 	if (o.batch % o.instances)
 		return drop_fail("--batch %d is not a multiple of --instances %d", o.batch,
 		                 o.instances);
