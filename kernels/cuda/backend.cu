@@ -19,18 +19,41 @@ static cublasHandle_t cublas;
 static cudnnHandle_t cudnn;
 static bool tf32; /* be->set_tf32: off (strict float32) unless asked for */
 
-cublasHandle_t drop_cuda_cublas(void) { return cublas; }
-cudnnHandle_t drop_cuda_cudnn(void) { return cudnn; }
-bool drop_cuda_tf32(void) { return tf32; }
-
 /* cuBLAS's math mode, set explicitly: CUBLAS_DEFAULT_MATH multiplies float32 in float32
  * (no tensor cores, no TF32); CUBLAS_TF32_TENSOR_OP_MATH lets sgemm round its inputs to
  * TF32 (10-bit mantissa) on Ampere and later. Convolutions read the flag when they plan
  * (conv2d.cu: a plan per descriptor and mode). */
+static void set_cublas_math(void)
+{
+	CUBLAS_CHECK(cublasSetMathMode(cublas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
+	                                            : CUBLAS_DEFAULT_MATH));
+}
+
+/* The handles, created on first use: by drop_backend_cuda_get, or by the first op after
+ * be->release gave them back (the table stays valid, as the CPU's does after its release). */
+cublasHandle_t drop_cuda_cublas(void)
+{
+	if (!cublas) {
+		CUBLAS_CHECK(cublasCreate(&cublas));
+		set_cublas_math();
+	}
+	return cublas;
+}
+
+cudnnHandle_t drop_cuda_cudnn(void)
+{
+	if (!cudnn)
+		CUDNN_CHECK(cudnnCreate(&cudnn));
+	return cudnn;
+}
+
+bool drop_cuda_tf32(void) { return tf32; }
+
 static void cuda_set_tf32(bool on)
 {
 	tf32 = on;
-	CUBLAS_CHECK(cublasSetMathMode(cublas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+	drop_cuda_cublas();
+	set_cublas_math();
 }
 
 /* bf16 convolutions are offered on every GPU: conv2d.cu rounds their operands to bf16 and
@@ -66,7 +89,7 @@ extern "C" void drop_sgemm_cuda(bool trans_a, bool trans_b, int m, int n, int k,
                                 const float *a, int lda, const float *b, int ldb, float beta,
                                 float *c, int ldc)
 {
-	CUBLAS_CHECK(cublasSgemm(cublas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+	CUBLAS_CHECK(cublasSgemm(drop_cuda_cublas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
 	                         trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b, ldb, a,
 	                         lda, &beta, c, ldc));
 }
@@ -96,7 +119,8 @@ extern "C" void drop_convert_cuda(const struct drop_tensor *src, struct drop_ten
 	                           cudaMemcpyDeviceToDevice));
 }
 
-/* Give back the handles and the scratch buffer (ops.h: until be->release()). */
+/* Give back the plans, the scratch buffer and the handles (ops.h: until be->release());
+ * the next op creates the handles again (drop_cuda_cublas, drop_cuda_cudnn). */
 static void cuda_release(void)
 {
 	drop_conv2d_cuda_release();
@@ -188,9 +212,9 @@ extern "C" const struct drop_backend *drop_backend_cuda_get(const char **why)
 		*why = buf;
 		return NULL;
 	}
-	if (!cublas) {
-		CUBLAS_CHECK(cublasCreate(&cublas));
-		CUDNN_CHECK(cudnnCreate(&cudnn));
+	if (!backend_cuda.name) {
+		drop_cuda_cublas();
+		drop_cuda_cudnn();
 		drop_backend_cuda_fill(&backend_cuda);
 		cuda_set_tf32(false);
 	}

@@ -8,8 +8,11 @@
  * its first call from cuDNN's heuristics (cudnnGet*Algorithm_v7, no timing runs, so the
  * choice and therefore the bits are the same on every run) as the first one that is
  * DETERMINISTIC and uses the math the descriptor allows: CUDNN_FMA_MATH (strict float32,
- * no TF32) unless be->set_tf32 allowed TF32. The workspace is one growing device buffer
- * of the backend (scratch.h), sized by the plan.
+ * no TF32) unless be->set_tf32 allowed TF32. Each direction keeps the math type its
+ * algorithm was offered with and sets it on the shared convolution descriptor before its
+ * workspace query and before every run (as PyTorch does), so the kernel that runs is the
+ * one the heuristics described. The workspace is one growing device buffer of the backend
+ * (scratch.h), sized by the plan.
  *
  * Layouts: the CUDA block is 1, so blocked is plain NCHW and no activation is reordered;
  * weights are plain (Cout, Cin, k, k), cuDNN's NCHW filter, read in place (no cached copy).
@@ -46,6 +49,7 @@ struct conv_plan {
 	cudnnConvolutionFwdAlgo_t fwd;
 	cudnnConvolutionBwdDataAlgo_t bwd_data;
 	cudnnConvolutionBwdFilterAlgo_t bwd_filter;
+	cudnnMathType_t math_fwd, math_bwd_data, math_bwd_filter; /* each algorithm's math */
 	size_t ws_fwd, ws_bwd_data, ws_bwd_filter;
 	struct conv_plan *next;
 };
@@ -65,14 +69,15 @@ static cudnnMathType_t plan_math(const struct conv_plan *p)
 }
 
 /* Whether an algorithm the heuristics offer is one we take: it runs, it is deterministic,
- * and its math is strict float32 (FMA), or with TF32 allowed also DEFAULT (which permits
- * TF32 on Ampere and later); never TENSOR_OP (half-precision conversions). The
- * descriptor's math type stays plan_math's, the one the accepted entries run under. */
+ * and its math is strict float32 (FMA), or with TF32 allowed also DEFAULT or TENSOR_OP
+ * (for float data both mean TF32 tensor cores on Ampere and later: cuDNN reports its TF32
+ * kernels as TENSOR_OP); never TENSOR_OP_ALLOW_CONVERSION (half-precision conversions). */
 static bool acceptable(const struct conv_plan *p, cudnnStatus_t st, cudnnDeterminism_t det,
                        cudnnMathType_t math)
 {
 	return st == CUDNN_STATUS_SUCCESS && det == CUDNN_DETERMINISTIC &&
-	       (math == CUDNN_FMA_MATH || (p->tf32 && math == CUDNN_DEFAULT_MATH));
+	       (math == CUDNN_FMA_MATH ||
+	        (p->tf32 && (math == CUDNN_DEFAULT_MATH || math == CUDNN_TENSOR_OP_MATH)));
 }
 
 static struct conv_plan *plan_get(const struct drop_conv2d_desc *d)
@@ -109,28 +114,34 @@ static struct conv_plan *plan_get(const struct drop_conv2d_desc *d)
 	return p;
 }
 
-/* The first acceptable algorithm of the heuristics' list (best first), else `fallback`,
- * deterministic and running under FMA math for every shape (IMPLICIT_GEMM,
- * BWD_DATA_ALGO_1, BWD_FILTER_ALGO_1). */
-#define CHOOSE_ALGO(p, perf_t, getter, count, fallback, out, ...)                           \
+/* The first acceptable algorithm of the heuristics' list (best first) and its math type,
+ * else `fallback` under the plan's math, deterministic and running under FMA math for
+ * every shape (IMPLICIT_GEMM, BWD_DATA_ALGO_1, BWD_FILTER_ALGO_1). The heuristics are
+ * asked under the plan's math (another direction may have left its own on the
+ * descriptor); the chosen math is set on the descriptor for the workspace query. */
+#define CHOOSE_ALGO(p, perf_t, getter, count, fallback, out, math, ...)                     \
 	do {                                                                                \
 		perf_t perf[count];                                                         \
 		int got = 0;                                                                \
+		CUDNN_CHECK(cudnnSetConvolutionMathType((p)->conv, plan_math(p)));          \
 		CUDNN_CHECK(getter(drop_cuda_cudnn(), __VA_ARGS__, count, &got, perf));     \
 		(out) = (fallback);                                                         \
+		(math) = plan_math(p);                                                      \
 		for (int i = 0; i < got; i++)                                               \
 			if (acceptable(p, perf[i].status, perf[i].determinism,              \
 			               perf[i].mathType)) {                                 \
 				(out) = perf[i].algo;                                       \
+				(math) = perf[i].mathType;                                  \
 				break;                                                      \
 			}                                                                   \
+		CUDNN_CHECK(cudnnSetConvolutionMathType((p)->conv, (math)));                \
 	} while (0)
 
 static void plan_fwd(struct conv_plan *p)
 {
 	CHOOSE_ALGO(p, cudnnConvolutionFwdAlgoPerf_t, cudnnGetConvolutionForwardAlgorithm_v7,
 	            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
-	            p->fwd, p->x, p->w, p->conv, p->y);
+	            p->fwd, p->math_fwd, p->x, p->w, p->conv, p->y);
 	CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(drop_cuda_cudnn(), p->x, p->w,
 	                                                    p->conv, p->y, p->fwd, &p->ws_fwd));
 	p->has_fwd = true;
@@ -141,7 +152,7 @@ static void plan_bwd_data(struct conv_plan *p)
 	CHOOSE_ALGO(p, cudnnConvolutionBwdDataAlgoPerf_t,
 	            cudnnGetConvolutionBackwardDataAlgorithm_v7,
 	            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1,
-	            p->bwd_data, p->w, p->y, p->conv, p->x);
+	            p->bwd_data, p->math_bwd_data, p->w, p->y, p->conv, p->x);
 	CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
 		drop_cuda_cudnn(), p->w, p->y, p->conv, p->x, p->bwd_data, &p->ws_bwd_data));
 	p->has_bwd_data = true;
@@ -152,7 +163,7 @@ static void plan_bwd_filter(struct conv_plan *p)
 	CHOOSE_ALGO(p, cudnnConvolutionBwdFilterAlgoPerf_t,
 	            cudnnGetConvolutionBackwardFilterAlgorithm_v7,
 	            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1,
-	            p->bwd_filter, p->x, p->y, p->conv, p->w);
+	            p->bwd_filter, p->math_bwd_filter, p->x, p->y, p->conv, p->w);
 	CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
 		drop_cuda_cudnn(), p->x, p->y, p->conv, p->w, p->bwd_filter, &p->ws_bwd_filter));
 	p->has_bwd_filter = true;
@@ -276,6 +287,7 @@ extern "C" void drop_conv2d_fwd_cuda(const struct drop_conv2d_desc *d,
 	struct conv_scratch s = scratch_for(p->ws_fwd, d->bf16 ? nx : 0, d->bf16 ? nw : 0);
 	const float *xp = operand(d, x, s.a), *wp = operand(d, w, s.b);
 	float one = 1.0f, zero = 0.0f;
+	CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, p->math_fwd));
 	CUDNN_CHECK(cudnnConvolutionForward(drop_cuda_cudnn(), &one, p->x, xp, p->w, wp, p->conv,
 	                                    p->fwd, s.ws, p->ws_fwd, &zero, p->y, y->data));
 	if (d->bias) {
@@ -297,6 +309,7 @@ extern "C" void drop_conv2d_bwd_data_cuda(const struct drop_conv2d_desc *d,
 	struct conv_scratch s = scratch_for(p->ws_bwd_data, d->bf16 ? ndy : 0, d->bf16 ? nw : 0);
 	const float *dyp = operand(d, dy, s.a), *wp = operand(d, w, s.b);
 	float one = 1.0f, zero = 0.0f;
+	CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, p->math_bwd_data));
 	CUDNN_CHECK(cudnnConvolutionBackwardData(drop_cuda_cudnn(), &one, p->w, wp, p->y, dyp,
 	                                         p->conv, p->bwd_data, s.ws, p->ws_bwd_data,
 	                                         &zero, p->x, dx->data));
@@ -318,6 +331,7 @@ extern "C" void drop_conv2d_bwd_weights_cuda(const struct drop_conv2d_desc *d,
 		scratch_for(p->ws_bwd_filter, d->bf16 ? nx : 0, d->bf16 ? ndy : 0);
 	const float *xp = operand(d, x, s.a), *dyp = operand(d, dy, s.b);
 	float one = 1.0f, zero = 0.0f;
+	CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, p->math_bwd_filter));
 	CUDNN_CHECK(cudnnConvolutionBackwardFilter(drop_cuda_cudnn(), &one, p->x, xp, p->y, dyp,
 	                                           p->conv, p->bwd_filter, s.ws, p->ws_bwd_filter,
 	                                           &zero, p->w, dw));

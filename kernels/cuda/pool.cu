@@ -103,9 +103,10 @@ __global__ static void wamp_den_kernel(size_t hw, const float *m, double *den, i
 	}
 }
 
-/* One block per (n, k, c): ws = sum_i m_k(i) x_c(i) (the products in float, summed in
- * double) and the weighted maximum with its pixel. mode 0: e = ws / den + max and argmax
- * (the forward); mode 1: ws alone into out (the backward's weighted sums). */
+/* One block per (n, k, c): ws = sum_i m_k(i) x_c(i), summed in double, and the weighted
+ * maximum with its pixel. mode 0: e = ws / den + max and argmax (the forward: the products
+ * rounded to float, as pool.c's wamp_plane); mode 1: ws alone into out (the backward's
+ * weighted sums: the products exact in double, as pool.c's wamp_dm_tile). */
 __global__ static void wamp_sums_kernel(int c, int k1, size_t hw, const float *x,
                                         const float *m, const double *den, int mode, float *e,
                                         int *argmax, double *ws)
@@ -120,11 +121,16 @@ __global__ static void wamp_sums_kernel(int c, int k1, size_t hw, const float *x
 	double s = 0;
 	float mx = -FLT_MAX;
 	int am = NO_PIXEL;
-	for (size_t i = threadIdx.x; i < hw; i += DROP_CUDA_THREADS) {
-		float v = mk[i] * p[i];
-		s += v;
-		if (v > mx)
-			mx = v, am = (int)i;
+	if (mode == 1) {
+		for (size_t i = threadIdx.x; i < hw; i += DROP_CUDA_THREADS)
+			s += (double)mk[i] * p[i];
+	} else {
+		for (size_t i = threadIdx.x; i < hw; i += DROP_CUDA_THREADS) {
+			float v = mk[i] * p[i];
+			s += v;
+			if (v > mx)
+				mx = v, am = (int)i;
+		}
 	}
 	s = drop_block_sum(s, sh);
 	if (mode == 1) {
