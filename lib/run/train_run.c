@@ -1006,7 +1006,7 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 		if (rc == 0 && o.eval && rank0 && !last && o.eval_every &&
 		    st.epoch % o.eval_every == 0)
 			rc = evaluate(&m, &ev, &o, st.epoch);
-		if (rc == 0 && stop_signal)
+		if (rc == 0 && (drop_nranks() > 1 ? drop_train_ranks_any(stop_signal) : stop_signal))
 			rc = 1;
 	}
 	/* An interrupt, --epochs 0, or a resumed run with nothing left to do. */
