@@ -6,7 +6,7 @@
 # step (Adam's first moment) and the weights after 3 steps agree, a checkpoint written by
 # 2 ranks resumes on 1, a rank killed mid-run or failing on an image ends the job
 # non-zero naming a rank with the last checkpoint whole, a batch that does not split
-# over the ranks is refused.
+# over the ranks is refused, cpu-strict's checked split batch norm gives cpu's bytes.
 # also requires: mpirun (Open MPI), /usr/bin/python3 with numpy and PIL
 # (scripts/make-synthetic-reid), jq, drop-test-ckptcmp (test/tools)
 
@@ -80,6 +80,14 @@ same_losses() {
     run drop-test-ckptcmp "$T/two.st" "$T/one.st" 2e-3 0 '!optim.' '!train.'
     assert_success
     assert_line --partial "ok - 622 tensors"
+}
+
+@test "--device cpu-strict: 2 ranks with --sync-bn write the bytes of cpu" {
+    mpirun_np 2 drop-train "${LIST[@]}" "${TINY[@]}" --sync-bn --triplet part-avg \
+        --device cpu-strict -o "$T/s.st" --epochs 2
+    mpirun_np 2 drop-train "${LIST[@]}" "${TINY[@]}" --sync-bn --triplet part-avg \
+        --device cpu -o "$T/c.st" --epochs 2
+    cmp "$T/s.st" "$T/c.st"
 }
 
 @test "a checkpoint written by 2 ranks resumes on 1" {
