@@ -89,7 +89,7 @@ DEPS_STAMP = $(BUILD)/.deps-ok
 DEPS_INSTALL ?= $(if $(filter test check demo demo-retrieval,$(MAKECMDGOALS)),1,0)
 
 .PHONY: all test check asan fuzz install uninstall clean deps bench demo demo-retrieval
-all: $(BINS) $(UNITS) $(TEST_TOOLS) $(FUZZ_REPLAYS)
+all: $(BINS) $(UNITS) $(TEST_TOOLS) $(FUZZ_REPLAYS) $(BUILD)/test/lsan-nodlclose.so
 
 # The build and test packages: checked, or installed where DEPS_INSTALL is 1 (see the top).
 $(DEPS_STAMP): scripts/install-deps
@@ -125,6 +125,11 @@ $(BUILD)/bin/%: $(BUILD)/obj/cmd/%.o $(BUILD)/libdrop.a
 $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(BUILD)/libdrop.a
 	@mkdir -p $(@D)
 	$(CC) $(DROP_LDFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Preloaded into MPI ranks under make asan (test/lsan-nodlclose.c); not instrumented.
+$(BUILD)/test/lsan-nodlclose.so: test/lsan-nodlclose.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror $< -o $@
 
 $(BUILD)/test/tools/%: $(BUILD)/obj/test/tools/%.o $(BUILD)/libdrop.a
 	@mkdir -p $(@D)

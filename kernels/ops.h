@@ -256,6 +256,32 @@ struct drop_backend {
 	                    const float *gamma, const float *beta, const float *save_mean,
 	                    const float *save_invstd, float *dx, float *dgamma, float *dbeta);
 
+	/* ---- Batch norm over several processes (optional; drop-train --sync-bn,
+	 * doc/scale-out.md). A training pass cut at its reductions, so that the caller can sum
+	 * them over the processes in between; sums: host memory, 2C doubles, count: the values
+	 * per channel over all processes (N H W summed). bn_stats: sums[c] = the sum of x over
+	 * (n, h, w) of channel c, sums[C + c] = the sum of x^2. bn_fwd_sync: bn_fwd_train with
+	 * the statistics of the summed sums (mean s / count, biased variance s2 / count -
+	 * mean^2), d->relu and d->y_bf16 as there. bn_bwd_stats: sums[c] = the sum of dy,
+	 * sums[C + c] = the sum of dy (x - mean) invstd, with dy taken only where the output is
+	 * positive when d->relu (beta required then); dgamma and dbeta (NULL: frozen) get this
+	 * process's part (the gradient sum adds the others'). bn_bwd_sync: dx from the summed
+	 * backward sums. One process with its own sums computes what bn_fwd_train and bn_bwd
+	 * do, up to the order of the sums. */
+	void (*bn_stats)(const struct drop_bn_desc *d, const float *x, double *sums);
+	void (*bn_fwd_sync)(const struct drop_bn_desc *d, const float *x, const double *sums,
+	                    double count, const float *gamma, const float *beta,
+	                    float *running_mean, float *running_var, float *y, float *save_mean,
+	                    float *save_invstd);
+	void (*bn_bwd_stats)(const struct drop_bn_desc *d, const float *x, const float *dy,
+	                     const float *gamma, const float *beta, const float *save_mean,
+	                     const float *save_invstd, double *sums, float *dgamma,
+	                     float *dbeta);
+	void (*bn_bwd_sync)(const struct drop_bn_desc *d, const float *x, const float *dy,
+	                    const float *gamma, const float *beta, const float *save_mean,
+	                    const float *save_invstd, const double *sums, double count,
+	                    float *dx);
+
 	/* ---- Resampling (optional). fwd: y from x; bwd: dx (overwritten) from dy. */
 	void (*resample_fwd)(const struct drop_resample_desc *d, const float *x, float *y);
 	void (*resample_bwd)(const struct drop_resample_desc *d, const float *dy, float *dx);

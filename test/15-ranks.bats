@@ -56,10 +56,11 @@ load test_helper
     assert_output --partial "drop-test-ranks: rank 1: dying on purpose"
 }
 
-@test "drop-train under several ranks stops before reading anything, and writes nothing" {
+@test "drop-train under several ranks checks the batch split before reading anything" {
     require_mpirun
-    run mpirun_np 2 drop-train --list "$T/none.tsv" -o "$T/m.safetensors"
+    run mpirun_np 2 drop-train --list "$T/none.tsv" --batch 9 --instances 3 \
+        -o "$T/m.safetensors"
     assert_failure
-    assert_output --partial "2 ranks: drop-train does not yet train data-parallel"
+    assert_output --regexp "drop-train: rank [01]: --batch 9 does not split evenly over 2 ranks"
     [ ! -e "$T/m.safetensors" ]
 }

@@ -95,12 +95,20 @@ tiny_set_setup() {
 
 # mpirun NP CMD...: CMD as NP ranks of one job over shared memory (Open MPI's mpirun; as
 # root it needs --allow-run-as-root, and --oversubscribe lets the ranks outnumber the cores).
-# Under make asan, MPI_Init's own allocations are not reported (test/lsan-mpi.supp).
+# Under make asan (the tools linked with libasan), MPI_Init's own allocations are not
+# reported (test/lsan-mpi.supp): the ranks get the ASan runtime first and a dlclose that
+# keeps Open MPI's components loaded (test/lsan-nodlclose.c), so their frames have names,
+# and malloc's slow unwinder, which walks through libc's vasprintf.
 mpirun_np() {
-    local np=$1
+    local np=$1 asan=()
     shift
+    local nodl="$DROP_TEST_DIR/lsan-nodlclose.so"
+    if [ -e "$nodl" ] && ldd "$DROP_TEST_DIR/tools/drop-test-ranks" 2>/dev/null | grep -q libasan; then
+        asan=(-x "LD_PRELOAD=$(cc -print-file-name=libasan.so):$nodl"
+              -x "ASAN_OPTIONS=fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}")
+    fi
     LSAN_OPTIONS="suppressions=$DROP_ROOT/test/lsan-mpi.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
-        mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np" "$@"
+        mpirun --allow-run-as-root --oversubscribe --bind-to none "${asan[@]}" -np "$np" "$@"
 }
 
 # A test with MPI ranks: skipped when mpirun is missing (scripts/install-deps installs it),

@@ -38,3 +38,11 @@ static int bn_groups(const struct drop_bn_desc *d)
 #include "batchnorm_impl.h"
 #undef REAL
 #undef BN_NAME
+
+/* The float path's apply loop (BN_NAME(apply) above), for bn_sync.c. */
+void drop_bn_normalise_cpu(const struct drop_bn_desc *d, const float *x, const double *mean,
+                           const double *invstd, const float *gamma, const float *beta,
+                           float *y)
+{
+	drop_bn_apply_cpu(d, x, mean, invstd, gamma, beta, y);
+}

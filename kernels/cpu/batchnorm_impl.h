@@ -10,7 +10,7 @@
  * that order, in double: the results depend neither on the layout nor on the thread count.
  */
 
-static void BN_NAME(stats)(const struct drop_bn_desc *d, const REAL *x, double *mean,
+static void BN_NAME(moments)(const struct drop_bn_desc *d, const REAL *x, double *mean,
                            double *var)
 {
 	int L = bn_lanes(d), G = bn_groups(d);
@@ -125,7 +125,7 @@ void BN_NAME(fwd_train)(const struct drop_bn_desc *d, const REAL *x, const REAL 
 	if (m < 2)
 		DROP_BUG("batch norm: training needs more than one value per channel");
 	double *mean = drop_malloc(2 * (size_t)d->c * sizeof *mean), *var = mean + d->c;
-	BN_NAME(stats)(d, x, mean, var);
+	BN_NAME(moments)(d, x, mean, var);
 	for (int c = 0; c < d->c; c++) {
 		running_mean[c] = (REAL)drop_bn_running(running_mean[c], mean[c], d->momentum);
 		running_var[c] = (REAL)drop_bn_running(running_var[c], var[c] * m / (m - 1),

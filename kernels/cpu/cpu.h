@@ -63,6 +63,25 @@ void drop_bn_bwd_cpu(const struct drop_bn_desc *d, const float *x, const float *
 void drop_bn_relu_bwd_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
                           const float *gamma, const float *beta, const float *save_mean,
                           const float *save_invstd, float *dx, float *dgamma, float *dbeta);
+/* y = gamma (x - mean) invstd + beta (d->relu, d->y_bf16 as in bn_fwd_train) with the given
+ * per-channel statistics: the apply loop of bn_fwd_train, for bn_sync.c. */
+void drop_bn_normalise_cpu(const struct drop_bn_desc *d, const float *x, const double *mean,
+                           const double *invstd, const float *gamma, const float *beta,
+                           float *y);
+/* bn_sync.c: batch norm over several processes (ops.h). */
+void drop_bn_stats_cpu(const struct drop_bn_desc *d, const float *x, double *sums);
+void drop_bn_fwd_sync_cpu(const struct drop_bn_desc *d, const float *x, const double *sums,
+                          double count, const float *gamma, const float *beta,
+                          float *running_mean, float *running_var, float *y, float *save_mean,
+                          float *save_invstd);
+void drop_bn_bwd_stats_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
+                           const float *gamma, const float *beta, const float *save_mean,
+                           const float *save_invstd, double *sums, float *dgamma,
+                           float *dbeta);
+void drop_bn_bwd_sync_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
+                          const float *gamma, const float *beta, const float *save_mean,
+                          const float *save_invstd, const double *sums, double count,
+                          float *dx);
 /* The same three in double precision, from the same source: the reference path of the
  * finite-difference tests (all arrays double). */
 void drop_bn_fwd_train_cpu_f64(const struct drop_bn_desc *d, const double *x,

@@ -244,6 +244,70 @@ static void s_bn_relu_bwd(const struct drop_bn_desc *d, const float *x, const fl
 	CALL(CPU.bn_relu_bwd(d, x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta));
 }
 
+/* Batch norm over several processes: the sums are host memory (ops.h), not checked. */
+static void s_bn_stats(const struct drop_bn_desc *d, const float *x, double *sums)
+{
+	BEGIN("bn_stats");
+	DEV("x", x, bn_bytes(d));
+	HOST("sums", sums);
+	CALL(CPU.bn_stats(d, x, sums));
+}
+
+static void s_bn_fwd_sync(const struct drop_bn_desc *d, const float *x, const double *sums,
+                          double count, const float *gamma, const float *beta,
+                          float *running_mean, float *running_var, float *y, float *save_mean,
+                          float *save_invstd)
+{
+	BEGIN("bn_fwd_sync");
+	DEV("x", x, bn_bytes(d));
+	DEV("gamma", gamma, F(d->c));
+	OPT("beta", beta, F(d->c));
+	DEV("running_mean", running_mean, F(d->c));
+	DEV("running_var", running_var, F(d->c));
+	DEV("y", y, d->y_bf16 ? bn_bytes(d) / 2 : bn_bytes(d));
+	DEV("save_mean", save_mean, F(d->c));
+	DEV("save_invstd", save_invstd, F(d->c));
+	HOST("sums", sums);
+	CALL(CPU.bn_fwd_sync(d, x, sums, count, gamma, beta, running_mean, running_var, y,
+	                     save_mean, save_invstd));
+}
+
+static void s_bn_bwd_stats(const struct drop_bn_desc *d, const float *x, const float *dy,
+                           const float *gamma, const float *beta, const float *save_mean,
+                           const float *save_invstd, double *sums, float *dgamma,
+                           float *dbeta)
+{
+	BEGIN("bn_bwd_stats");
+	DEV("x", x, bn_bytes(d));
+	DEV("dy", dy, bn_bytes(d));
+	DEV("gamma", gamma, F(d->c));
+	OPT("beta", beta, F(d->c));
+	DEV("save_mean", save_mean, F(d->c));
+	DEV("save_invstd", save_invstd, F(d->c));
+	DEV("dgamma", dgamma, F(d->c));
+	OPT("dbeta", dbeta, F(d->c));
+	HOST("sums", sums);
+	CALL(CPU.bn_bwd_stats(d, x, dy, gamma, beta, save_mean, save_invstd, sums, dgamma,
+	                      dbeta));
+}
+
+static void s_bn_bwd_sync(const struct drop_bn_desc *d, const float *x, const float *dy,
+                          const float *gamma, const float *beta, const float *save_mean,
+                          const float *save_invstd, const double *sums, double count,
+                          float *dx)
+{
+	BEGIN("bn_bwd_sync");
+	DEV("x", x, bn_bytes(d));
+	DEV("dy", dy, bn_bytes(d));
+	DEV("gamma", gamma, F(d->c));
+	OPT("beta", beta, F(d->c));
+	DEV("save_mean", save_mean, F(d->c));
+	DEV("save_invstd", save_invstd, F(d->c));
+	DEV("dx", dx, bn_bytes(d));
+	HOST("sums", sums);
+	CALL(CPU.bn_bwd_sync(d, x, dy, gamma, beta, save_mean, save_invstd, sums, count, dx));
+}
+
 /* Resampling's output (or its gradient): a channel slice of ctot channels an image when
  * d->ctot, starting at a whole block (kernels/cpu/resample.c, out_plane). */
 static size_t resample_out_bytes(const struct drop_resample_desc *d)
@@ -646,6 +710,10 @@ static void build(void)
 	WRAP(bn_fwd_eval);
 	WRAP(bn_bwd);
 	WRAP(bn_relu_bwd);
+	WRAP(bn_stats);
+	WRAP(bn_fwd_sync);
+	WRAP(bn_bwd_stats);
+	WRAP(bn_bwd_sync);
 	WRAP(resample_fwd);
 	WRAP(resample_bwd);
 	WRAP(pool_global_fwd);

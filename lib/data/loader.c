@@ -91,7 +91,8 @@ static int load_one(struct drop_loader *L, size_t j, float *x, uint8_t *lab, uin
 		return -1;
 	}
 	struct drop_aug_params p;
-	drop_aug_draw(&L->c.aug, L->c.seed, L->c.epoch, j, &p);
+	drop_aug_draw(&L->c.aug, L->c.seed, L->c.epoch, drop_loader_place(&L->c, L->batch, j),
+	              &p);
 	drop_aug_apply(&L->c.aug, &p, im.rgb, im.h, im.w, L->c.labels ? lp.pix : NULL, lp.h, lp.w,
 	               scratch, x, lab);
 	drop_image_free(&im);

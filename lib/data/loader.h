@@ -11,7 +11,9 @@
  *
  * Determinism: the sample at position j of the sequence is augmented with the draws of
  * (seed, epoch, j) and written to a fixed place, so the batches are bit-identical whatever
- * the thread count and timing. When images fail, the error reported is the one of the
+ * the thread count and timing. A rank of a data-parallel run loads only its slice of
+ * each global batch (place_batch, place_offset): its position j then draws as the place
+ * of the global sequence it stands for, so its images are those one process loads there. When images fail, the error reported is the one of the
  * earliest failing position in the first batch that has one, also whatever the threads.
  *
  * Tensors: images float (n, 3, H, W), plain C order, normalised; labels uint8
@@ -38,7 +40,20 @@ struct drop_loader_config {
 	int ahead;                      /* batches prepared beyond the one held, >= 1 */
 	bool labels;                    /* read each sample's label file (must be set) */
 	int max_label;                  /* K: a label value above it is an error */
+	/* When place_batch > 0, the sequence is slices of `batch` images of a global one in
+	 * batches of place_batch, each slice starting place_offset into its batch: position
+	 * j draws as place (j / batch) place_batch + place_offset + j % batch. */
+	int place_batch, place_offset;
 };
+
+/* The place in the global sequence whose draws position j takes (see place_batch). */
+static inline size_t drop_loader_place(const struct drop_loader_config *c, int batch, size_t j)
+{
+	if (c->place_batch <= 0)
+		return j;
+	return j / (size_t)batch * (size_t)c->place_batch + (size_t)c->place_offset +
+	       j % (size_t)batch;
+}
 
 /* A batch. Valid until the next drop_loader_next() or drop_loader_close(). */
 struct drop_batch {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../core/drop.h"
+#include "sync_bn.h"
 
 #define ALIGN 64
 
@@ -757,8 +758,12 @@ void drop_graph_forward(struct drop_graph *g, bool train)
 					nd->save_mean = be->alloc((size_t)x->c * sizeof(float));
 					nd->save_invstd = be->alloc((size_t)x->c * sizeof(float));
 				}
-				be->bn_fwd_train(&d, x->data, gamma, beta, rm, rv, yp, nd->save_mean,
-				                 nd->save_invstd);
+				if (g->sync_bn)
+					drop_sync_bn_fwd(be, &d, x->data, gamma, beta, rm, rv, yp,
+					                 nd->save_mean, nd->save_invstd);
+				else
+					be->bn_fwd_train(&d, x->data, gamma, beta, rm, rv, yp,
+					                 nd->save_mean, nd->save_invstd);
 				P(g, nd->nbt)->count++;
 			} else {
 				be->bn_fwd_eval(&d, x->data, gamma, beta, rm, rv, yp);
@@ -919,6 +924,17 @@ static void node_backward(struct drop_graph *g, int i)
 	case DROP_NODE_BN: {
 		struct drop_bn_desc d = bn_desc(x, false, false);
 		const float *dyp = dy->data;
+		if (g->sync_bn) { /* over all ranks, the ReLU's mask from x (d.relu) */
+			struct drop_tensor dx = dx_target(g, nd, 0);
+			DROP_ASSERT(g->v[nd->in[0]].needs_grad,
+			            "graph: batch norm on an input without gradient");
+			d.relu = nd->relu;
+			drop_sync_bn_bwd(be, &d, x->data, dy->data, P(g, nd->w)->t.data,
+			                 P(g, nd->b)->t.data, nd->save_mean, nd->save_invstd, dx.data,
+			                 P(g, nd->w)->grad, P(g, nd->b)->grad);
+			dx_finish(g, nd, 0);
+			break;
+		}
 		if (nd->relu && be->bn_relu_bwd) { /* the ReLU's mask from x, in one op */
 			struct drop_tensor dx = dx_target(g, nd, 0);
 			DROP_ASSERT(g->v[nd->in[0]].needs_grad,

@@ -117,6 +117,7 @@ struct drop_graph {
 	enum drop_recompute recompute; /* drop_graph_set_recompute */
 	const struct drop_adam *adam;  /* fused Adam: each node's step after its backward */
 	bool bf16;               /* drop_graph_set_bf16 */
+	bool sync_bn;            /* training batch norms over all ranks (sync_bn.h) */
 	/* the plan */
 	int plan_n;              /* batch of the plan (0: none) */
 	bool plan_train;

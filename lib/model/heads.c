@@ -18,6 +18,7 @@
 
 #include "../core/drop.h"
 #include "graph.h"
+#include "sync_bn.h"
 
 static int add_entry(struct drop_model *m, const char *pre, const char *suf,
                      enum drop_param_kind kind, int ndim, const int *shape, enum drop_init init,
@@ -176,6 +177,35 @@ void drop_heads_reserve_bank(struct drop_model *m, int n)
 	h->bank_cap = cap;
 }
 
+static void free_global(struct drop_model *m)
+{
+	struct drop_heads *h = m->heads;
+	if (h->gp1) {
+		m->be->free(h->gp1);
+		m->be->free(h->gdtrip);
+		m->be->free(h->gpid);
+		m->be->free(h->gvis);
+	}
+	h->gp1 = h->gdtrip = NULL;
+	h->gpid = NULL;
+	h->gvis = NULL;
+	h->gcap = 0;
+}
+
+void drop_heads_reserve_global(struct drop_model *m, int n)
+{
+	struct drop_heads *h = m->heads;
+	size_t K = m->cfg.parts, D = m->cfg.dim;
+	if (n <= h->gcap)
+		return;
+	free_global(m);
+	h->gp1 = zalloc(m->be, (size_t)n * K * D * sizeof(float));
+	h->gdtrip = zalloc(m->be, (size_t)n * K * D * sizeof(float));
+	h->gpid = zalloc(m->be, (size_t)n * sizeof(int));
+	h->gvis = zalloc(m->be, (size_t)n * K);
+	h->gcap = n;
+}
+
 void drop_model_reserve(struct drop_model *m, int n)
 {
 	struct drop_heads *h = m->heads;
@@ -223,6 +253,7 @@ void drop_heads_free(struct drop_model *m)
 		return;
 	free_buffers(m);
 	free_bank(m);
+	free_global(m);
 	struct drop_bn1d *bns[] = { &h->red_g.bn, &h->red_f.bn, &h->red_p.bn, &h->neck_g.bn,
 	                            &h->neck_f.bn, &h->neck_c.bn };
 	for (size_t i = 0; i < sizeof bns / sizeof *bns; i++) {
@@ -255,7 +286,11 @@ static void bn1d_fwd(struct drop_model *m, struct drop_bn1d *b, int rows, const 
 	float *beta = E(m, b->b)->t.data;
 	if (E(m, b->b)->kind == DROP_PARAM_FROZEN)
 		beta = NULL;
-	if (train) {
+	if (train && m->sync_bn) {
+		drop_sync_bn_fwd(m->be, &d, x, E(m, b->w)->t.data, beta, E(m, b->rm)->t.data,
+		                 E(m, b->rv)->t.data, y, b->save_mean, b->save_invstd);
+		E(m, b->nbt)->count++;
+	} else if (train) {
 		m->be->bn_fwd_train(&d, x, E(m, b->w)->t.data, beta, E(m, b->rm)->t.data,
 		                    E(m, b->rv)->t.data, y, b->save_mean, b->save_invstd);
 		E(m, b->nbt)->count++;
@@ -352,6 +387,11 @@ static void bn1d_bwd(struct drop_model *m, struct drop_bn1d *b, int rows, const 
 	struct drop_bn_desc d = { .n = rows, .c = b->c, .h = 1, .w = 1, .layout = DROP_PLAIN,
 	                          .eps = 1e-5f, .momentum = 0.1f };
 	float *dbeta = E(m, b->b)->kind == DROP_PARAM_FROZEN ? NULL : E(m, b->b)->grad;
+	if (m->sync_bn) {
+		drop_sync_bn_bwd(m->be, &d, x, dy, E(m, b->w)->t.data, NULL, b->save_mean,
+		                 b->save_invstd, dx, E(m, b->w)->grad, dbeta);
+		return;
+	}
 	m->be->bn_bwd(&d, x, dy, E(m, b->w)->t.data, b->save_mean, b->save_invstd, dx,
 	              E(m, b->w)->grad, dbeta);
 }

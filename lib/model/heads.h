@@ -64,6 +64,12 @@ struct drop_heads {
 	int *bank_pid;
 	unsigned char *bank_vis;
 	int bank_cap;
+	/* Data-parallel (drop_model_data_parallel): the global batch's part embeddings,
+	 * identities and visibility, and the triplet's gradient of them, gcap images */
+	float *gp1, *gdtrip;
+	int *gpid;
+	unsigned char *gvis;
+	int gcap;
 	struct drop_model_out out;
 };
 
@@ -73,6 +79,8 @@ void drop_heads_build(struct drop_model *m);
 /* Size the PEMB for batches of n (entries kept when it grows; drop_model_reserve calls
  * it too, so after drop_model_reserve(m, n) the bank holds pemb - 1 batches of n). */
 void drop_heads_reserve_bank(struct drop_model *m, int n);
+/* Size the global-batch buffers (gp1 ...) for n images. */
+void drop_heads_reserve_global(struct drop_model *m, int n);
 void drop_heads_forward(struct drop_model *m, int n, bool train);
 void drop_heads_backward(struct drop_model *m, int n);
 void drop_heads_free(struct drop_model *m);

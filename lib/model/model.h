@@ -218,6 +218,10 @@ struct drop_model {
 	int bank_slot[DROP_PEMB_MAX];/* entries of each batch, oldest first */
 	int *bank_pid_h;
 	unsigned char *bank_vis_h;
+	/* Data-parallel training (drop_model_data_parallel): this rank's slice of a global
+	 * batch of ranks x the local one */
+	int ranks, rank;             /* 1 and 0 alone */
+	bool sync_bn;                /* batch norms over the global batch */
 };
 
 /* 0 when backend be has every op the model runs (the backward ones too when train), else
@@ -250,6 +254,16 @@ struct drop_model_loss drop_model_backward_adam(struct drop_model *m, const int 
                                                 double beta2, double eps,
                                                 double weight_decay);
 void drop_model_fuse_adam(struct drop_model *m);
+/* Train as rank `rank` of `ranks` processes that each hold an equal slice of the global
+ * batch (doc/scale-out.md): the losses that need the whole batch (the batch-hard triplet,
+ * the PEMB) see the embeddings, identities and visibility of every rank and backpropagate
+ * into this rank's rows; the others are scaled so that the gradients summed over the
+ * ranks are one process's for the global batch; drop_model_backward_adam sums them
+ * (drop_ranks_allreduce_f32) before the step, so fused Adam is off. With sync_bn the
+ * training batch norms use the global batch's statistics (ops.h, bn_stats), else each
+ * rank's own. Reported loss terms are the global batch's on every rank. Collective: every
+ * rank calls forward and backward in step. ranks 1: one process, as without the call. */
+void drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool sync_bn);
 /* Keep P1..P4 (the backbone's stage outputs) readable after the forward pass, through
  * drop_graph_data(m->graph, m->v_p[i]) (blocked: convert to plain). Preid and S always are. */
 void drop_model_keep_stages(struct drop_model *m);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../core/drop.h"
+#include "../core/ranks.h"
 
 void drop_model_config_default(struct drop_model_config *c)
 {
@@ -247,6 +248,24 @@ struct drop_model_loss drop_model_backward(struct drop_model *m, const int *pids
 	return L;
 }
 
+/* Data-parallel: the gradient summed over the ranks, in place (one allreduce of the whole
+ * buffer after backward: the simple form of doc/scale-out.md, no overlap). */
+static void allreduce_grad(struct drop_model *m)
+{
+	struct drop_params *ps = &m->params;
+	const struct drop_backend *be = m->be;
+	DROP_ASSERT(!ps->fused, "model: fused Adam under several ranks");
+	if (be->host_memory) {
+		drop_ranks_allreduce_f32(ps->grad, ps->ntrained);
+		return;
+	}
+	float *h = drop_malloc((ps->ntrained ? ps->ntrained : 1) * sizeof *h);
+	be->to_host(h, ps->grad, ps->ntrained * sizeof *h);
+	drop_ranks_allreduce_f32(h, ps->ntrained);
+	be->to_device(ps->grad, h, ps->ntrained * sizeof *h);
+	free(h);
+}
+
 struct drop_model_loss drop_model_backward_adam(struct drop_model *m, const int *pids,
                                                 const int *labels, double lr, double beta1,
                                                 double beta2, double eps,
@@ -256,8 +275,20 @@ struct drop_model_loss drop_model_backward_adam(struct drop_model *m, const int 
 	m->graph->adam = m->params.fused ? &a : NULL;
 	struct drop_model_loss L = drop_model_backward(m, pids, labels);
 	m->graph->adam = NULL;
+	if (m->ranks > 1)
+		allreduce_grad(m);
 	drop_params_adam(&m->params, lr, beta1, beta2, eps, weight_decay);
 	return L;
+}
+
+void drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool sync_bn)
+{
+	DROP_ASSERT(ranks >= 1 && rank >= 0 && rank < ranks, "model: rank %d of %d", rank, ranks);
+	DROP_ASSERT(ranks == 1 || !m->params.fused, "model: fused Adam under several ranks");
+	m->ranks = ranks;
+	m->rank = rank;
+	m->sync_bn = sync_bn && ranks > 1;
+	m->graph->sync_bn = m->sync_bn;
 }
 
 void drop_model_fuse_adam(struct drop_model *m)

@@ -29,6 +29,7 @@
 #include "../io/outfile.h"
 #include "../core/progress.h"
 #include "../data/sampler.h"
+#include "train_ranks.h"
 #include "../../kernels/maths/loss_maths.h" /* drop_lr_schedule */
 
 /* Adam's constants (doc/model.md §6). */
@@ -831,7 +832,7 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
                        const struct drop_train_opts *o, struct drop_train_state *st,
                        FILE *log)
 {
-	int e = st->epoch, B = o->batch;
+	int e = st->epoch, B = o->batch, R = drop_nranks(), Bl = B / R; /* global, this rank's */
 	double lr = drop_lr_schedule(e, o->lr, o->warmup, o->warmup_factor, o->steps, o->nsteps,
 	                             o->gamma);
 	int32_t *cls = drop_malloc(ds->n * sizeof *cls);
@@ -844,14 +845,21 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	if (rc)
 		return -1;
 	int nb = (int)(norder / B);
+	if (R > 1) { /* this rank's slice of every batch, drawn as its places in the batch */
+		size_t *mine = drop_train_ranks_slice(order, norder, B, &norder);
+		free(order);
+		order = mine;
+	}
 	struct drop_loader_config c = { .seed = o->seed, .epoch = (uint32_t)e,
 	                                .threads = o->threads, .ahead = LOADER_AHEAD,
-	                                .labels = true, .max_label = m->cfg.parts };
+	                                .labels = true, .max_label = m->cfg.parts,
+	                                .place_batch = R > 1 ? B : 0,
+	                                .place_offset = drop_rank() * Bl };
 	drop_aug_defaults(&c.aug, m->cfg.height, m->cfg.width, true);
 	c.aug.flip_p = o->flip_p;
 	c.aug.pad = o->pad;
 	c.aug.erase_p = o->erase_p;
-	struct drop_loader *L = drop_loader_open(ds, order, norder, B, &c);
+	struct drop_loader *L = drop_loader_open(ds, order, norder, Bl, &c);
 	free(order);
 	if (!L)
 		return -1;
@@ -886,14 +894,16 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 		               (size_t)b->n * (m->cfg.parts + 1) * hw * sizeof *logits);
 		double acc = drop_train_parsing_accuracy(logits, b->n, m->cfg.parts + 1, (int)hw,
 		                                         b->labels);
+		if (R > 1)
+			acc = drop_train_ranks_mean(acc);
 		struct drop_model_loss loss = drop_model_backward_adam(m, pids, labels, lr, ADAM_BETA1,
 		                                                       ADAM_BETA2, ADAM_EPS,
 		                                                       o->weight_decay);
 		double t1 = drop_now();
 		st->step++;
 		st->batch = i + 1;
-		loss_add(&epoch_sum, &loss, acc, b->n, t1 - t0);
-		loss_add(&log_sum, &loss, acc, b->n, t1 - t0);
+		loss_add(&epoch_sum, &loss, acc, b->n * R, t1 - t0);
+		loss_add(&log_sum, &loss, acc, b->n * R, t1 - t0);
 		t0 = t1;
 		if (!isfinite(loss.total)) {
 			rc = drop_fail("epoch %d, step %lld: the loss is not finite (lower --lr?)", e + 1,
@@ -905,8 +915,8 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 			memset(&log_sum, 0, sizeof log_sum);
 		}
 		show_losses(pg, &epoch_sum, &m->cfg);
-		drop_progress_add(pg, (size_t)b->n);
-		if (stop_signal && i + 1 < nb)
+		drop_progress_add(pg, (size_t)b->n * R);
+		if ((R > 1 ? drop_train_ranks_any(stop_signal) : stop_signal) && i + 1 < nb)
 			rc = 1;
 	}
 	drop_progress_end(pg);
@@ -943,10 +953,10 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	struct drop_train_state st = { 0 };
 	FILE *log = NULL;
 	int rc = -1;
-	/* Several copies would each train alone and write the same checkpoint. */
-	if (drop_nranks() > 1)
-		return drop_fail("%d ranks: drop-train does not yet train data-parallel; "
-		                 "start it alone (drop(7), MULTIPLE PROCESSES)", drop_nranks());
+	bool rank0 = drop_rank() == 0; /* writes the checkpoints, the log, the evaluation */
+	if (drop_train_ranks_check(&o, be))
+		return -1;
+	o.progress = o.progress && rank0;
 	if (o.batch % o.instances)
 		return drop_fail("--batch %d is not a multiple of --instances %d", o.batch,
 		                 o.instances);
@@ -960,7 +970,9 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	if (o.resume ? drop_train_load(o.resume, be, &o, &m, &st) : fresh_model(&o, be, &m))
 		goto out_data;
 	drop_graph_set_recompute(m.graph, o.recompute ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_CHEAP);
-	drop_model_fuse_adam(&m);
+	if (drop_nranks() == 1)
+		drop_model_fuse_adam(&m); /* several ranks sum the gradients before the step */
+	drop_model_data_parallel(&m, drop_nranks(), drop_rank(), o.sync_bn);
 	if (drop_graph_set_bf16(m.graph, o.bf16))
 		goto out_model;
 	if (m.hf * DROP_AUG_LABEL_STRIDE != o.model.height ||
@@ -972,7 +984,7 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	if (o.resume && st.epoch > o.epochs)
 		drop_warn("%s: already trained for %d epochs (--epochs %d)", o.resume, st.epoch,
 		          o.epochs);
-	if (o.log && !(log = fopen(o.log, o.resume ? "a" : "w"))) {
+	if (o.log && rank0 && !(log = fopen(o.log, o.resume ? "a" : "w"))) {
 		drop_fail("%s: cannot open: %s", o.log, strerror(errno));
 		goto out_model;
 	}
@@ -987,19 +999,20 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 			break;
 		bool last = st.epoch == o.epochs;
 		if (rc == 0 && (last || st.epoch % o.save_every == 0)) {
-			if (drop_train_save(o.out, &m, &st, &o))
+			if (rank0 && drop_train_save(o.out, &m, &st, &o))
 				rc = -1;
 			saved = true;
 		}
-		if (rc == 0 && o.eval && !last && o.eval_every && st.epoch % o.eval_every == 0)
+		if (rc == 0 && o.eval && rank0 && !last && o.eval_every &&
+		    st.epoch % o.eval_every == 0)
 			rc = evaluate(&m, &ev, &o, st.epoch);
-		if (rc == 0 && stop_signal)
+		if (rc == 0 && (drop_nranks() > 1 ? drop_train_ranks_any(stop_signal) : stop_signal))
 			rc = 1;
 	}
 	/* An interrupt, --epochs 0, or a resumed run with nothing left to do. */
-	if (rc >= 0 && !saved && drop_train_save(o.out, &m, &st, &o))
+	if (rc >= 0 && !saved && rank0 && drop_train_save(o.out, &m, &st, &o))
 		rc = -1;
-	if (rc == 0 && o.eval)
+	if (rc == 0 && o.eval && rank0)
 		rc = evaluate(&m, &ev, &o, st.epoch);
 	drop_out_on_interrupt(NULL);
 	if (log && fclose(log) && rc == 0)

@@ -66,6 +66,8 @@ struct drop_train_opts {
 	bool recompute;                 /* run convolutions again in backward rather than keep
 	                                 * their outputs (drop_graph_set_recompute); like
 	                                 * --threads, not part of the checkpoint */
+	bool sync_bn;                   /* over several ranks: batch norms with the global
+	                                 * batch's statistics (drop_model_data_parallel) */
 	const char *out;                /* the checkpoint written */
 	const char *init;               /* ImageNet weights by name, or NULL */
 	const char *resume;             /* checkpoint to continue, or NULL */

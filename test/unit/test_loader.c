@@ -404,6 +404,44 @@ static int bench(int nimages, int argc, char **argv)
 	return 0;
 }
 
+/* A rank's slices (place_batch, place_offset): batches of 2 out of global batches of 4, the
+ * rank's images those of one loader over the global order, bit for bit. */
+static void test_slices(struct drop_dataset *ds)
+{
+	static const size_t order[] = { 3, 1, 4, 1, 5, 8, 2, 6, 5, 3, 5, 8 };
+	const size_t n = sizeof order / sizeof order[0], xs = (size_t)3 * 32 * 16, ls = 8 * 4;
+	float *xg;
+	uint8_t *lg;
+	char err[1024];
+	long g = run(ds, order, n, 4, 2, 1, true, &xg, &lg, err, sizeof err);
+	int same = g == (long)n;
+	for (int r = 0; r < 2 && same; r++) {
+		size_t mine[6];
+		for (size_t b = 0; b < 3; b++)
+			for (size_t i = 0; i < 2; i++)
+				mine[b * 2 + i] = order[b * 4 + (size_t)r * 2 + i];
+		struct drop_loader_config c = { .seed = 7, .epoch = 2, .threads = 2, .ahead = 1,
+		                                .labels = true, .max_label = K, .place_batch = 4,
+		                                .place_offset = 2 * r };
+		drop_aug_defaults(&c.aug, 32, 16, true);
+		struct drop_loader *L = drop_loader_open(ds, mine, 6, 2, &c);
+		const struct drop_batch *b;
+		size_t j = 0;
+		while (L && drop_loader_next(L, &b) == 1)
+			for (int i = 0; i < b->n; i++, j++) {
+				size_t at = j / 2 * 4 + (size_t)r * 2 + j % 2; /* its global place */
+				same &= !memcmp(b->x + i * xs, xg + at * xs, xs * sizeof *xg);
+				same &= !memcmp(b->labels + i * ls, lg + at * ls, ls);
+			}
+		same &= L && j == 6;
+		drop_loader_close(L);
+	}
+	CHECK(same, "2 ranks' slices of batches of 4 (place_batch, place_offset): the bytes of "
+	      "one loader at those places");
+	free(xg);
+	free(lg);
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(tmp, sizeof tmp, "/tmp/drop-test-loader-XXXXXX");
@@ -416,6 +454,7 @@ int main(int argc, char **argv)
 		struct drop_dataset ds;
 		make_dataset(&ds);
 		test_batches(&ds);
+		test_slices(&ds);
 		test_tiff();
 		test_errors(&ds);
 		drop_dataset_free(&ds);

@@ -318,8 +318,95 @@ static void test_fused_forward(enum drop_layout layout)
 	train_case_free(&c);
 }
 
+/* The ops of --sync-bn (kernels/cpu/bn_sync.c) with the bn2d_train batch cut in two parts
+ * (its first N/2 images and the rest) as two processes would hold it: the parts' sums
+ * added, then each part normalised and its dx computed from the added sums. Against bn_fwd_train and bn_bwd (bn_relu_bwd with
+ * relu) over the whole batch: the same maths in another summation order (E[x^2] - mean^2
+ * in double for the variance), so 1e-5 + 1e-5 |ref| as the float path against PyTorch;
+ * dgamma and dbeta as the sum of the two parts'. */
+static void test_sync(enum drop_layout layout, bool relu)
+{
+	char what[96];
+	struct train_case c = train_case_load(layout);
+	struct drop_bn_desc d = c.d, dp[2] = { c.d, c.d };
+	d.relu = dp[0].relu = dp[1].relu = relu;
+	dp[0].n = d.n / 2;
+	dp[1].n = d.n - dp[0].n;
+	size_t nf = c.nf, at[2] = { 0, nf / d.n * dp[0].n }, C = (size_t)d.c;
+	CHECK(dp[0].n >= 1, "bn sync (%s): the fixture has two parts", layout_name(layout));
+	float *y = drop_calloc(nf, 4), *ys = drop_calloc(nf, 4), *dx = drop_calloc(nf, 4),
+	      *dxs = drop_calloc(nf, 4);
+	float *rm = drop_calloc(C, 4), *rv = drop_calloc(C, 4), *rms = drop_calloc(C, 4),
+	      *rvs = drop_calloc(C, 4), *sm = drop_malloc(C * 4), *si = drop_malloc(C * 4),
+	      *sms = drop_malloc(C * 4), *sis = drop_malloc(C * 4), *dg = drop_malloc(C * 4),
+	      *db = drop_malloc(C * 4), *dgs[2] = { drop_malloc(C * 4), drop_malloc(C * 4) },
+	      *dbs[2] = { drop_malloc(C * 4), drop_malloc(C * 4) };
+	double *sums = drop_calloc(2 * C, sizeof *sums), *part = drop_malloc(2 * C * sizeof *part);
+	for (size_t i = 0; i < C; i++)
+		rv[i] = rvs[i] = 1.0f;
+	drop_bn_fwd_train_cpu(&d, c.tx.data, c.g.v, c.b.v, rm, rv, y, sm, si);
+	for (int h = 0; h < 2; h++) {
+		drop_bn_stats_cpu(&dp[h], c.tx.data + at[h], part);
+		for (size_t i = 0; i < 2 * C; i++)
+			sums[i] += part[i];
+	}
+	double count = (double)d.n * d.h * d.w;
+	for (int h = 0; h < 2; h++) /* each part updates a running copy */
+		drop_bn_fwd_sync_cpu(&dp[h], c.tx.data + at[h], sums, count, c.g.v, c.b.v,
+		                     h ? rms : rm, h ? rvs : rv, ys + at[h],
+		                     sms, sis);
+	snprintf(what, sizeof what, "bn sync%s (%s): y", relu ? " + relu" : "", layout_name(layout));
+	compare_f(what, ys, y, nf, ATOL, RTOL);
+	snprintf(what, sizeof what, "bn sync (%s): saved mean and invstd", layout_name(layout));
+	compare_f(what, sms, sm, C, ATOL, RTOL);
+	compare_f(what, sis, si, C, ATOL, RTOL);
+	/* rm, rv were updated twice (whole pass, then the first part): compare the second
+	 * part's single update against one fresh update. */
+	float *rm1 = drop_calloc(C, 4), *rv1 = drop_calloc(C, 4);
+	for (size_t i = 0; i < C; i++)
+		rv1[i] = 1.0f;
+	drop_bn_fwd_train_cpu(&d, c.tx.data, c.g.v, c.b.v, rm1, rv1, y, sm, si);
+	snprintf(what, sizeof what, "bn sync (%s): running mean and var", layout_name(layout));
+	compare_f(what, rms, rm1, C, ATOL, RTOL);
+	compare_f(what, rvs, rv1, C, ATOL, RTOL);
+
+	if (relu)
+		drop_bn_relu_bwd_cpu(&d, c.tx.data, c.tdy.data, c.g.v, c.b.v, sm, si, dx, dg, db);
+	else
+		drop_bn_bwd_cpu(&d, c.tx.data, c.tdy.data, c.g.v, sm, si, dx, dg, db);
+	memset(sums, 0, 2 * C * sizeof *sums);
+	for (int h = 0; h < 2; h++) {
+		drop_bn_bwd_stats_cpu(&dp[h], c.tx.data + at[h], c.tdy.data + at[h], c.g.v, c.b.v,
+		                      sms, sis, part, dgs[h], dbs[h]);
+		for (size_t i = 0; i < 2 * C; i++)
+			sums[i] += part[i];
+	}
+	for (int h = 0; h < 2; h++)
+		drop_bn_bwd_sync_cpu(&dp[h], c.tx.data + at[h], c.tdy.data + at[h], c.g.v, c.b.v,
+		                     sms, sis, sums, count, dxs + at[h]);
+	for (size_t i = 0; i < C; i++)
+		dgs[0][i] += dgs[1][i], dbs[0][i] += dbs[1][i];
+	snprintf(what, sizeof what, "bn sync%s (%s): dx", relu ? " + relu" : "", layout_name(layout));
+	compare_f(what, dxs, dx, nf, ATOL, RTOL);
+	CHECK(padding_zero(&(struct drop_tensor){ .n = d.n, .c = d.c, .h = d.h, .w = d.w,
+	                                          .layout = layout, .data = dxs }),
+	      "%s: padding lanes zero", what);
+	snprintf(what, sizeof what, "bn sync%s (%s): dgamma, dbeta", relu ? " + relu" : "",
+	         layout_name(layout));
+	compare_f(what, dgs[0], dg, C, ATOL, RTOL);
+	compare_f(what, dbs[0], db, C, ATOL, RTOL);
+	free(y), free(ys), free(dx), free(dxs), free(rm), free(rv), free(rms), free(rvs);
+	free(sm), free(si), free(sms), free(sis), free(dg), free(db), free(dgs[0]), free(dgs[1]);
+	free(dbs[0]), free(dbs[1]), free(sums), free(part), free(rm1), free(rv1);
+	train_case_free(&c);
+}
+
 int main(void)
 {
+	for (int relu = 0; relu < 2; relu++) {
+		test_sync(DROP_PLAIN, relu);
+		test_sync(DROP_BLOCKED, relu);
+	}
 	test_fused_forward(DROP_PLAIN);
 	test_fused_forward(DROP_BLOCKED);
 	test_relu_bwd(DROP_PLAIN);
