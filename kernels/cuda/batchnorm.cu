@@ -13,9 +13,12 @@
  * (launch.h): the same bits on every run, whatever the GPU's timing, but a different order
  * from the CPU's serial sum (the tests allow for it). The per-channel coefficients are
  * computed as the CPU computes them, in a second small kernel, then one element-wise pass.
+ * The coefficient and element-wise kernels are bn_impl.h's, shared with bn_sync.cu (the
+ * same batch norm cut at its sums for several processes).
  */
 #include "cuda.h"
 #include "../maths/maths_ops.h"
+#include "bn_impl.h"
 #include "check.h"
 #include "launch.h"
 #include "scratch.h"
@@ -29,11 +32,11 @@ __global__ static void stats_kernel(int n, int c, size_t hw, const float *x, dou
 	size_t m = (size_t)n * hw;
 	double s1 = 0;
 	for (size_t j = threadIdx.x; j < m; j += DROP_CUDA_THREADS)
-		s1 += x[((size_t)(j / hw) * c + ch) * hw + j % hw];
+		s1 += x[bn_at(j, c, ch, hw)];
 	double mu = drop_block_sum(s1, sh) / (double)m;
 	double s2 = 0;
 	for (size_t j = threadIdx.x; j < m; j += DROP_CUDA_THREADS) {
-		double t = x[((size_t)(j / hw) * c + ch) * hw + j % hw] - mu;
+		double t = x[bn_at(j, c, ch, hw)] - mu;
 		s2 += t * t;
 	}
 	s2 = drop_block_sum(s2, sh);
@@ -41,27 +44,6 @@ __global__ static void stats_kernel(int n, int c, size_t hw, const float *x, dou
 		mean[ch] = mu;
 		var[ch] = s2 / (double)m;
 	}
-}
-
-/* Training's per-channel bookkeeping (batchnorm_impl.h fwd_train): running statistics,
- * the saved mean and invstd, and the apply coefficients from the saved (float) values. */
-__global__ static void train_coef_kernel(int c, double m, float eps, float momentum,
-                                         const double *mean, const double *var,
-                                         const float *gamma, const float *beta,
-                                         float *running_mean, float *running_var,
-                                         float *save_mean, float *save_invstd, float *coef)
-{
-	int ch = blockIdx.x * blockDim.x + threadIdx.x;
-	if (ch >= c)
-		return;
-	running_mean[ch] = (float)drop_bn_running(running_mean[ch], mean[ch], momentum);
-	running_var[ch] = (float)drop_bn_running(running_var[ch], var[ch] * m / (m - 1), momentum);
-	save_mean[ch] = (float)mean[ch];
-	save_invstd[ch] = (float)drop_bn_invstd(var[ch], eps);
-	double mu = save_mean[ch], is = save_invstd[ch];
-	coef[ch] = (float)(gamma[ch] * is);
-	coef[c + ch] = (float)mu;
-	coef[2 * c + ch] = beta ? beta[ch] : 0.0f;
 }
 
 /* Eval's coefficients: the running statistics, or (saved) a training pass's saved ones. */
@@ -79,24 +61,8 @@ __global__ static void eval_coef_kernel(int c, float eps, bool saved, const floa
 	coef[2 * c + ch] = beta ? beta[ch] : 0.0f;
 }
 
-/* y = a (x - mu) + beta, ReLU'd with relu, stored as float or bfloat16 (y16). */
-__global__ static void apply_kernel(size_t n, int c, size_t hw, bool relu, bool y16,
-                                    const float *x, const float *coef, void *y)
-{
-	DROP_GRID_STRIDE(i, n) {
-		int ch = (int)(i / hw % c);
-		float v = coef[ch] * (x[i] - coef[c + ch]) + coef[2 * c + ch];
-		v = relu ? drop_relu_f(v) : v;
-		if (y16)
-			((uint16_t *)y)[i] = drop_bf16_from_f(v);
-		else
-			((float *)y)[i] = v;
-	}
-}
-
-/* Backward sums per channel (batchnorm_impl.h bwd_group): sdy = sum dy', sdyx =
- * sum dy' (x - mu) invstd, dy' = dy masked by the ReLU's output > 0 (beta given); then
- * dgamma, dbeta and the coefficients of dx = a dy' + b (x - mu) + c0. */
+/* Backward sums per channel (bn_impl.h), then dgamma, dbeta and the coefficients of dx
+ * over the batch's m values. */
 __global__ static void bwd_sums_kernel(int n, int c, size_t hw, const float *x,
                                        const float *dy, const float *gamma, const float *beta,
                                        const float *save_mean, const float *save_invstd,
@@ -104,44 +70,14 @@ __global__ static void bwd_sums_kernel(int n, int c, size_t hw, const float *x,
 {
 	__shared__ double sh[DROP_CUDA_THREADS];
 	int ch = blockIdx.x;
-	size_t m = (size_t)n * hw;
-	double mu = save_mean[ch], is = save_invstd[ch];
-	float mr = (float)mu, ga = (float)(gamma[ch] * is), be = beta ? beta[ch] : 0.0f;
-	double sdy = 0, sdyx = 0;
-	for (size_t j = threadIdx.x; j < m; j += DROP_CUDA_THREADS) {
-		size_t i = ((size_t)(j / hw) * c + ch) * hw + j % hw;
-		float xv = x[i], dyv = dy[i];
-		if (beta)
-			dyv *= (float)(ga * (xv - mr) + be > 0);
-		double t = dyv;
-		sdy += t;
-		sdyx += t * (xv - mu) * is;
-	}
-	sdy = drop_block_sum(sdy, sh);
-	sdyx = drop_block_sum(sdyx, sh);
+	double sdy, sdyx;
+	bn_bwd_block_sums(n, c, hw, x, dy, gamma, beta, save_mean, save_invstd, sh, &sdy, &sdyx);
 	if (threadIdx.x == 0) {
 		dgamma[ch] = (float)sdyx;
 		if (dbeta)
 			dbeta[ch] = (float)sdy;
-		double gi = gamma[ch] * is;
-		coef[ch] = (float)gi;
-		coef[c + ch] = (float)(-gi * is * sdyx / (double)m);
-		coef[2 * c + ch] = (float)(-gi * sdy / (double)m);
-		coef[3 * c + ch] = mr;
-		coef[4 * c + ch] = ga;
-		coef[5 * c + ch] = be;
-	}
-}
-
-__global__ static void bwd_apply_kernel(size_t n, int c, size_t hw, bool relu, const float *x,
-                                        const float *dy, const float *coef, float *dx)
-{
-	DROP_GRID_STRIDE(i, n) {
-		int ch = (int)(i / hw % c);
-		float xv = x[i], dyv = dy[i], mr = coef[3 * c + ch];
-		if (relu)
-			dyv *= (float)(coef[4 * c + ch] * (xv - mr) + coef[5 * c + ch] > 0);
-		dx[i] = coef[ch] * dyv + coef[c + ch] * (xv - mr) + coef[2 * c + ch];
+		bn_bwd_coef(c, ch, (double)n * hw, sdy, sdyx, gamma, beta, save_mean, save_invstd,
+		            coef);
 	}
 }
 
@@ -164,12 +100,13 @@ extern "C" void drop_bn_fwd_train_cuda(const struct drop_bn_desc *d, const float
 	float *coef = (float *)(stats + 2 * d->c);
 	stats_kernel<<<d->c, DROP_CUDA_THREADS>>>(d->n, d->c, hw, x, stats, stats + d->c);
 	CUDA_CHECK_LAUNCH();
-	train_coef_kernel<<<(d->c + 127) / 128, 128>>>(d->c, m, d->eps, d->momentum, stats,
-	                                               stats + d->c, gamma, beta, running_mean,
-	                                               running_var, save_mean, save_invstd, coef);
+	bn_train_coef_kernel<<<(d->c + 127) / 128, 128>>>(d->c, m, d->eps, d->momentum, stats,
+	                                                  stats + d->c, gamma, beta, running_mean,
+	                                                  running_var, save_mean, save_invstd,
+	                                                  coef);
 	CUDA_CHECK_LAUNCH();
-	apply_kernel<<<drop_cuda_grid(n), DROP_CUDA_THREADS>>>(n, d->c, hw, d->relu, d->y_bf16, x,
-	                                                       coef, y);
+	bn_apply_kernel<<<drop_cuda_grid(n), DROP_CUDA_THREADS>>>(n, d->c, hw, d->relu,
+	                                                          d->y_bf16, x, coef, y);
 	CUDA_CHECK_LAUNCH();
 }
 
@@ -183,8 +120,8 @@ extern "C" void drop_bn_fwd_eval_cuda(const struct drop_bn_desc *d, const float 
 	eval_coef_kernel<<<(d->c + 127) / 128, 128>>>(d->c, d->eps, d->saved, gamma, beta,
 	                                              running_mean, running_var, coef);
 	CUDA_CHECK_LAUNCH();
-	apply_kernel<<<drop_cuda_grid(n), DROP_CUDA_THREADS>>>(n, d->c, hw, d->relu, d->y_bf16, x,
-	                                                       coef, y);
+	bn_apply_kernel<<<drop_cuda_grid(n), DROP_CUDA_THREADS>>>(n, d->c, hw, d->relu,
+	                                                          d->y_bf16, x, coef, y);
 	CUDA_CHECK_LAUNCH();
 }
 
@@ -197,8 +134,8 @@ static void bwd_any(const struct drop_bn_desc *d, const float *x, const float *d
 	bwd_sums_kernel<<<d->c, DROP_CUDA_THREADS>>>(d->n, d->c, hw, x, dy, gamma, beta,
 	                                             save_mean, save_invstd, dgamma, dbeta, coef);
 	CUDA_CHECK_LAUNCH();
-	bwd_apply_kernel<<<drop_cuda_grid(n), DROP_CUDA_THREADS>>>(n, d->c, hw, beta != NULL, x,
-	                                                           dy, coef, dx);
+	bn_bwd_apply_kernel<<<drop_cuda_grid(n), DROP_CUDA_THREADS>>>(n, d->c, hw, beta != NULL,
+	                                                              x, dy, coef, dx);
 	CUDA_CHECK_LAUNCH();
 }
 
