@@ -166,6 +166,10 @@ extern "C" void drop_backend_cuda_fill(struct drop_backend *b)
 	b->bn_fwd_eval = drop_bn_fwd_eval_cuda;
 	b->bn_bwd = drop_bn_bwd_cuda;
 	b->bn_relu_bwd = drop_bn_relu_bwd_cuda;
+	b->bn_stats = drop_bn_stats_cuda;
+	b->bn_fwd_sync = drop_bn_fwd_sync_cuda;
+	b->bn_bwd_stats = drop_bn_bwd_stats_cuda;
+	b->bn_bwd_sync = drop_bn_bwd_sync_cuda;
 	b->resample_fwd = drop_resample_fwd_cuda;
 	b->resample_bwd = drop_resample_bwd_cuda;
 	b->pool_global_fwd = drop_pool_global_fwd_cuda;

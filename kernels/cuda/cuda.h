@@ -56,6 +56,20 @@ void drop_bn_bwd_cuda(const struct drop_bn_desc *d, const float *x, const float 
 void drop_bn_relu_bwd_cuda(const struct drop_bn_desc *d, const float *x, const float *dy,
                            const float *gamma, const float *beta, const float *save_mean,
                            const float *save_invstd, float *dx, float *dgamma, float *dbeta);
+/* bn_sync.cu: batch norm over several processes (ops.h); sums in host memory. */
+void drop_bn_stats_cuda(const struct drop_bn_desc *d, const float *x, double *sums);
+void drop_bn_fwd_sync_cuda(const struct drop_bn_desc *d, const float *x, const double *sums,
+                           double count, const float *gamma, const float *beta,
+                           float *running_mean, float *running_var, float *y,
+                           float *save_mean, float *save_invstd);
+void drop_bn_bwd_stats_cuda(const struct drop_bn_desc *d, const float *x, const float *dy,
+                            const float *gamma, const float *beta, const float *save_mean,
+                            const float *save_invstd, double *sums, float *dgamma,
+                            float *dbeta);
+void drop_bn_bwd_sync_cuda(const struct drop_bn_desc *d, const float *x, const float *dy,
+                           const float *gamma, const float *beta, const float *save_mean,
+                           const float *save_invstd, const double *sums, double count,
+                           float *dx);
 
 void drop_resample_fwd_cuda(const struct drop_resample_desc *d, const float *x, float *y);
 void drop_resample_bwd_cuda(const struct drop_resample_desc *d, const float *dy, float *dx);

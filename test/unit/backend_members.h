@@ -15,8 +15,9 @@
 	X(block) X(bf16) X(alloc) X(free) X(to_device) X(to_host) X(sync) X(release)        \
 	X(set_tf32) X(sgemm) X(convert) X(conv2d_fwd) X(conv2d_bwd_data)                     \
 	X(conv2d_bwd_weights) X(linear_fwd) X(linear_bwd_data) X(linear_bwd_weights)         \
-	X(bn_fwd_train) X(bn_fwd_eval) X(bn_bwd) X(bn_relu_bwd) X(resample_fwd)              \
-	X(resample_bwd) X(pool_global_fwd) X(pool_global_bwd) X(wamp_fwd) X(wamp_bwd)       \
+	X(bn_fwd_train) X(bn_fwd_eval) X(bn_bwd) X(bn_relu_bwd) X(bn_stats) X(bn_fwd_sync)   \
+	X(bn_bwd_stats) X(bn_bwd_sync) X(resample_fwd) X(resample_bwd) X(pool_global_fwd)    \
+	X(pool_global_bwd) X(wamp_fwd) X(wamp_bwd)                                          \
 	X(softmax_fwd) X(softmax_bwd) X(l2norm_fwd) X(l2norm_bwd) X(pdist_fwd) X(pdist_bwd)  \
 	X(chanmax_fwd) X(chanmax_bwd) X(ce_smooth) X(parsing_loss) X(triplet) X(adam)        \
 	X(rand_uniform) X(rand_normal) X(relu) X(relu_bwd) X(add) X(scale) X(axpy)           \

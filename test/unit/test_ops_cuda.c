@@ -2,14 +2,15 @@
  * tests: the CUDA backend against the CPU backend, op by op - every member of its table:
  * element-wise ops and bf16 rounding, concat/split, the losses, Adam and the random
  * streams, convolution (float and bf16), linear, batch norm (train, eval, saved, frozen,
- * fused ReLU, bf16 output, backward), resampling (nearest, bilinear both ways, a channel
- * slice), global pooling, WAMP, softmax, channel max, L2 norm, pairwise distances and max
- * pooling - on random inputs (quantised where ties matter), with the CPU as the oracle and
- * sentinels after every device output. Tolerances, per op: 0 (the same bits) where the
- * kernel runs the CPU's loop in the CPU's order (kernels/README.md); where cuDNN, cuBLAS or
- * a tree reduction sums in another order, atol + rtol |ref| sized to float32 rounding of
- * the sums involved (stated at each check). Skipped (TAP SKIP) in a CPU-only build or
- * without a GPU; DROP_TEST_STRICT=1 turns the skip into a failure.
+ * fused ReLU, bf16 output, backward; the --sync-bn ops cut at their sums), resampling
+ * (nearest, bilinear both ways, a channel slice), global pooling, WAMP, softmax, channel
+ * max, L2 norm, pairwise distances and max pooling - on random inputs (quantised where
+ * ties matter), with the CPU as the oracle and sentinels after every device output.
+ * Tolerances, per op: 0 (the same bits) where the kernel runs the CPU's loop in the CPU's
+ * order (kernels/README.md); where cuDNN, cuBLAS or a tree reduction sums in another
+ * order, atol + rtol |ref| sized to float32 rounding of the sums involved (stated at each
+ * check). Skipped (TAP SKIP) in a CPU-only build or without a GPU; DROP_TEST_STRICT=1
+ * turns the skip into a failure.
  * also requires: a CUDA device for anything but the skip
  */
 #include "config.h"
@@ -483,6 +484,140 @@ static void test_batchnorm(void)
 		}
 }
 
+/* The ops of --sync-bn (bn_sync.cu) against the CPU's (kernels/cpu/bn_sync.c) on
+ * test_batchnorm's shapes, with and without the fused ReLU, and a frozen beta (BNNeck)
+ * on the third. bn_stats and bn_bwd_stats sum in double in a tree, in another order than
+ * the CPU's serial sums: within 1e-9 + 1e-12 |ref| (at most 884 terms under 30 in size:
+ * the rounding bound n eps sum |terms| stays under 3e-9, the typical error near 1e-13);
+ * their float dgamma and dbeta within 1e-6 + 1e-6 |ref| (a rounding of nearly equal
+ * doubles). bn_fwd_sync and bn_bwd_sync given the CPU's sums compute the CPU's float
+ * expressions: the same values (0 tolerance). The batch is then cut in two parts as two
+ * processes hold it: the parts' sums added are the whole batch's (the tolerance above),
+ * and the second part normalised and differentiated with the whole batch's sums and
+ * count is the CPU's slice of the whole (0 tolerance). */
+static void test_bn_sync(void)
+{
+	struct drop_bn_desc shapes[3] = {
+		{ 3, 5, 7, 6, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
+		{ 17, 9, 1, 1, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
+		{ 4, 3, 17, 13, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
+	};
+	for (int si = 0; si < 3; si++)
+		for (int relu = 0; relu < 2; relu++) {
+			struct drop_bn_desc d = shapes[si], p0, p1;
+			d.relu = relu;
+			int C = d.c;
+			size_t hw = (size_t)d.h * d.w, n = (size_t)d.n * C * hw;
+			bool frozen = si == 2 && !relu;
+			double count = (double)d.n * hw;
+			p0 = d, p1 = d;
+			p0.n = d.n / 2, p1.n = d.n - p0.n;
+			size_t off = (size_t)p0.n * C * hw, n1 = n - off;
+			float *x = randv(n, 50), *dy = randv(n, 51), *ga = randv(C, 52), *be = randv(C, 53);
+			const float *bep = frozen ? NULL : be;
+			char tag[40], what[120];
+			snprintf(tag, sizeof tag, "%s%s%s", si == 1 ? "1-D" : "2-D", relu ? "+relu" : "",
+			         frozen ? " frozen beta" : "");
+			float *gx = dev_from(x, n), *gdy = dev_from(dy, n), *gga = dev_from(ga, C),
+			      *gbe = dev_from(be, C);
+			const float *gbep = frozen ? NULL : gbe;
+			double cs[32], gs[32], s0[32], s1[32];
+
+			/* forward sums, whole and in two parts */
+			drop_bn_stats_cpu(&d, x, cs);
+			gpu->bn_stats(&d, gx, gs);
+			snprintf(what, sizeof what, "bn_stats %s: sums of x and x^2", tag);
+			compare_d(what, gs, cs, 2 * C, 1e-9, 1e-12);
+			gpu->bn_stats(&p0, gx, s0);
+			gpu->bn_stats(&p1, gx + off, s1);
+			for (int i = 0; i < 2 * C; i++)
+				gs[i] = s0[i] + s1[i];
+			snprintf(what, sizeof what, "bn_stats %s: two parts' sums added", tag);
+			compare_d(what, gs, cs, 2 * C, 1e-9, 1e-12);
+
+			/* forward from the CPU's sums */
+			float rm[16], rv[16], sm[16], sd[16], *y = drop_malloc(n * sizeof *y);
+			for (int c = 0; c < C; c++)
+				rm[c] = 0.1f * c, rv[c] = 1.0f + 0.2f * c;
+			float *grm = dev_from(rm, C), *grv = dev_from(rv, C);
+			float *grm1 = dev_from(rm, C), *grv1 = dev_from(rv, C);
+			drop_bn_fwd_sync_cpu(&d, x, cs, count, ga, bep, rm, rv, y, sm, sd);
+			float *gy = dev_from(NULL, n), *gsm = dev_from(NULL, C), *gsd = dev_from(NULL, C);
+			gpu->bn_fwd_sync(&d, gx, cs, count, gga, gbep, grm, grv, gy, gsm, gsd);
+			float *gy1 = dev_from(NULL, n1), *gsm1 = dev_from(NULL, C),
+			      *gsd1 = dev_from(NULL, C);
+			gpu->bn_fwd_sync(&p1, gx + off, cs, count, gga, gbep, grm1, grv1, gy1, gsm1, gsd1);
+			struct { float *dev, *ref; size_t n; const char *name; } fw[] = {
+				{ gy, y, n, "y" },
+				{ grm, rm, C, "running mean" },
+				{ grv, rv, C, "running var" },
+				{ gsm, sm, C, "save_mean" },
+				{ gsd, sd, C, "save_invstd" },
+				{ gy1, y + off, n1, "second part's y" },
+				{ grm1, rm, C, "second part's running mean" },
+				{ grv1, rv, C, "second part's running var" },
+				{ gsm1, sm, C, "second part's save_mean" },
+				{ gsd1, sd, C, "second part's save_invstd" },
+			};
+			for (size_t k = 0; k < sizeof fw / sizeof fw[0]; k++) {
+				snprintf(what, sizeof what, "bn_fwd_sync %s: %s", tag, fw[k].name);
+				float *h = dev_back(fw[k].dev, fw[k].n, what);
+				compare_f(what, h, fw[k].ref, fw[k].n, 0, 0);
+				free(h);
+			}
+
+			/* backward sums (the CPU's statistics), whole and in two parts */
+			double cb[32], gb[32];
+			float dg[16], db[16];
+			drop_bn_bwd_stats_cpu(&d, x, dy, ga, bep, sm, sd, cb, dg, frozen ? NULL : db);
+			float mark[16];
+			for (int c = 0; c < C; c++)
+				mark[c] = 7.5f;
+			float *csm = dev_from(sm, C), *csd = dev_from(sd, C), *gdg = dev_from(NULL, C),
+			      *gdb = dev_from(mark, C);
+			gpu->bn_bwd_stats(&d, gx, gdy, gga, gbep, csm, csd, gb, gdg, frozen ? NULL : gdb);
+			snprintf(what, sizeof what, "bn_bwd_stats %s: sums of dy and dy xhat", tag);
+			compare_d(what, gb, cb, 2 * C, 1e-9, 1e-12);
+			snprintf(what, sizeof what, "bn_bwd_stats %s: dgamma", tag);
+			float *h = dev_back(gdg, C, what);
+			compare_f(what, h, dg, C, 1e-6, 1e-6);
+			free(h);
+			snprintf(what, sizeof what, "bn_bwd_stats %s: dbeta", tag);
+			h = dev_back(gdb, C, what);
+			if (frozen)
+				snprintf(what, sizeof what, "bn_bwd_stats %s: dbeta left as it was", tag);
+			compare_f(what, h, frozen ? mark : db, C, frozen ? 0 : 1e-6, frozen ? 0 : 1e-6);
+			free(h);
+			float *gdg1 = dev_from(NULL, C);
+			gpu->bn_bwd_stats(&p0, gx, gdy, gga, gbep, csm, csd, s0, gdg1, NULL);
+			gpu->bn_bwd_stats(&p1, gx + off, gdy + off, gga, gbep, csm, csd, s1, gdg1, NULL);
+			gpu->free(gdg1);
+			for (int i = 0; i < 2 * C; i++)
+				gb[i] = s0[i] + s1[i];
+			snprintf(what, sizeof what, "bn_bwd_stats %s: two parts' sums added", tag);
+			compare_d(what, gb, cb, 2 * C, 1e-9, 1e-12);
+
+			/* dx from the CPU's backward sums, whole and the second part */
+			float *dx = drop_malloc(n * sizeof *dx);
+			drop_bn_bwd_sync_cpu(&d, x, dy, ga, bep, sm, sd, cb, count, dx);
+			float *gdx = dev_from(NULL, n), *gdx1 = dev_from(NULL, n1);
+			gpu->bn_bwd_sync(&d, gx, gdy, gga, gbep, csm, csd, cb, count, gdx);
+			gpu->bn_bwd_sync(&p1, gx + off, gdy + off, gga, gbep, csm, csd, cb, count, gdx1);
+			snprintf(what, sizeof what, "bn_bwd_sync %s: dx", tag);
+			h = dev_back(gdx, n, what);
+			compare_f(what, h, dx, n, 0, 0);
+			free(h);
+			snprintf(what, sizeof what, "bn_bwd_sync %s: second part's dx", tag);
+			h = dev_back(gdx1, n1, what);
+			compare_f(what, h, dx + off, n1, 0, 0);
+			free(h);
+
+			gpu->free(gx), gpu->free(gdy), gpu->free(gga), gpu->free(gbe);
+			gpu->free(csm), gpu->free(csd);
+			free(x), free(dy), free(ga), free(be), free(y), free(dx);
+		}
+}
+
 /* Resampling: the CPU's taps and float expressions, and a gather in the scatter's order:
  * the same bits (0 tolerance), nearest x2 and bilinear up and down with both
  * align_corners, nearest and bilinear into a channel slice of a wider buffer (ctot: the
@@ -819,6 +954,7 @@ int main(void)
 	test_conv2d(true);
 	test_linear();
 	test_batchnorm();
+	test_bn_sync();
 	test_resample();
 	test_pool();
 	test_wamp();
