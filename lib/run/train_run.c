@@ -146,6 +146,10 @@ char *drop_train_meta(const struct drop_train_opts *o)
 		drop_json_key(&w, "bf16");
 		drop_json_int(&w, 1);
 	}
+	if (o->tf32) { /* the same: only when on */
+		drop_json_key(&w, "tf32");
+		drop_json_int(&w, 1);
+	}
 	drop_json_end_object(&w);
 	size_t len;
 	return drop_json_writer_take(&w, &len);
