@@ -762,7 +762,9 @@ static int evaluate(struct drop_model *m, const struct eval_data *ev,
 	struct drop_match_side q, g;
 	drop_match_side_init(&q, &qs);
 	drop_match_side_init(&g, &gs);
-	struct drop_match_opts mo = { MATCH_F | MATCH_P, m->cfg.vis_threshold, MATCH_EUCLIDEAN };
+	struct drop_match_opts mo = { .use = MATCH_F | MATCH_P,
+	                               .vis_threshold = m->cfg.vis_threshold,
+	                               .metric = MATCH_EUCLIDEAN };
 	size_t nq = qs.n, ng = gs.n;
 	float *dist = drop_malloc(nq * ng * sizeof *dist);
 	int32_t *rank = drop_malloc(nq * ng * sizeof *rank);
