@@ -38,6 +38,9 @@ struct drop_loader_config {
 	int ahead;                      /* batches prepared beyond the one held, >= 1 */
 	bool labels;                    /* read each sample's label file (must be set) */
 	int max_label;                  /* K: a label value above it is an error */
+	void *(*alloc_x)(size_t bytes); /* the batches' image buffers (x) come from it and go */
+	void (*free_x)(void *p);        /* back to free_x: page-locked memory a GPU copies
+	                                 * fastest (lib/run/stage.h); both NULL: drop_malloc */
 };
 
 /* A batch. Valid until the next drop_loader_next() or drop_loader_close(). */

@@ -26,6 +26,7 @@
 #include "../io/png.h"
 #include "../core/progress.h"
 #include "../io/walk.h"
+#include "stage.h"
 
 const char *const drop_embed_dump_names[] = { "preid", "parsing", "p1", "p2", "p3", "p4",
                                               NULL };
@@ -461,14 +462,17 @@ static int output_error(const struct run *r)
 	return drop_fail("%s: %s", r->o->output ? r->o->output : "output", drop_errmsg());
 }
 
-static int run_batches(struct run *r, struct drop_loader *L, float *x_dev, size_t xbytes_per)
+static int run_batches(struct run *r, struct drop_loader *L, struct drop_stage *st)
 {
 	struct drop_progress *pg = drop_progress_start("images", r->in->ds.n, r->o->progress);
 	const struct drop_batch *b;
-	int got, rc = 0;
-	while (!rc && (got = drop_loader_next(L, &b)) == 1) {
-		r->be->to_device(x_dev, b->x, (size_t)b->n * xbytes_per);
-		const struct drop_model_out *y = drop_model_forward(r->m, x_dev, b->n, false);
+	int got = 0, rc = 0;
+	while (!rc) {
+		drop_stage_wait(st); /* the loader may now reuse the last batch's buffer */
+		if ((got = drop_loader_next(L, &b)) != 1)
+			break;
+		const struct drop_model_out *y =
+			drop_model_forward(r->m, drop_stage_images(st, b), b->n, false);
 		if (r->o->dump == DROP_DUMP_NONE)
 			rc = write_embeddings(r, y, b);
 		else
@@ -517,17 +521,18 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 	}
 	struct drop_loader_config lc = { .threads = o->threads, .ahead = 2 };
 	drop_aug_defaults(&lc.aug, m->cfg.height, m->cfg.width, false);
+	drop_stage_loader(&lc, m->be);
 	struct drop_loader *L = drop_loader_open(&in->ds, NULL, n, cap, &lc);
 	if (!L) {
 		run_free(&r);
 		return -1;
 	}
-	size_t xper = (size_t)3 * m->cfg.height * m->cfg.width * sizeof(float);
-	float *x_dev = m->be->alloc((size_t)cap * xper);
+	struct drop_stage st;
+	drop_stage_open(&st, m->be, (size_t)3 * m->cfg.height * m->cfg.width * sizeof(float), cap);
 	double t0 = drop_now();
-	int rc = run_batches(&r, L, x_dev, xper);
+	int rc = run_batches(&r, L, &st);
 	double dt = drop_now() - t0;
-	m->be->free(x_dev);
+	drop_stage_close(&st);
 	drop_loader_close(L);
 	if (!rc && drop_npy_writer_close(&r.nw))
 		rc = output_error(&r);
