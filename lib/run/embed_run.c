@@ -578,6 +578,7 @@ int drop_embed(const struct drop_embed_job *j, const struct drop_backend *be)
 	if (drop_model_load(j->model, be, &m))
 		return drop_fail("%s: %s", j->model, drop_errmsg());
 	drop_graph_set_bf16(m.graph, j->bf16);
+	drop_debug("model: %.3f GFLOP an image (its convolutions)", drop_graph_flops(m.graph) / 1e9);
 	int rc = 0;
 	if (j->size_h && (j->size_h != m.cfg.height || j->size_w != m.cfg.width))
 		rc = drop_fail("--size %dx%d: %s takes %dx%d images", j->size_h, j->size_w, j->model,

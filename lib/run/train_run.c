@@ -941,6 +941,8 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 		goto out_data;
 	drop_graph_set_recompute(m.graph, o.recompute ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_CHEAP);
 	drop_model_fuse_adam(&m);
+	drop_debug("model: %.3f GFLOP an image forward, about 3 times that a training step "
+	           "(its convolutions)", drop_graph_flops(m.graph) / 1e9);
 	if (drop_graph_set_bf16(m.graph, o.bf16))
 		goto out_model;
 	if (m.hf * DROP_AUG_LABEL_STRIDE != o.model.height ||
