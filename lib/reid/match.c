@@ -60,9 +60,18 @@ static float normalise(float *x, size_t D)
 	return (float)s2;
 }
 
+/* A device's copies of a side's vectors, as a gallery: vec[v] (n, D) or NULL until one is
+ * needed (distances_device). */
+struct drop_match_devcopy {
+	const struct drop_backend *be;
+	float **vec;             /* (nvec,) */
+};
+
 void drop_match_side_init(struct drop_match_side *m, struct drop_embedding_set *s)
 {
 	m->s = s;
+	m->dev = drop_calloc(1, sizeof *m->dev);
+	m->dev->vec = drop_calloc(s->nvec ? s->nvec : 1, sizeof *m->dev->vec);
 	m->sq = drop_calloc(s->nvec ? s->nvec : 1, sizeof *m->sq);
 	for (size_t v = 0; v < s->nvec; v++) {
 		if (!s->vec || !s->vec[v]) /* no records read: no vectors */
@@ -78,6 +87,12 @@ void drop_match_side_init(struct drop_match_side *m, struct drop_embedding_set *
 
 void drop_match_side_free(struct drop_match_side *m)
 {
+	for (size_t v = 0; m->dev && v < m->s->nvec; v++)
+		if (m->dev->vec[v])
+			m->dev->be->free(m->dev->vec[v]);
+	if (m->dev)
+		free(m->dev->vec);
+	free(m->dev);
 	for (size_t v = 0; m->sq && v < m->s->nvec; v++)
 		free(m->sq[v]);
 	free(m->sq);
@@ -271,13 +286,33 @@ size_t drop_match_device_block(size_t budget, size_t fixed, size_t per_item, siz
 	return n < all ? n : all;
 }
 
+/* Gallery side g's vector slot v on be (n, D): copied at its first use and kept with the
+ * side (drop_match_side_free frees it), so the blocks of queries that follow find it there;
+ * NULL where the side keeps no copies (a view) or keeps another backend's. */
+static const float *resident(const struct drop_match_side *g, const struct drop_backend *be,
+                             size_t v)
+{
+	struct drop_match_devcopy *dc = g->dev;
+	if (!dc || (dc->be && dc->be != be))
+		return NULL;
+	dc->be = be;
+	if (!dc->vec[v]) {
+		size_t bytes = g->s->n * g->s->D * sizeof(float);
+		dc->vec[v] = be->alloc(bytes);
+		be->to_device(dc->vec[v], g->s->vec[v], bytes);
+	}
+	return dc->vec[v];
+}
+
 /* Every distance through a device's memory (be->host_memory false): the queries' slot
  * vectors copied once; then the gallery in blocks of whole chunks that fit the budget
  * (o->device_budget, else DROP_MATCH_DEVICE_BUDGET), so a gallery larger than the
- * device's memory still matches. Per block: its vectors copied in, each chunk's GEMM of
- * each slot (the host path's very call: the same shapes and operands) into device memory,
- * every dot product of the block copied back at once, then the chunks folded into
- * distances on the host by OpenMP workers, as on the host path. */
+ * device's memory still matches. A gallery that fits whole is one block, copied once and
+ * kept with its side for the next blocks of queries (resident). Per block: its vectors
+ * copied in, each chunk's GEMM of each slot (the host path's very call: the same shapes
+ * and operands) into device memory, every dot product of the block copied back at once,
+ * then the chunks folded into distances on the host by OpenMP workers, as on the host
+ * path. */
 static void distances_device(const struct drop_backend *be, const struct drop_match_opts *o,
                              const struct drop_match_side *q, const struct drop_match_side *g,
                              const struct slot *slots, size_t nslots, float *dist)
@@ -292,8 +327,9 @@ static void distances_device(const struct drop_backend *be, const struct drop_ma
 	size_t budget = o->device_budget ? o->device_budget : DROP_MATCH_DEVICE_BUDGET;
 	size_t nbg = drop_match_device_block(budget, rows * D * sizeof(float),
 	                                     (nslots * D + rows) * sizeof(float), ng);
+	bool whole = nbg >= ng && resident(g, be, slots[0].v); /* one block, kept */
 	float *qd = be->alloc((rows ? rows : 1) * D * sizeof *qd);         /* (rows, D) */
-	float *gd = be->alloc(nslots * nbg * D * sizeof *gd);              /* (nslots, nbg, D) */
+	float *gd = whole ? NULL : be->alloc(nslots * nbg * D * sizeof *gd); /* (nslots, nbg, D) */
 	float *dd = be->alloc((rows ? rows : 1) * nbg * sizeof *dd);       /* (rows, nbg) */
 	float *dh = drop_malloc((rows ? rows : 1) * nbg * sizeof *dh);     /* dd's copy */
 	for (size_t s = 0; s < nslots; s++)
@@ -309,10 +345,14 @@ static void distances_device(const struct drop_backend *be, const struct drop_ma
 		 * is (n_s, nc) at row0[s] nb + n_s c0, as the host path's dots */
 		for (size_t s = 0; s < nslots; s++) {
 			const struct slot *sl = &slots[s];
-			float *gv = gd + s * nbg * D;
+			const float *gv = gd + s * nbg * D;
 			if (!sl->n)
 				continue;
-			be->to_device(gv, gs->vec[sl->v] + b0 * D, nb * D * sizeof *gd);
+			if (whole)
+				gv = resident(g, be, sl->v);
+			else
+				be->to_device(gd + s * nbg * D, gs->vec[sl->v] + b0 * D,
+				              nb * D * sizeof *gd);
 			for (size_t c0 = 0; c0 < nb; c0 += GALLERY_CHUNK) {
 				size_t nc = nb - c0 < GALLERY_CHUNK ? nb - c0 : GALLERY_CHUNK;
 				be->sgemm(false, true, (int)sl->n, (int)nc, (int)D, 1.0f,
@@ -349,7 +389,8 @@ static void distances_device(const struct drop_backend *be, const struct drop_ma
 	}
 	drop_blas_set_threads(blas_threads);
 	be->free(qd);
-	be->free(gd);
+	if (gd)
+		be->free(gd);
 	be->free(dd);
 	free(dh);
 	free(row0);

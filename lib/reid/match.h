@@ -61,6 +61,9 @@ unsigned drop_match_kinds(unsigned use);
 struct drop_match_side {
 	struct drop_embedding_set *s;
 	float **sq;              /* (s->nvec,) each (s->n,) |x|^2 after normalising, or NULL */
+	struct drop_match_devcopy *dev; /* a device's copies of the vectors, kept while the side
+	                          * lives once a match on the device had room for them (match.c);
+	                          * NULL: none */
 };
 
 /* Normalise every vector of s in place and compute the squared norms. */
