@@ -42,6 +42,8 @@ static void usage(int status)
 	       "                           embeddings: preid, parsing, p1, p2, p3 or p4\n"
 	       "      --bf16               convolutions multiply in bfloat16 (faster; needs\n"
 	       "                           AVX512-BF16 or AMX)\n"
+	       "      --tf32               TF32 products in convolutions and matrix products\n"
+	       "                           (--device cuda only; faster, 10-bit mantissas)\n"
 	       "      --max-pixels N       refuse images of more than N pixels (default\n"
 	       "                           16000000)\n"
 	       "\n" DROP_COMMON_HELP);
@@ -56,6 +58,7 @@ enum {
 	OPT_MASKS_SIZE,
 	OPT_DUMP,
 	OPT_BF16,
+	OPT_TF32,
 };
 
 static const struct option longopts[] = {
@@ -68,6 +71,7 @@ static const struct option longopts[] = {
 	{ "masks-size", required_argument, NULL, OPT_MASKS_SIZE },
 	{ "dump", required_argument, NULL, OPT_DUMP },
 	{ "bf16", no_argument, NULL, OPT_BF16 },
+	{ "tf32", no_argument, NULL, OPT_TF32 },
 	DROP_MAX_PIXELS_LONGOPT,
 	DROP_COMMON_LONGOPTS,
 };
@@ -129,6 +133,9 @@ static void parse_args(int argc, char **argv, struct drop_embed_job *o,
 		case OPT_BF16:
 			o->bf16 = true;
 			break;
+		case OPT_TF32:
+			o->tf32 = true;
+			break;
 		default:
 			drop_common_option(common, c, optarg, usage);
 		}
@@ -155,6 +162,7 @@ int main(int argc, char **argv)
 	o.run.threads = common.threads > 0 ? common.threads : cores > 0 ? (int)cores : 1;
 
 	const struct drop_backend *be = drop_common_backend(&common);
+	drop_common_tf32(be, o.tf32);
 	if (drop_embed_backend_check(&o, be))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
 	o.run.output = strcmp(o.output, "-") ? o.output : "stdout"; /* in messages */

@@ -218,6 +218,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o, &common);
 	drop_common_finish(&common);
 	o.run.progress = drop_progress_wanted(&common);
+	o.run.m.be = drop_common_backend(&common);
 
 	const char *file;
 	if (drop_matchrun(&o.run, o.gallery, o.query, o.output, &file))

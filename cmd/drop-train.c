@@ -60,6 +60,8 @@ static void usage(int status)
 	       "      --recompute        less memory: run all convolutions again in backward\n"
 	       "      --bf16             convolutions multiply in bfloat16 (faster; needs\n"
 	       "                         AVX512-BF16 or AMX)\n"
+	       "      --tf32             TF32 products in convolutions and matrix products\n"
+	       "                         (--device cuda only; faster, 10-bit mantissas)\n"
 	       "      --sync-bn          under mpirun: batch norm over the global batch\n"
 	       "      --resume FILE      continue from a checkpoint of this command\n"
 	       "      --save-every N     epochs between checkpoints (default 1)\n"
@@ -78,7 +80,7 @@ enum {
 	OPT_NO_DECOUPLE, OPT_NO_PPE, OPT_TRIPLET, OPT_SS_GAMMA, OPT_PEMB, OPT_HP_WEIGHT,
 	OPT_HP_CHANNELS, OPT_VIS_THRESHOLD, OPT_BATCH, OPT_INSTANCES, OPT_EPOCHS, OPT_LR,
 	OPT_WEIGHT_DECAY, OPT_WARMUP, OPT_WARMUP_FACTOR, OPT_STEPS, OPT_GAMMA, OPT_FLIP, OPT_PAD, OPT_ERASE, OPT_LABEL_SMOOTH,
-	OPT_SEED, OPT_RECOMPUTE, OPT_BF16, OPT_SYNC_BN, OPT_RESUME, OPT_SAVE_EVERY, OPT_LOG, OPT_LOG_EVERY, OPT_EVAL, OPT_EVAL_EVERY,
+	OPT_SEED, OPT_RECOMPUTE, OPT_BF16, OPT_TF32, OPT_SYNC_BN, OPT_RESUME, OPT_SAVE_EVERY, OPT_LOG, OPT_LOG_EVERY, OPT_EVAL, OPT_EVAL_EVERY,
 };
 
 static const struct option longopts[] = {
@@ -116,6 +118,7 @@ static const struct option longopts[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "recompute", no_argument, NULL, OPT_RECOMPUTE },
 	{ "bf16", no_argument, NULL, OPT_BF16 },
+	{ "tf32", no_argument, NULL, OPT_TF32 },
 	{ "sync-bn", no_argument, NULL, OPT_SYNC_BN },
 	{ "resume", required_argument, NULL, OPT_RESUME },
 	{ "save-every", required_argument, NULL, OPT_SAVE_EVERY },
@@ -231,6 +234,7 @@ static void parse_args(int argc, char **argv, struct drop_train_opts *o,
 			break;
 		case OPT_RECOMPUTE: o->recompute = true; break;
 		case OPT_BF16: o->bf16 = true; break;
+		case OPT_TF32: o->tf32 = true; break;
 		case OPT_SYNC_BN: o->sync_bn = true; break;
 		case OPT_RESUME: o->resume = optarg; break;
 		case OPT_SAVE_EVERY:
@@ -288,6 +292,7 @@ int main(int argc, char **argv)
 	o.progress = drop_progress_wanted(&common);
 	o.report = stdout;
 	const struct drop_backend *be = drop_common_backend(&common);
+	drop_common_tf32(be, o.tf32);
 	if (drop_train_backend_check(&o, be))
 		drop_die(DROP_EXIT_NODEVICE, "%s", drop_errmsg());
 	int rc = drop_train(&o, be);

@@ -29,7 +29,7 @@ _drop() {
               --dim --init --no-decouple --no-ppe --triplet --ss-gamma --label-smooth --pemb --hp-weight
               --hp-channels --vis-threshold --batch --instances --epochs --lr --weight-decay
               --warmup --warmup-factor --steps --gamma --flip --pad --erase --seed --recompute
-              --bf16 --sync-bn --resume --save-every --log --log-every --eval --eval-every --max-pixels"
+              --bf16 --tf32 --sync-bn --resume --save-every --log --log-every --eval --eval-every --max-pixels"
         case $prev in
         -d | --dataset)
             words="market1501 dukemtmcreid occluded_duke occluded_reid p_dukemtmc_reid" ;;
@@ -48,7 +48,7 @@ _drop() {
         ;;
     drop-embed)
         opts="-m --model -o --output --batch --size --list --masks --masks-size --dump --bf16
-              --max-pixels"
+              --tf32 --max-pixels"
         case $prev in
         -m | --model) filter='!*.safetensors' ;;
         -o | --output) filter='!*.npy' ;;

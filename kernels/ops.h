@@ -195,6 +195,16 @@ struct drop_backend {
 	void (*to_device)(void *dst, const void *src, size_t bytes);   /* host -> backend */
 	void (*to_host)(void *dst, const void *src, size_t bytes);     /* backend -> host */
 	void (*sync)(void);
+	/* Host memory for buffers the backend copies from: page-locked on CUDA
+	 * (cudaMallocHost), which DMA reads at full speed with no staging copy, and which
+	 * to_device_async needs; the CPU's own allocation elsewhere (optional, both or neither:
+	 * else malloc). The loader's batches (lib/run/stage.h). */
+	void *(*alloc_host)(size_t bytes);
+	void (*free_host)(void *p);
+	/* host -> backend without waiting (optional: else to_device): ordered before every
+	 * later op and copy, so the ops that read dst see its bytes; src comes from
+	 * alloc_host and must stay unchanged until the next sync. */
+	void (*to_device_async)(void *dst, const void *src, size_t bytes);
 	/* Free every cached plan and the scratch memory (optional). */
 	void (*release)(void);
 	/* Allow TF32 tensor-core math (10-bit mantissa products, float32 sums) in the

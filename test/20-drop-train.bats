@@ -6,7 +6,9 @@
 # uninterrupted result) on the Occluded-Duke layout with --eval, --epochs 0, --init by
 # name, bad input (missing label, corrupt image, unknown dataset, incompatible or foreign
 # --resume, --init matching nothing), --recompute (the same run within rounding, resumable
-# either way), --bf16 (recorded, resumes exactly), usage errors, the man page's examples.
+# either way), --bf16 (recorded, resumes exactly), --tf32 (a usage error on the CPU; in the
+# metadata, resumed only with it; on a GPU when there is one), usage errors, the man
+# page's examples.
 # also requires: /usr/bin/python3 with numpy and PIL (scripts/make-synthetic-reid; skipped
 # without them, a failure under DROP_TEST_STRICT=1) and json, drop-labels, cmp, grep
 
@@ -221,6 +223,47 @@ for other in sys.argv[4:]:
     drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/b.st" --epochs 2 --resume "$T/b.st" --bf16
     drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/c.st" --epochs 2 --bf16
     cmp "$T/b.st" "$T/c.st"
+}
+
+@test "--tf32: a usage error on the CPU backends; a checkpoint made with it resumes only with it" {
+    for dev in cpu cpu-strict; do
+        run --separate-stderr drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/t.st" --epochs 1 \
+            --tf32 --device "$dev"
+        [ "$status" = 2 ]
+        [[ "$stderr" == *"--tf32: the $dev backend has no TF32 math"* ]]
+        [ ! -e "$T/t.st" ]
+    done
+    # the metadata field: a CPU checkpoint given the "tf32":1 a GPU run records
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/a.st" --epochs 1
+    /usr/bin/python3 -c '
+import json, sys
+b = open(sys.argv[1], "rb").read()
+n = int.from_bytes(b[:8], "little")
+head = json.loads(b[8:8 + n])
+meta = head["__metadata__"]
+assert meta["train"].endswith("}") and "tf32" not in meta["train"], meta["train"]
+meta["train"] = meta["train"][:-1] + ",\"tf32\":1}"
+h = json.dumps(head).encode()
+h += b" " * (-len(h) % 8)
+open(sys.argv[2], "wb").write(len(h).to_bytes(8, "little") + h + b[8 + n:])
+' "$T/a.st" "$T/t.st"
+    run --separate-stderr drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/t.st" --epochs 2 \
+        --resume "$T/t.st"
+    [ "$status" = 1 ]
+    [[ "$stderr" == *"incompatible checkpoint: it was trained with --tf32, this run is not"* ]]
+}
+
+@test "--tf32 on the GPU: recorded in the checkpoint, resumed only with it" {
+    require_cuda
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/t.st" --epochs 1 --tf32 --device cuda
+    grep -aq 'erase\\":0.5,\\"tf32\\":1}' "$T/t.st"
+    run --separate-stderr drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/t.st" --epochs 2 \
+        --resume "$T/t.st" --device cuda
+    [ "$status" = 1 ]
+    [[ "$stderr" == *"incompatible checkpoint: it was trained with --tf32"* ]]
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/t.st" --epochs 2 --resume "$T/t.st" --tf32 \
+        --device cuda
+    grep -aq 'tf32\\":1}' "$T/t.st"
 }
 
 @test "usage errors exit 2" {

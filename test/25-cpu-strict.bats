@@ -5,8 +5,8 @@
 # fresh, --resume mid-way, --log, --eval on a dataset layout, --recompute, --init,
 # --epochs 0, the part-averaged triplet without the PPE, the coupled model without a
 # bank, --bf16 where the CPU has it, resnet50-ibn), drop-embed (embeddings with a short
-# last batch, --masks, --dump, two threads) and drop-match | drop-score, which compute on
-# the CPU whatever the device. A run under cpu-strict aborts on the first violation
+# last batch, --masks, --dump, two threads) and drop-match (its products on device memory,
+# every --use, --rerank, two threads) | drop-score. A run under cpu-strict aborts on the first violation
 # (test/unit/test_strict.c checks that), so a pass here also says that lib/ never handed a
 # host pointer to an op or read device memory directly on these paths. DROP_DEVICE chooses
 # the backend as --device does.
@@ -131,16 +131,25 @@ log_values() {
     done
 }
 
-@test "drop-match | drop-score under DROP_DEVICE=cpu-strict: the same bytes (both run on the CPU)" {
-    drop-synth-embed -n 60 --parts 4 --dim 32 --ids 12 --noise 1.5 -o "$T/g.npy"
-    drop-synth-embed -n 20 --parts 4 --dim 32 --ids 12 --noise 1.5 --first 1000 -o "$T/q.npy"
-    local dev
+@test "drop-match | drop-score under DROP_DEVICE=cpu-strict: the same bytes" {
+    # a gallery of several chunks (256) with a short last one: the products on device
+    # memory, copied back a block at a time (lib/reid/match.c)
+    drop-synth-embed -n 600 --parts 4 --dim 32 --ids 40 --noise 1.5 -o "$T/g.npy"
+    drop-synth-embed -n 30 --parts 4 --dim 32 --ids 40 --noise 1.5 --first 1000 -o "$T/q.npy"
+    local dev use
     for dev in cpu cpu-strict; do
         DROP_DEVICE=$dev drop-match "$T/g.npy" "$T/q.npy" | DROP_DEVICE=$dev drop-score \
             > "$T/s.$dev.txt"
-        DROP_DEVICE=$dev drop-match --text "$T/g.npy" "$T/q.npy" > "$T/t.$dev.txt"
+        for use in F+P G P; do
+            drop-match --device $dev --threads 2 --use $use --matrix "$T/g.npy" "$T/q.npy" \
+                > "$T/m.$use.$dev.npy"
+        done
+        DROP_DEVICE=$dev drop-match --text --rerank "$T/g.npy" "$T/q.npy" > "$T/t.$dev.txt"
     done
     cmp "$T/s.cpu.txt" "$T/s.cpu-strict.txt"
+    for use in F+P G P; do
+        cmp "$T/m.$use.cpu.npy" "$T/m.$use.cpu-strict.npy"
+    done
     cmp "$T/t.cpu.txt" "$T/t.cpu-strict.txt"
     grep -q 'mAP' "$T/s.cpu-strict.txt"
 }

@@ -3,7 +3,7 @@
 # model), pid/camid from file names, TSV lists and stdin, input order (folders sorted,
 # operands in order), the same bytes for the same threads and batch, the same rankings and
 # near-zero distances across --threads and --batch, --masks PNGs (names, sizes, palette),
-# --dump shapes, --bf16 (within rounding of float), -o, --size, the drop-embed |
+# --dump shapes, --bf16 (within rounding of float), --tf32 (a usage error on the CPU), -o, --size, the drop-embed |
 # drop-match | drop-score pipeline, bad inputs (missing or incompatible model, corrupt
 # image, unknown option), man examples.
 # also requires: drop-test-model and drop-test-png (test/tools), drop-match, drop-score,
@@ -248,6 +248,15 @@ $I/query/0002_c3_f0000002.jpg"
     [ "$(wc -l < "$T/self")" -eq 6 ]
     run awk -F'\t' '$4 >= 0.02' "$T/self"
     assert_output ""
+}
+
+@test "--tf32: a usage error on the CPU backends, nothing written" {
+    for dev in cpu cpu-strict; do
+        run --separate-stderr embed --tf32 --device "$dev" -m "$M" "$I"
+        [ "$status" = 2 ]
+        [[ "$stderr" == *"--tf32: the $dev backend has no TF32 math"* ]]
+        assert_output ""
+    done
 }
 
 @test "-o writes a file; --size must be the model's" {

@@ -7,7 +7,8 @@
 # (--sheet: its size, every frame's colour against --text's same-id column, the images
 # drawn, the other outputs unchanged, missing and bad images, --sheet-root, its usage
 # errors); re-ranking (--rerank: the matrix against NumPy's, every output, threads,
-# blocks, lambda 1, its usage errors); the man page examples.
+# blocks, lambda 1, its usage errors); --device cuda against the CPU (on a GPU); the man
+# page examples.
 # (The distances themselves are checked against NumPy and a double-precision reference by
 # test/unit/test_match.c.)
 # also requires: drop-synth-embed and drop-test-png (test/tools), drop-score for the pipe
@@ -104,6 +105,37 @@ have_score() {
     drop-match --text --top 300 --block 1 "$T/g.npy" "$T/q.npy" | cut -f 1-3 > "$T/b1.tsv"
     drop-match --text --top 300 --block 1000 "$T/g.npy" "$T/q.npy" | cut -f 1-3 > "$T/b2.tsv"
     cmp "$T/b1.tsv" "$T/b2.tsv"
+}
+
+@test "--device cuda: the CPU's distances within 1e-5 and its ranked lists up to ties" {
+    require_cuda
+    make_data
+    local dev
+    for dev in cpu cuda; do
+        drop-match --device $dev --matrix "$T/g.npy" "$T/q.npy" > "$T/m.$dev.npy"
+        drop-match --device $dev --text --top 300 "$T/g.npy" "$T/q.npy" > "$T/t.$dev.tsv"
+    done
+    run /usr/bin/python3 -c '
+import struct, sys
+def matrix(path):
+    b = open(path, "rb").read()
+    n = int.from_bytes(b[8:10], "little")
+    v = struct.unpack("<%df" % ((len(b) - 10 - n) // 4), b[10 + n:])
+    return [v[i:i + 300] for i in range(0, len(v), 300)]
+cpu, gpu = matrix(sys.argv[1]), matrix(sys.argv[2])
+assert len(cpu) == len(gpu) == 100
+err = max(abs(a - b) for r, s in zip(cpu, gpu) for a, b in zip(r, s))
+assert err <= 1e-5, err
+rows = [[l.split("\t") for l in open(f)] for f in sys.argv[3:5]]
+index = [{l.split("\t")[0]: i for i, l in enumerate(open(f))} for f in sys.argv[5:7]]
+assert len(rows[0]) == len(rows[1]) == 100 * 300
+for a, b in zip(*rows):  # query, rank, gallery item, distance
+    assert a[:2] == b[:2] and abs(float(a[3]) - float(b[3])) <= 2e-5, (a, b)
+    if a[2] != b[2]:  # another item at this rank: a tie within the rounding
+        q, g = index[0][a[0]], index[1][b[2]]
+        assert abs(cpu[q][g] - float(a[3])) <= 2e-5, (a, b)
+' "$T/m.cpu.npy" "$T/m.cuda.npy" "$T/t.cpu.tsv" "$T/t.cuda.tsv" "$T/q.tsv" "$T/g.tsv"
+    assert_success
 }
 
 @test "the ranked-list stream scores as its distance matrix does, through pipes too" {

@@ -84,6 +84,24 @@ static void cuda_to_host(void *dst, const void *src, size_t bytes)
 }
 static void cuda_sync(void) { CUDA_CHECK(cudaDeviceSynchronize()); }
 
+/* Page-locked host memory: DMA reads it directly (about twice pageable memory's rate) and
+ * cudaMemcpyAsync from it returns at once. Not enough of it exits as device memory does. */
+static void *cuda_alloc_host(size_t bytes)
+{
+	void *p = NULL;
+	cudaError_t err = cudaMallocHost(&p, bytes ? bytes : 1);
+	if (err == cudaErrorMemoryAllocation)
+		drop_oom(bytes);
+	CUDA_CHECK(err);
+	return p;
+}
+static void cuda_free_host(void *p) { CUDA_CHECK(cudaFreeHost(p)); }
+/* On the default stream, as every op: ordered before the ops that follow. */
+static void cuda_to_device_async(void *dst, const void *src, size_t bytes)
+{
+	CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, 0));
+}
+
 /* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands. */
 extern "C" void drop_sgemm_cuda(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                                 const float *a, int lda, const float *b, int ldb, float beta,
@@ -153,6 +171,9 @@ extern "C" void drop_backend_cuda_fill(struct drop_backend *b)
 	b->to_device = cuda_to_device;
 	b->to_host = cuda_to_host;
 	b->sync = cuda_sync;
+	b->alloc_host = cuda_alloc_host;
+	b->free_host = cuda_free_host;
+	b->to_device_async = cuda_to_device_async;
 	b->release = cuda_release;
 	b->sgemm = drop_sgemm_cuda;
 	b->convert = drop_convert_cuda;

@@ -696,6 +696,11 @@ static void build(void)
 	strict.to_device = drop_strict_to_device;
 	strict.to_host = drop_strict_to_host;
 	strict.sync = s_sync;
+	/* Host memory (the CPU's own): handing it to an op is a violation, as any host
+	 * pointer is. The asynchronous copy is the checked synchronous one. */
+	strict.alloc_host = c->alloc_host;
+	strict.free_host = c->free_host;
+	strict.to_device_async = drop_strict_to_device;
 	/* A member the CPU leaves NULL stays NULL. */
 #define WRAP(op) strict.op = c->op ? s_##op : NULL
 	WRAP(sgemm);

@@ -157,7 +157,10 @@ void drop_loader_close(struct drop_loader *L)
 		return;
 	stop_workers(L);
 	for (int i = 0; i < L->nslots; i++) {
-		free(L->slots[i].x);
+		if (L->c.free_x)
+			L->c.free_x(L->slots[i].x);
+		else
+			free(L->slots[i].x);
 		free(L->slots[i].labels);
 		free(L->slots[i].err);
 	}
@@ -173,6 +176,7 @@ void drop_loader_close(struct drop_loader *L)
 struct drop_loader *drop_loader_open(const struct drop_dataset *ds, const size_t *order,
                                      size_t n, int batch, const struct drop_loader_config *c)
 {
+	DROP_ASSERT(!c->alloc_x == !c->free_x, "loader: alloc_x and free_x go together");
 	if (n == 0 || batch < 1 || c->threads < 1 || c->ahead < 1 || c->aug.h < 4 ||
 	    c->aug.w < 4) {
 		drop_fail("loader: bad arguments (images %zu, batch %d, threads %d, ahead %d, "
@@ -206,7 +210,8 @@ struct drop_loader *drop_loader_open(const struct drop_dataset *ds, const size_t
 	L->slots = drop_calloc((size_t)L->nslots, sizeof *L->slots);
 	for (int i = 0; i < L->nslots; i++) {
 		L->slots[i].batch = SIZE_MAX;
-		L->slots[i].x = drop_malloc(cap * L->xsize * sizeof(float));
+		size_t xbytes = cap * L->xsize * sizeof(float);
+		L->slots[i].x = c->alloc_x ? c->alloc_x(xbytes) : drop_malloc(xbytes);
 		L->slots[i].labels = c->labels ? drop_malloc(cap * L->lsize) : NULL;
 	}
 	pthread_mutex_init(&L->mu, NULL);

@@ -44,6 +44,9 @@ struct drop_loader_config {
 	 * batches of place_batch, each slice starting place_offset into its batch: position
 	 * j draws as place (j / batch) place_batch + place_offset + j % batch. */
 	int place_batch, place_offset;
+	void *(*alloc_x)(size_t bytes); /* the batches' image buffers (x) come from it and go */
+	void (*free_x)(void *p);        /* back to free_x: page-locked memory a GPU copies
+	                                 * fastest (lib/run/stage.h); both NULL: drop_malloc */
 };
 
 /* The place in the global sequence whose draws position j takes (see place_batch). */

@@ -315,6 +315,18 @@ static int conv_flops(const struct drop_graph *g, const struct drop_node *nd)
 	return 2 * g->v[nd->in[0]].t.c * nd->k * nd->k;
 }
 
+double drop_graph_flops(const struct drop_graph *g)
+{
+	double f = 0;
+	for (int i = 0; i < g->nn; i++) {
+		const struct drop_node *nd = &g->nd[i];
+		const struct drop_tensor *y = &g->v[nd->out].t;
+		if (nd->op == DROP_NODE_CONV)
+			f += (double)conv_flops(g, nd) * y->c * y->h * y->w;
+	}
+	return f;
+}
+
 static int new_buf(struct drop_graph *g, size_t bytes, int first, int last)
 {
 	if (g->nbuf == g->capbuf) {

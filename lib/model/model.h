@@ -173,6 +173,11 @@ void drop_graph_output(struct drop_graph *g, int v);
 void drop_graph_keep(struct drop_graph *g, int v);
 /* A value's data tensor under the current plan (NULL data when not live). */
 struct drop_tensor *drop_graph_data(struct drop_graph *g, int v);
+/* Floating-point operations of one image's forward pass through the graph's convolutions,
+ * 2 Cin k^2 a output element (multiply-adds x 2; taps on the padding counted): nearly all
+ * of the model's work. A training step does about 3 times as many (the two backward
+ * passes), more with recomputation. The benchmarks' fraction of a machine's peak. */
+double drop_graph_flops(const struct drop_graph *g);
 
 /* ---- The model (net.c) ------------------------------------------------------------------- */
 

@@ -6,10 +6,14 @@
  * part, only the queries whose part is visible, gathered beforehand), turns the products
  * into distances, folds them into the running sum and count of each pair, then writes the
  * means. The chunking depends only on the gallery size, never on the thread count.
- * The GEMM is the CPU backend table's (every buffer here is host memory), run with the
- * BLAS's own threads set to 1 for the parallel region and put back after it.
- * Not here: reading records, output formats, a GPU path (another backend table's GEMM would
- * fit, on device copies of the embeddings).
+ * The GEMM is the chosen backend table's (drop_match_opts.be, else the CPU's). On host
+ * memory (the CPU) it runs in those workers, with the BLAS's own threads set to 1 for the
+ * parallel region and put back after it. A device (CUDA; cpu-strict, which checks the
+ * discipline) gets copies instead: the queries once, the gallery in blocks sized to a
+ * memory budget; each chunk's GEMM is the same call on device memory, the products come
+ * back a block at a time, and the workers fold them on the host as above (see
+ * distances_device). The ranking is on the host either way, on the rows of distances.
+ * Not here: reading records, output formats.
  */
 #include "match.h"
 #include "../core/drop.h"
@@ -56,9 +60,18 @@ static float normalise(float *x, size_t D)
 	return (float)s2;
 }
 
+/* A device's copies of a side's vectors, as a gallery: vec[v] (n, D) or NULL until one is
+ * needed (distances_device). */
+struct drop_match_devcopy {
+	const struct drop_backend *be;
+	float **vec;             /* (nvec,) */
+};
+
 void drop_match_side_init(struct drop_match_side *m, struct drop_embedding_set *s)
 {
 	m->s = s;
+	m->dev = drop_calloc(1, sizeof *m->dev);
+	m->dev->vec = drop_calloc(s->nvec ? s->nvec : 1, sizeof *m->dev->vec);
 	m->sq = drop_calloc(s->nvec ? s->nvec : 1, sizeof *m->sq);
 	for (size_t v = 0; v < s->nvec; v++) {
 		if (!s->vec || !s->vec[v]) /* no records read: no vectors */
@@ -74,6 +87,12 @@ void drop_match_side_init(struct drop_match_side *m, struct drop_embedding_set *
 
 void drop_match_side_free(struct drop_match_side *m)
 {
+	for (size_t v = 0; m->dev && v < m->s->nvec; v++)
+		if (m->dev->vec[v])
+			m->dev->be->free(m->dev->vec[v]);
+	if (m->dev)
+		free(m->dev->vec);
+	free(m->dev);
 	for (size_t v = 0; m->sq && v < m->s->nvec; v++)
 		free(m->sq[v]);
 	free(m->sq);
@@ -175,15 +194,39 @@ static void fold_slot(const struct drop_match_opts *o, const struct drop_match_s
 	}
 }
 
+/* Fold slot sl's dot products dots (sl->n, nc) with gallery items [j0, j0 + nc) into sum
+ * and cnt (nq, nc), gvis (nc,) the worker's scratch. */
+static void chunk_slot(const struct drop_match_opts *o, const struct drop_match_side *q,
+                       const struct drop_match_side *g, const struct slot *sl, size_t j0,
+                       size_t nc, float *dots, float *gvis, float *sum, float *cnt)
+{
+	const struct drop_embedding_set *gs = g->s;
+	size_t K = gs->K;
+	for (size_t j = 0; sl->v >= EMB_VEC_PART && j < nc; j++)
+		gvis[j] = (float)drop_part_visible(gs->vis[(j0 + j) * K + sl->v - EMB_VEC_PART],
+		                                   o->vis_threshold);
+	fold_slot(o, q, g, sl, j0, nc, dots, gvis, sum, cnt);
+}
+
+/* The means of sum and cnt (nq, nc) into columns [j0, j0 + nc) of dist (nq, ng). */
+static void chunk_means(size_t nq, size_t ng, size_t j0, size_t nc, const float *sum,
+                        const float *cnt, float *dist)
+{
+	for (size_t i = 0; i < nq; i++)
+		for (size_t j = 0; j < nc; j++)
+			dist[i * ng + j0 + j] = drop_mean_dist(sum[i * nc + j], cnt[i * nc + j]);
+}
+
 /* Distances of all queries to gallery items [j0, j0 + nc) into dist (nq, ng), with the
- * worker's scratch: dots, sum, cnt (nq, GALLERY_CHUNK), gvis (GALLERY_CHUNK,). */
+ * worker's scratch: dots, sum, cnt (nq, GALLERY_CHUNK), gvis (GALLERY_CHUNK,). Host memory
+ * only (be->host_memory). */
 static void match_chunk(const struct drop_backend *be, const struct drop_match_opts *o,
                         const struct drop_match_side *q, const struct drop_match_side *g,
                         const struct slot *slots, size_t nslots, size_t j0, size_t nc,
                         float *dots, float *sum, float *cnt, float *gvis, float *dist)
 {
 	const struct drop_embedding_set *gs = g->s;
-	size_t nq = q->s->n, ng = gs->n, D = gs->D, K = gs->K;
+	size_t nq = q->s->n, D = gs->D;
 	memset(sum, 0, nq * nc * sizeof *sum);
 	memset(cnt, 0, nq * nc * sizeof *cnt);
 	for (size_t s = 0; s < nslots; s++) {
@@ -192,40 +235,22 @@ static void match_chunk(const struct drop_backend *be, const struct drop_match_o
 			continue;
 		be->sgemm(false, true, (int)sl->n, (int)nc, (int)D, 1.0f, sl->x, (int)D,
 		          gs->vec[sl->v] + j0 * D, (int)D, 0.0f, dots, (int)nc);
-		for (size_t j = 0; sl->v >= EMB_VEC_PART && j < nc; j++)
-			gvis[j] = (float)drop_part_visible(gs->vis[(j0 + j) * K + sl->v - EMB_VEC_PART],
-			                                   o->vis_threshold);
-		fold_slot(o, q, g, sl, j0, nc, dots, gvis, sum, cnt);
+		chunk_slot(o, q, g, sl, j0, nc, dots, gvis, sum, cnt);
 	}
-	for (size_t i = 0; i < nq; i++)
-		for (size_t j = 0; j < nc; j++)
-			dist[i * ng + j0 + j] = drop_mean_dist(sum[i * nc + j], cnt[i * nc + j]);
+	chunk_means(nq, gs->n, j0, nc, sum, cnt, dist);
 }
 
-int drop_match_distances(const struct drop_match_opts *o, const struct drop_match_side *q,
-                    const struct drop_match_side *g, float *dist)
+/* Every distance, on host memory: OpenMP workers over the chunks, each GEMM whole in its
+ * worker. */
+static void distances_host(const struct drop_backend *be, const struct drop_match_opts *o,
+                           const struct drop_match_side *q, const struct drop_match_side *g,
+                           const struct slot *slots, size_t nslots, float *dist)
 {
-	const struct drop_embedding_set *qs = q->s, *gs = g->s;
-	unsigned kinds = drop_match_kinds(o->use);
-	if (!kinds)
-		return drop_fail("no embedding in use");
-	if ((qs->kinds & kinds) != kinds || (gs->kinds & kinds) != kinds)
-		return drop_fail("internal: embeddings in use were not read");
-	if (drop_embedding_check_compatible(qs, gs))
-		return -1;
-	size_t nq = qs->n, ng = gs->n;
-	if (nq == 0 || ng == 0)
-		return 0;
-	if (qs->D > INT32_MAX || nq > INT32_MAX)
-		return drop_fail("block too large for the GEMM");
-	struct slot *slots = drop_malloc((EMB_VEC_PART + qs->K) * sizeof *slots);
-	size_t nslots = make_slots(o, qs, slots);
+	size_t nq = q->s->n, ng = g->s->n;
 	long nchunks = (long)((ng + GALLERY_CHUNK - 1) / GALLERY_CHUNK);
-
 	/* The GEMMs run inside our workers, one whole GEMM per worker at a time: the BLAS must
 	 * not start threads of its own (ops.h, sgemm). Its thread count is the process's
 	 * (--threads), so it goes back to what it was once the workers are done. */
-	const struct drop_backend *be = drop_backend_get("cpu", NULL);
 	int blas_threads = drop_blas_set_threads(1);
 #pragma omp parallel
 	{
@@ -246,6 +271,154 @@ int drop_match_distances(const struct drop_match_opts *o, const struct drop_matc
 		free(gvis);
 	}
 	drop_blas_set_threads(blas_threads);
+}
+
+/* Gallery items a device block holds within `budget` bytes: whole chunks, at least one,
+ * at most the gallery rounded up to a chunk. `fixed` bytes are the queries', `per_item`
+ * bytes each gallery item's (its vectors and its column of dot products). */
+size_t drop_match_device_block(size_t budget, size_t fixed, size_t per_item, size_t ng)
+{
+	size_t n = budget > fixed ? (budget - fixed) / (per_item ? per_item : 1) : 0;
+	size_t all = (ng + GALLERY_CHUNK - 1) / GALLERY_CHUNK * GALLERY_CHUNK;
+	n = n / GALLERY_CHUNK * GALLERY_CHUNK;
+	if (n < GALLERY_CHUNK)
+		n = GALLERY_CHUNK;
+	return n < all ? n : all;
+}
+
+/* Gallery side g's vector slot v on be (n, D): copied at its first use and kept with the
+ * side (drop_match_side_free frees it), so the blocks of queries that follow find it there;
+ * NULL where the side keeps no copies (a view) or keeps another backend's. */
+static const float *resident(const struct drop_match_side *g, const struct drop_backend *be,
+                             size_t v)
+{
+	struct drop_match_devcopy *dc = g->dev;
+	if (!dc || (dc->be && dc->be != be))
+		return NULL;
+	dc->be = be;
+	if (!dc->vec[v]) {
+		size_t bytes = g->s->n * g->s->D * sizeof(float);
+		dc->vec[v] = be->alloc(bytes);
+		be->to_device(dc->vec[v], g->s->vec[v], bytes);
+	}
+	return dc->vec[v];
+}
+
+/* Every distance through a device's memory (be->host_memory false): the queries' slot
+ * vectors copied once; then the gallery in blocks of whole chunks that fit the budget
+ * (o->device_budget, else DROP_MATCH_DEVICE_BUDGET), so a gallery larger than the
+ * device's memory still matches. A gallery that fits whole is one block, copied once and
+ * kept with its side for the next blocks of queries (resident). Per block: its vectors
+ * copied in, each chunk's GEMM of each slot (the host path's very call: the same shapes
+ * and operands) into device memory, every dot product of the block copied back at once,
+ * then the chunks folded into distances on the host by OpenMP workers, as on the host
+ * path. */
+static void distances_device(const struct drop_backend *be, const struct drop_match_opts *o,
+                             const struct drop_match_side *q, const struct drop_match_side *g,
+                             const struct slot *slots, size_t nslots, float *dist)
+{
+	const struct drop_embedding_set *gs = g->s;
+	size_t nq = q->s->n, ng = gs->n, D = gs->D, rows = 0;
+	size_t *row0 = drop_malloc(nslots * sizeof *row0); /* each slot's first row */
+	for (size_t s = 0; s < nslots; s++) {
+		row0[s] = rows;
+		rows += slots[s].n;
+	}
+	size_t budget = o->device_budget ? o->device_budget : DROP_MATCH_DEVICE_BUDGET;
+	size_t nbg = drop_match_device_block(budget, rows * D * sizeof(float),
+	                                     (nslots * D + rows) * sizeof(float), ng);
+	bool whole = nbg >= ng && resident(g, be, slots[0].v); /* one block, kept */
+	float *qd = be->alloc((rows ? rows : 1) * D * sizeof *qd);         /* (rows, D) */
+	float *gd = whole ? NULL : be->alloc(nslots * nbg * D * sizeof *gd); /* (nslots, nbg, D) */
+	float *dd = be->alloc((rows ? rows : 1) * nbg * sizeof *dd);       /* (rows, nbg) */
+	float *dh = drop_malloc((rows ? rows : 1) * nbg * sizeof *dh);     /* dd's copy */
+	for (size_t s = 0; s < nslots; s++)
+		if (slots[s].n)
+			be->to_device(qd + row0[s] * D, slots[s].x, slots[s].n * D * sizeof *qd);
+	/* The host path's products come from a one-thread BLAS, and a threaded OpenBLAS sums
+	 * some of them in another order: cpu-strict's GEMMs (the CPU's) run on one thread too,
+	 * to give the same bits. A GPU's BLAS is not OpenBLAS and does not notice. */
+	int blas_threads = drop_blas_set_threads(1);
+	for (size_t b0 = 0; b0 < ng; b0 += nbg) {
+		size_t nb = ng - b0 < nbg ? ng - b0 : nbg;
+		/* slot s's dot products are (n_s, nb) at row0[s] nb, chunk by chunk: chunk c0
+		 * is (n_s, nc) at row0[s] nb + n_s c0, as the host path's dots */
+		for (size_t s = 0; s < nslots; s++) {
+			const struct slot *sl = &slots[s];
+			const float *gv = gd + s * nbg * D;
+			if (!sl->n)
+				continue;
+			if (whole)
+				gv = resident(g, be, sl->v);
+			else
+				be->to_device(gd + s * nbg * D, gs->vec[sl->v] + b0 * D,
+				              nb * D * sizeof *gd);
+			for (size_t c0 = 0; c0 < nb; c0 += GALLERY_CHUNK) {
+				size_t nc = nb - c0 < GALLERY_CHUNK ? nb - c0 : GALLERY_CHUNK;
+				be->sgemm(false, true, (int)sl->n, (int)nc, (int)D, 1.0f,
+				          qd + row0[s] * D, (int)D, gv + c0 * D, (int)D, 0.0f,
+				          dd + row0[s] * nb + sl->n * c0, (int)nc);
+			}
+		}
+		if (rows)
+			be->to_host(dh, dd, rows * nb * sizeof *dh);
+		long nchunks = (long)((nb + GALLERY_CHUNK - 1) / GALLERY_CHUNK);
+#pragma omp parallel
+		{
+			size_t cells = nq * GALLERY_CHUNK;
+			float *sum = drop_malloc(cells * sizeof *sum);           /* (nq, nc) */
+			float *cnt = drop_malloc(cells * sizeof *cnt);           /* (nq, nc) */
+			float *gvis = drop_malloc(GALLERY_CHUNK * sizeof *gvis); /* (nc,) */
+#pragma omp for schedule(dynamic, 1)
+			for (long c = 0; c < nchunks; c++) {
+				size_t c0 = (size_t)c * GALLERY_CHUNK;
+				size_t nc = nb - c0 < GALLERY_CHUNK ? nb - c0 : GALLERY_CHUNK;
+				memset(sum, 0, nq * nc * sizeof *sum);
+				memset(cnt, 0, nq * nc * sizeof *cnt);
+				for (size_t s = 0; s < nslots; s++)
+					if (slots[s].n)
+						chunk_slot(o, q, g, &slots[s], b0 + c0, nc,
+						           dh + row0[s] * nb + slots[s].n * c0, gvis, sum,
+						           cnt);
+				chunk_means(nq, ng, b0 + c0, nc, sum, cnt, dist);
+			}
+			free(sum);
+			free(cnt);
+			free(gvis);
+		}
+	}
+	drop_blas_set_threads(blas_threads);
+	be->free(qd);
+	if (gd)
+		be->free(gd);
+	be->free(dd);
+	free(dh);
+	free(row0);
+}
+
+int drop_match_distances(const struct drop_match_opts *o, const struct drop_match_side *q,
+                    const struct drop_match_side *g, float *dist)
+{
+	const struct drop_embedding_set *qs = q->s, *gs = g->s;
+	unsigned kinds = drop_match_kinds(o->use);
+	if (!kinds)
+		return drop_fail("no embedding in use");
+	if ((qs->kinds & kinds) != kinds || (gs->kinds & kinds) != kinds)
+		return drop_fail("internal: embeddings in use were not read");
+	if (drop_embedding_check_compatible(qs, gs))
+		return -1;
+	size_t nq = qs->n, ng = gs->n;
+	if (nq == 0 || ng == 0)
+		return 0;
+	if (qs->D > INT32_MAX || nq > INT32_MAX)
+		return drop_fail("block too large for the GEMM");
+	struct slot *slots = drop_malloc((EMB_VEC_PART + qs->K) * sizeof *slots);
+	size_t nslots = make_slots(o, qs, slots);
+	const struct drop_backend *be = o->be ? o->be : &drop_backend_cpu;
+	if (be->host_memory)
+		distances_host(be, o, q, g, slots, nslots, dist);
+	else
+		distances_device(be, o, q, g, slots, nslots, dist);
 	for (size_t s = 0; s < nslots; s++) {
 		free(slots[s].rows);
 		free(slots[s].packed);

@@ -9,11 +9,15 @@
  * term (only possible with parts alone) gets DROP_DIST_NONE_SHARED = 3.0, above any real
  * distance (BPBreID uses "the largest distance + 1"; a constant keeps blocks independent).
  *
- * The dot products come from a float32 GEMM (OpenBLAS), called per block of gallery items
- * from OpenMP workers with the BLAS itself on one thread; where the distance from the
+ * The dot products come from a float32 GEMM, the chosen backend's (OpenBLAS on the CPU,
+ * called per block of gallery items from OpenMP workers with the BLAS itself on one thread;
+ * cuBLAS on a GPU, on copies of the embeddings, the gallery in blocks that fit a memory
+ * budget), and the rest runs on the host; where the distance from the
  * dot product is small (below DROP_EUCLID_DIRECT_BELOW = 0.2, kernels/maths/maths.h) that form
  * cancels, and the distance is recomputed from the difference in double. Every distance is computed by the
- * same steps whatever the thread count, so results are bit-identical across --threads.
+ * same steps whatever the thread count, so results are bit-identical across --threads, and
+ * across the device's block size; cpu-strict gives the CPU's bits, CUDA the CPU's values up
+ * to float rounding of the dot products.
  *
  * Not here: reading the records (embedding.h), writing ranked lists (ranklist.h).
  */
@@ -30,10 +34,19 @@ enum { MATCH_G = 1, MATCH_F = 2, MATCH_P = 4 };
 
 enum drop_match_metric { MATCH_EUCLIDEAN, MATCH_COSINE };
 
+struct drop_backend;
+
+/* Device memory a match may hold at once: the queries' vectors, one block of the
+ * gallery's and their dot products (distances_device in match.c). 1 GiB fits any GPU
+ * beside a model, and blocks of thousands of gallery items keep the GEMMs large. */
+#define DROP_MATCH_DEVICE_BUDGET ((size_t)1 << 30)
+
 struct drop_match_opts {
 	unsigned use;            /* MATCH_G | MATCH_F | MATCH_P bits, at least one */
 	float vis_threshold;     /* a part counts when vis > threshold on both sides (0.4) */
 	enum drop_match_metric metric;
+	const struct drop_backend *be; /* whose GEMM: NULL = the CPU's (--device) */
+	size_t device_budget;    /* bytes of device memory (not the CPU's); 0: the default */
 };
 
 /* The --use names, in the order of drop_match_use_bits (NULL-terminated):
@@ -48,6 +61,9 @@ unsigned drop_match_kinds(unsigned use);
 struct drop_match_side {
 	struct drop_embedding_set *s;
 	float **sq;              /* (s->nvec,) each (s->n,) |x|^2 after normalising, or NULL */
+	struct drop_match_devcopy *dev; /* a device's copies of the vectors, kept while the side
+	                          * lives once a match on the device had room for them (match.c);
+	                          * NULL: none */
 };
 
 /* Normalise every vector of s in place and compute the squared norms. */
@@ -59,6 +75,11 @@ void drop_match_side_free(struct drop_match_side *m);
  * with a message). */
 int drop_match_distances(const struct drop_match_opts *o, const struct drop_match_side *q,
                     const struct drop_match_side *g, float *dist);
+
+/* Gallery items per device block within `budget` bytes, `fixed` of them taken (the
+ * queries'), `per_item` bytes a gallery item: whole chunks of the host path's, at least one,
+ * at most ng rounded up to a chunk. */
+size_t drop_match_device_block(size_t budget, size_t fixed, size_t per_item, size_t ng);
 
 /* Rank one query's row of distances: index (k,) receives the k gallery indices of the
  * smallest distances, ascending, ties by gallery index (k <= ng). Partial selection when

@@ -94,6 +94,7 @@ static void view_init(struct view *w, const struct drop_match_side *s, size_t i0
 	const struct drop_embedding_set *S = s->s;
 	drop_embedding_view(&w->set, S, i0, n);
 	w->side.s = &w->set;
+	w->side.dev = NULL;
 	w->side.sq = drop_calloc(S->nvec ? S->nvec : 1, sizeof *w->side.sq);
 	for (size_t v = 0; v < S->nvec; v++)
 		w->side.sq[v] = s->sq[v] ? s->sq[v] + i0 : NULL;

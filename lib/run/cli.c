@@ -163,6 +163,19 @@ const struct drop_backend *drop_common_backend(const struct drop_common *c)
 	return be;
 }
 
+void drop_common_tf32(const struct drop_backend *be, bool on)
+{
+	if (!drop_backend_supports(be, set_tf32)) {
+		if (on)
+			drop_usage_error("--tf32: the %s backend has no TF32 math (it multiplies in "
+			                 "float32 only; TF32 is for --device cuda)", be->name);
+		return;
+	}
+	be->set_tf32(on);
+	if (on)
+		drop_debug("TF32 products in the convolutions and matrix products");
+}
+
 bool drop_progress_wanted(const struct drop_common *c)
 {
 	return drop_verbosity > 0 && (c->progress || isatty(STDERR_FILENO));

@@ -75,6 +75,11 @@ void drop_common_finish(struct drop_common *c);
 struct drop_backend;
 const struct drop_backend *drop_common_backend(const struct drop_common *c);
 
+/* --tf32 (drop-train, drop-embed): set backend be's TF32 math to `on` (ops.h's set_tf32).
+ * Asking for it on a backend without TF32 math (the CPUs multiply in float32 only, so the
+ * flag would change nothing there but the checkpoint) is a usage error: exit 2. */
+void drop_common_tf32(const struct drop_backend *be, bool on);
+
 /* "Try 'drop-x --help' for more information." on stderr, exit 2. */
 _Noreturn void drop_try_help(void);
 /* "drop-x: message" + the Try line, exit 2. */

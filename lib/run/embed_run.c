@@ -27,6 +27,7 @@
 #include "../core/progress.h"
 #include "../core/ranks.h"
 #include "../io/walk.h"
+#include "stage.h"
 
 const char *const drop_embed_dump_names[] = { "preid", "parsing", "p1", "p2", "p3", "p4",
                                               NULL };
@@ -468,11 +469,11 @@ static int output_error(const struct run *r)
 }
 
 /* Run batch b: its output (records or the map) into *payload, its masks written. */
-static int run_batch(struct run *r, const struct drop_batch *b, float *x_dev, size_t xper,
+static int run_batch(struct run *r, const struct drop_batch *b, struct drop_stage *st,
                      const char **payload)
 {
-	r->be->to_device(x_dev, b->x, (size_t)b->n * xper);
-	const struct drop_model_out *y = drop_model_forward(r->m, x_dev, b->n, false);
+	const struct drop_model_out *y =
+		drop_model_forward(r->m, drop_stage_images(st, b), b->n, false);
 	if (r->o->dump == DROP_DUMP_NONE) {
 		if (pack_embeddings(r, y, b))
 			return output_error(r);
@@ -503,7 +504,7 @@ static int emit(struct run *r, const char *payload, size_t n)
  * the stream in order: its own batches, and the others' as they send them.
  */
 static int run_batches(struct run *r, struct drop_loader *L, size_t nimages, int cap,
-                       float *x_dev, size_t xper)
+                       struct drop_stage *st)
 {
 	int me = drop_rank(), nr = drop_nranks();
 	size_t nb = (nimages + (size_t)cap - 1) / (size_t)cap;
@@ -515,13 +516,14 @@ static int run_batches(struct run *r, struct drop_loader *L, size_t nimages, int
 	for (size_t g = (size_t)me; !rc && g < nb; g += me == 0 ? 1 : (size_t)nr) {
 		size_t n = g + 1 < nb ? (size_t)cap : nimages - g * (size_t)cap;
 		if (g % (size_t)nr == (size_t)me) {
+			drop_stage_wait(st); /* the loader may now reuse the last batch's buffer */
 			int got = drop_loader_next(L, &b);
 			if (got <= 0) {
 				rc = got < 0 ? -1 : drop_fail("the loader ended early");
 				break;
 			}
 			DROP_ASSERT((size_t)b->n == n, "batch %zu of %d images, %zu expected", g, b->n, n);
-			rc = run_batch(r, b, x_dev, xper, &payload);
+			rc = run_batch(r, b, st, &payload);
 			if (!rc && me != 0)
 				drop_ranks_send(0, payload, n * r->item);
 		} else {
@@ -578,6 +580,7 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 	}
 	struct drop_loader_config lc = { .threads = o->threads, .ahead = 2 };
 	drop_aug_defaults(&lc.aug, m->cfg.height, m->cfg.width, false);
+	drop_stage_loader(&lc, m->be);
 	size_t mine;
 	size_t *ix = rank_images(n, cap, &mine);
 	struct drop_loader *L = mine ? drop_loader_open(&in->ds, ix, mine, cap, &lc) : NULL;
@@ -586,12 +589,12 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 		run_free(&r);
 		return -1;
 	}
-	size_t xper = (size_t)3 * m->cfg.height * m->cfg.width * sizeof(float);
-	float *x_dev = m->be->alloc((size_t)cap * xper);
+	struct drop_stage st;
+	drop_stage_open(&st, m->be, (size_t)3 * m->cfg.height * m->cfg.width * sizeof(float), cap);
 	double t0 = drop_now();
-	int rc = run_batches(&r, L, n, cap, x_dev, xper);
+	int rc = run_batches(&r, L, n, cap, &st);
 	double dt = drop_now() - t0;
-	m->be->free(x_dev);
+	drop_stage_close(&st);
 	drop_loader_close(L);
 	if (!rc && out && drop_npy_writer_close(&r.nw))
 		rc = output_error(&r);
@@ -682,6 +685,7 @@ int drop_embed(const struct drop_embed_job *j, const struct drop_backend *be)
 	if (drop_model_load(j->model, be, &m))
 		return drop_fail("%s: %s", j->model, drop_errmsg());
 	drop_graph_set_bf16(m.graph, j->bf16);
+	drop_debug("model: %.3f GFLOP an image (its convolutions)", drop_graph_flops(m.graph) / 1e9);
 	int rc = 0;
 	if (j->size_h && (j->size_h != m.cfg.height || j->size_w != m.cfg.width))
 		rc = drop_fail("--size %dx%d: %s takes %dx%d images", j->size_h, j->size_w, j->model,

@@ -95,6 +95,8 @@ struct drop_embed_job {
 	const char *model;        /* the checkpoint (lib/model/model_file.h) */
 	int size_h, size_w;       /* the input size asked for, 0: the model's */
 	bool bf16;                /* convolutions multiply in bf16 (drop_graph_set_bf16) */
+	bool tf32;                /* TF32 products on the GPU (the tool applies it:
+	                           * drop_common_tf32) */
 	char *const *inputs;      /* the INPUT operands, as drop_embed_collect takes them */
 	int ninputs;
 	bool lists;

@@ -30,6 +30,7 @@
 #include "../core/progress.h"
 #include "../data/sampler.h"
 #include "train_ranks.h"
+#include "stage.h"
 #include "../../kernels/maths/loss_maths.h" /* drop_lr_schedule */
 
 /* Adam's constants (doc/model.md §6). */
@@ -146,6 +147,10 @@ char *drop_train_meta(const struct drop_train_opts *o)
 	drop_json_double(&w, o->erase_p);
 	if (o->bf16) { /* only when on: checkpoints from before the option still resume */
 		drop_json_key(&w, "bf16");
+		drop_json_int(&w, 1);
+	}
+	if (o->tf32) { /* the same: only when on */
+		drop_json_key(&w, "tf32");
 		drop_json_int(&w, 1);
 	}
 	drop_json_end_object(&w);
@@ -640,38 +645,10 @@ static void log_line(FILE *f, int epoch, int64_t step, double lr, const struct l
 	free(t);
 }
 
-/* ---- The loader's images on the backend -------------------------------------------------- */
-
-/* Where the model's forward pass reads a batch's images from: the backend's memory
- * (drop_model_forward). The loader's batch is host memory: on a backend whose memory is the
- * host's (the CPU) the model reads it in place, elsewhere a buffer of `cap` images is
- * allocated once and each batch copied in with to_device. */
-struct stage {
-	const struct drop_backend *be;
-	size_t per; /* bytes of one image */
-	float *dev; /* NULL where be->host_memory */
-};
-
-static void stage_open(struct stage *s, const struct drop_model *m, int cap)
+/* The loader's images on the backend: lib/run/stage.h. */
+static void stage_open(struct drop_stage *s, const struct drop_model *m, int cap)
 {
-	s->be = m->be;
-	s->per = (size_t)3 * m->cfg.height * m->cfg.width * sizeof(float);
-	s->dev = s->be->host_memory ? NULL : s->be->alloc((size_t)cap * s->per);
-}
-
-static const float *stage_images(struct stage *s, const struct drop_batch *b)
-{
-	if (!s->dev)
-		return b->x;
-	s->be->to_device(s->dev, b->x, (size_t)b->n * s->per);
-	return s->dev;
-}
-
-static void stage_close(struct stage *s)
-{
-	if (s->dev)
-		s->be->free(s->dev);
-	s->dev = NULL;
+	drop_stage_open(s, m->be, (size_t)3 * m->cfg.height * m->cfg.width * sizeof(float), cap);
 }
 
 /* ---- --eval ----------------------------------------------------------------------------- */
@@ -701,19 +678,23 @@ static int embed(struct drop_model *m, const struct drop_dataset *ds,
 	struct drop_loader_config c = { .seed = o->seed, .threads = o->threads,
 	                                .ahead = LOADER_AHEAD };
 	drop_aug_defaults(&c.aug, m->cfg.height, m->cfg.width, false);
+	drop_stage_loader(&c, m->be);
 	int batch = o->batch;
 	struct drop_loader *L = drop_loader_open(ds, NULL, n, batch, &c);
 	if (!L)
 		return -1;
 	float *g = drop_malloc((size_t)batch * D * sizeof *g), *f = drop_malloc((size_t)batch * D * 4);
 	float *p = drop_malloc((size_t)batch * K * D * sizeof *p), *vis = drop_malloc(batch * K * 4);
-	struct stage st;
+	struct drop_stage st;
 	stage_open(&st, m, batch);
 	const struct drop_batch *b;
 	int r;
-	while ((r = drop_loader_next(L, &b)) == 1) {
+	for (;;) {
+		drop_stage_wait(&st); /* the loader may now reuse the last batch's buffer */
+		if ((r = drop_loader_next(L, &b)) != 1)
+			break;
 		const struct drop_model_out *out =
-			drop_model_forward(m, stage_images(&st, b), b->n, false);
+			drop_model_forward(m, drop_stage_images(&st, b), b->n, false);
 		const struct drop_backend *be = m->be;
 		be->to_host(g, out->global_bn, (size_t)b->n * D * sizeof *g);
 		be->to_host(f, out->fore_bn, (size_t)b->n * D * sizeof *f);
@@ -733,7 +714,7 @@ static int embed(struct drop_model *m, const struct drop_dataset *ds,
 			memcpy(s->vis + j * K, vis + i * K, K * sizeof *vis);
 		}
 	}
-	stage_close(&st);
+	drop_stage_close(&st);
 	drop_loader_close(L);
 	free(g);
 	free(f);
@@ -760,7 +741,9 @@ static int evaluate(struct drop_model *m, const struct eval_data *ev,
 	struct drop_match_side q, g;
 	drop_match_side_init(&q, &qs);
 	drop_match_side_init(&g, &gs);
-	struct drop_match_opts mo = { MATCH_F | MATCH_P, m->cfg.vis_threshold, MATCH_EUCLIDEAN };
+	struct drop_match_opts mo = { .use = MATCH_F | MATCH_P,
+	                               .vis_threshold = m->cfg.vis_threshold,
+	                               .metric = MATCH_EUCLIDEAN };
 	size_t nq = qs.n, ng = gs.n;
 	float *dist = drop_malloc(nq * ng * sizeof *dist);
 	int32_t *rank = drop_malloc(nq * ng * sizeof *rank);
@@ -859,6 +842,7 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	c.aug.flip_p = o->flip_p;
 	c.aug.pad = o->pad;
 	c.aug.erase_p = o->erase_p;
+	drop_stage_loader(&c, m->be);
 	struct drop_loader *L = drop_loader_open(ds, order, norder, Bl, &c);
 	free(order);
 	if (!L)
@@ -868,8 +852,8 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	int *labels = drop_malloc((size_t)B * hw * sizeof *labels);
 	float *logits = drop_malloc((size_t)B * (m->cfg.parts + 1) * hw * sizeof *logits);
 	struct loss_sum epoch_sum = { 0 }, log_sum = { 0 };
-	struct stage images;
-	stage_open(&images, m, B);
+	struct drop_stage images;
+	stage_open(&images, m, Bl);
 	const struct drop_batch *b;
 	for (int i = 0; i < st->batch && rc == 0; i++)
 		rc = drop_loader_next(L, &b) == 1 ? 0 : -1;
@@ -879,6 +863,7 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	drop_progress_keep_summary(pg);
 	double t0 = drop_now();
 	for (int i = st->batch; i < nb && rc == 0; i++) {
+		drop_stage_wait(&images); /* the loader may now reuse the last batch's buffer */
 		int r = drop_loader_next(L, &b);
 		if (r != 1) {
 			rc = r ? -1 : drop_fail("internal: the loader ended early");
@@ -889,7 +874,7 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 		for (size_t j = 0; j < (size_t)b->n * hw; j++)
 			labels[j] = b->labels[j];
 		const struct drop_model_out *out =
-			drop_model_forward(m, stage_images(&images, b), b->n, true);
+			drop_model_forward(m, drop_stage_images(&images, b), b->n, true);
 		m->be->to_host(logits, out->parsing,
 		               (size_t)b->n * (m->cfg.parts + 1) * hw * sizeof *logits);
 		double acc = drop_train_parsing_accuracy(logits, b->n, m->cfg.parts + 1, (int)hw,
@@ -929,7 +914,7 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 			           100 * epoch_sum.acc / (epoch_sum.n ? epoch_sum.n : 1),
 			           epoch_sum.seconds > 0 ? epoch_sum.images / epoch_sum.seconds : 0);
 	}
-	stage_close(&images);
+	drop_stage_close(&images);
 	drop_loader_close(L);
 	free(pids);
 	free(labels);
@@ -973,6 +958,8 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	if (drop_nranks() == 1)
 		drop_model_fuse_adam(&m); /* several ranks sum the gradients before the step */
 	drop_model_data_parallel(&m, drop_nranks(), drop_rank(), o.sync_bn);
+	drop_debug("model: %.3f GFLOP an image forward, about 3 times that a training step "
+	           "(its convolutions)", drop_graph_flops(m.graph) / 1e9);
 	if (drop_graph_set_bf16(m.graph, o.bf16))
 		goto out_model;
 	if (m.hf * DROP_AUG_LABEL_STRIDE != o.model.height ||

@@ -63,6 +63,8 @@ struct drop_train_opts {
 	int threads;                    /* loader threads, >= 1 */
 	bool bf16;                      /* convolutions multiply in bf16 (drop_graph_set_bf16);
 	                                 * recorded in the checkpoint */
+	bool tf32;                      /* TF32 products on the GPU (the tool applies it:
+	                                 * drop_common_tf32); recorded in the checkpoint */
 	bool recompute;                 /* run convolutions again in backward rather than keep
 	                                 * their outputs (drop_graph_set_recompute); like
 	                                 * --threads, not part of the checkpoint */

@@ -12,7 +12,8 @@
 #include "../../kernels/ops.h"
 
 #define DROP_BACKEND_MEMBERS(X)                                                             \
-	X(block) X(bf16) X(alloc) X(free) X(to_device) X(to_host) X(sync) X(release)        \
+	X(block) X(bf16) X(alloc) X(free) X(to_device) X(to_host) X(sync) X(alloc_host)      \
+	X(free_host) X(to_device_async) X(release)                                           \
 	X(set_tf32) X(sgemm) X(convert) X(conv2d_fwd) X(conv2d_bwd_data)                     \
 	X(conv2d_bwd_weights) X(linear_fwd) X(linear_bwd_data) X(linear_bwd_weights)         \
 	X(bn_fwd_train) X(bn_fwd_eval) X(bn_bwd) X(bn_relu_bwd) X(bn_stats) X(bn_fwd_sync)   \

@@ -3,12 +3,14 @@
  * PNGs, all written here: the same bytes for 1, 2 and 3 threads and any look-ahead; each
  * sample equal to decoding + drop_aug_apply with the draws of its position; TIFF pixels as
  * written; errors (a truncated JPEG, a label value above K, a missing label) name the file,
- * the earliest failing position wins whatever the threads; bad arguments; closing early.
+ * the earliest failing position wins whatever the threads; bad arguments; closing early;
+ * image buffers from the caller's allocator (alloc_x, free_x).
  *
  * Bench mode: test_loader --bench [IMAGES [THREADS...]] writes IMAGES (256) 128x64 JPEGs
  * with 32x16 labels under /tmp and prints the images/s decoded and augmented at 256x128
  * (training mode, batch 64, 2048 samples) for each thread count (default 1 and 2).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +154,35 @@ static void make_dataset(struct drop_dataset *ds)
 	ds->nclass = 4;
 }
 
+/* The image buffers' allocator a backend hands the loader (lib/run/stage.h), counted: run()
+ * uses it while hooks_on, and checks that every batch lies in one of its buffers. */
+static bool hooks_on, hooks_stray;
+static void *hook_buf[8];
+static int hook_allocs, hook_frees;
+
+static void *hook_alloc(size_t bytes)
+{
+	void *p = drop_malloc(bytes);
+	if (hook_allocs < 8)
+		hook_buf[hook_allocs] = p;
+	hook_allocs++;
+	return p;
+}
+
+static void hook_free(void *p)
+{
+	hook_frees++;
+	free(p);
+}
+
+static bool from_hook(const void *p)
+{
+	for (int i = 0; i < hook_allocs && i < 8; i++)
+		if (hook_buf[i] == p)
+			return true;
+	return false;
+}
+
 /* All batches of one run, concatenated; returns the number of samples or -1. */
 static long run(const struct drop_dataset *ds, const size_t *order, size_t n, int batch,
                 int threads, int ahead, bool labels, float **x, uint8_t **lab, char *err,
@@ -160,6 +191,10 @@ static long run(const struct drop_dataset *ds, const size_t *order, size_t n, in
 	struct drop_loader_config c = { .seed = 7, .epoch = 2, .threads = threads,
 	                                .ahead = ahead, .labels = labels, .max_label = K };
 	drop_aug_defaults(&c.aug, 32, 16, true);
+	if (hooks_on) {
+		c.alloc_x = hook_alloc;
+		c.free_x = hook_free;
+	}
 	size_t xs = (size_t)3 * 32 * 16, ls = 8 * 4;
 	*x = drop_malloc(n * xs * sizeof **x);
 	*lab = drop_calloc(n, ls);
@@ -179,6 +214,7 @@ static long run(const struct drop_dataset *ds, const size_t *order, size_t n, in
 			return -3;
 		}
 		memcpy(*x + (size_t)got * xs, b->x, (size_t)b->n * xs * sizeof **x);
+		hooks_stray |= hooks_on && !from_hook(b->x);
 		if (b->labels)
 			memcpy(*lab + (size_t)got * ls, b->labels, (size_t)b->n * ls);
 		got += b->n;
@@ -212,6 +248,16 @@ static void test_batches(struct drop_dataset *ds)
 	      "2 threads, 2 ahead: the same bytes as 1 thread");
 	CHECK(g3 == (long)n && !memcmp(x1, x3, n * xs * sizeof *x1) && !memcmp(l1, l3, n * ls),
 	      "3 threads, 1 ahead: the same bytes as 1 thread");
+	free(x3);
+	free(l3);
+	hooks_on = true;
+	g3 = run(ds, order, n, 5, 2, 2, true, &x3, &l3, err, sizeof err);
+	hooks_on = false;
+	CHECK(g3 == (long)n && !memcmp(x1, x3, n * xs * sizeof *x1) && !memcmp(l1, l3, n * ls),
+	      "buffers from alloc_x: the same bytes");
+	CHECK(hook_allocs == 3 && hook_frees == 3 && !hooks_stray,
+	      "  one buffer from alloc_x per slot (%d), each batch in one, all given to free_x (%d)",
+	      hook_allocs, hook_frees);
 
 	/* Each sample is the decoded image augmented with the draws of its position. */
 	struct drop_aug_config c;

@@ -3,12 +3,14 @@
  * reference (fixtures from scripts/make-match-fixtures) and against a naive
  * double-precision reference written here (random cases: invisible parts, near-duplicates,
  * zero vectors, every --use, cosine, gallery sizes off the chunk size); bit-identical
- * results for 1 and 3 threads; ranking (full and top-k) against qsort with ties; the
+ * results for 1 and 3 threads; the same through a device's memory in blocks of any size
+ * (cpu-strict bit for bit; a GPU within 1e-5 where there is one); ranking (full and top-k) against qsort with ties; the
  * embedding stream: write/read round trip, several documents, float64 fields, missing
  * fields, bad shapes, NaN, truncation, K/D mismatch.
  * also requires: test/fixtures/match (committed)
  */
 #include <math.h>
+#include <stdbool.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "../../lib/reid/embedding.h"
 #include "../../lib/reid/match.h"
 #include "../../lib/io/npy.h"
+#include "../../kernels/ops.h"
 #include "tap.h"
 
 #define FIX "test/fixtures/match/"
@@ -135,6 +138,47 @@ static double max_abs_diff(const float *a, const double *b, size_t n)
 
 /* One random case: distances equal the naive reference to 1e-5, for 1 and 3 threads
  * bit-identically. */
+/* Device budgets: one chunk a block, a middle one (set per case), the default. */
+static const size_t budgets[] = { 1, 0, 0 };
+static bool cuda_missing; /* a case found no usable GPU */
+
+/* The distances through a device's memory (lib/reid/match.c's distances_device), the
+ * gallery in blocks of one chunk, of about two and of the default budget: cpu-strict
+ * (the CPU's GEMM behind a device's discipline) gives the host path's d1 bit for bit, and
+ * a GPU, where there is one, ref within the host path's 1e-5. */
+static void devices_case(const struct drop_match_opts *o0, const struct drop_match_side *mq,
+                         const struct drop_match_side *mg, const float *d1, const double *ref)
+{
+	size_t nq = mq->s->n, ng = mg->s->n;
+	float *d = drop_malloc(nq * ng * sizeof *d);
+	static const char *const names[] = { "cpu-strict", "cuda" };
+	for (int b = 0; b < 2; b++) {
+		struct drop_match_opts o = *o0;
+		o.be = drop_backend_get(names[b], NULL);
+		if (!o.be) {
+			cuda_missing = true;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof budgets / sizeof *budgets; i++) {
+			/* the middle budget: the queries and 512 gallery items at most */
+			size_t rows = nq * (2 + mq->s->K), D = mq->s->D;
+			o.device_budget = i == 1 ? (rows * D + 512 * ((2 + mq->s->K) * D + rows)) * 4
+			                         : budgets[i];
+			memset(d, 0xff, nq * ng * sizeof *d);
+			int rc = drop_match_distances(&o, mq, mg, d);
+			if (b == 0) {
+				CHECK(rc == 0 && !memcmp(d, d1, nq * ng * sizeof *d),
+				      "  cpu-strict, device budget %zu: the cpu's bits", o.device_budget);
+			} else {
+				double err = max_abs_diff(d, ref, nq * ng);
+				CHECK(rc == 0 && err <= 1e-5, "  cuda, device budget %zu: max error %.2g",
+				      o.device_budget, err);
+			}
+		}
+	}
+	free(d);
+}
+
 static void random_case(size_t nq, size_t ng, size_t K, size_t D, unsigned use,
                         enum drop_match_metric metric, float thr, int dupes)
 {
@@ -158,7 +202,7 @@ static void random_case(size_t nq, size_t ng, size_t K, size_t D, unsigned use,
 		memset(g.vec[EMB_VEC_PART] + D, 0, D * sizeof(float)); /* item 1, part 1 */
 
 	double *xq = copy_vecs(&q), *xg = copy_vecs(&g), *ref = drop_malloc(nq * ng * sizeof *ref);
-	struct drop_match_opts o = { use, thr, metric };
+	struct drop_match_opts o = { .use = use, .vis_threshold = thr, .metric = metric };
 	naive(&o, &q, xq, &g, xg, ref);
 
 	struct drop_match_side mq, mg;
@@ -174,6 +218,7 @@ static void random_case(size_t nq, size_t ng, size_t K, size_t D, unsigned use,
 	      nq, ng, K, D, use, metric == MATCH_COSINE ? "cosine" : "euclidean", thr,
 	      dupes ? " near-duplicates" : "", err);
 	CHECK(!memcmp(d1, d3, nq * ng * sizeof *d1), "  same bits with 1 and 3 threads");
+	devices_case(&o, &mq, &mg, d1, ref);
 
 	drop_match_side_free(&mq);
 	drop_match_side_free(&mg);
@@ -184,6 +229,17 @@ static void random_case(size_t nq, size_t ng, size_t K, size_t D, unsigned use,
 	free(ref);
 	free(d1);
 	free(d3);
+}
+
+/* Device blocks: whole chunks of 256 within the budget, at least one, at most the gallery's. */
+static void test_device_block(void)
+{
+	CHECK(drop_match_device_block(1, 100, 10, 1000) == 256, "a budget below the queries: one chunk");
+	CHECK(drop_match_device_block(100 + 10 * 700, 100, 10, 10000) == 512,
+	      "700 items' room: two chunks");
+	CHECK(drop_match_device_block((size_t)1 << 40, 100, 10, 1000) == 1024,
+	      "room for all: the gallery rounded up to a chunk");
+	CHECK(drop_match_device_block(100 + 10 * 255, 100, 10, 1) == 256, "a gallery of one");
 }
 
 static void test_random(void)
@@ -199,6 +255,10 @@ static void test_random(void)
 	random_case(4, 30, 5, 16, MATCH_P, MATCH_EUCLIDEAN, 0.9f, 0); /* mostly none shared */
 	random_case(4, 30, 5, 16, MATCH_F | MATCH_P, MATCH_EUCLIDEAN, 0.0f, 1);
 	random_case(1, 1, 1, 8, MATCH_F | MATCH_P, MATCH_EUCLIDEAN, 0.4f, 1);
+	if (cuda_missing) {
+		CHECK(!getenv("DROP_TEST_STRICT") || strcmp(getenv("DROP_TEST_STRICT"), "1"),
+		      "# SKIP the CUDA cases: no usable GPU (a failure under DROP_TEST_STRICT=1)");
+	}
 }
 
 /* ---- The NumPy fixtures ---------------------------------------------------------------------- */
@@ -226,7 +286,7 @@ static void fixture_case(const char *name, unsigned use, enum drop_match_metric 
 	drop_match_side_init(&mq, &q);
 	drop_match_side_init(&mg, &g);
 	float *dist = drop_malloc(q.n * g.n * sizeof *dist);
-	struct drop_match_opts o = { use, thr, metric };
+	struct drop_match_opts o = { .use = use, .vis_threshold = thr, .metric = metric };
 	rc = drop_match_distances(&o, &mq, &mg, dist);
 	double err = max_abs_diff(dist, ref, q.n * g.n);
 	CHECK(rc == 0 && err <= 1e-5, "  %s equals NumPy's to 1e-5 (max error %.2g)", name, err);
@@ -519,7 +579,8 @@ static void test_compatible(void)
 	drop_match_side_init(&ma, &a);
 	drop_match_side_init(&mb, &b);
 	float d[4];
-	struct drop_match_opts o = { MATCH_F | MATCH_P, 0.4f, MATCH_EUCLIDEAN };
+	struct drop_match_opts o = { .use = MATCH_F | MATCH_P, .vis_threshold = 0.4f,
+	                             .metric = MATCH_EUCLIDEAN };
 	CHECK(drop_match_distances(&o, &ma, &mb, d) == -1, "match_distances refuses it too");
 	b.kinds = a.kinds = EMB_FG;
 	o.use = MATCH_F;
@@ -556,6 +617,7 @@ int main(void)
 	test_use_names();
 	test_fixtures();
 	test_random();
+	test_device_block();
 	test_rank();
 	test_rank_rows();
 	test_roundtrip();

@@ -817,6 +817,11 @@ static void test_w32(void)
 	CHECK(nbt == 321 && trained == 30881856, "w32: 321 num_batches_tracked, 30,881,856 "
 	      "parameters used (doc/bpbreid.md §5) - got %d, %zu", nbt, trained);
 	drop_npy_array_free(&a);
+	/* The twin's Conv2d modules, counted by forward hooks (2 Cin/groups k^2 Cout Ho Wo),
+	 * one 256x128 image: scripts/drop_twin.py, 2026-12-06. */
+	double f = drop_graph_flops(m->graph);
+	CHECK(f == 10807410688.0, "w32: %.0f FLOPs an image forward, the twin's convolutions' "
+	      "10,807,410,688", f);
 
 	float *x = images(0, 2, 256, 128);
 	const struct drop_model_out *o = drop_model_forward(m, x, 2, true);
@@ -856,6 +861,8 @@ int main(void)
 	struct drop_model_config c;
 	tiny_config(&c);
 	struct drop_model *m = make(&c);
+	CHECK(drop_graph_flops(m->graph) == 12858368.0, "tiny: %.0f FLOPs an image forward, the "
+	      "twin's convolutions' 12,858,368", drop_graph_flops(m->graph));
 	test_names(m);
 	test_init(m);
 	test_eval(m);

@@ -56,7 +56,8 @@ static int fixture_load(struct fixture *f, const struct rcase *c)
 	memset(f, 0, sizeof *f);
 	snprintf(qp, sizeof qp, FIX "%squery.npy", c->set);
 	snprintf(gp, sizeof gp, FIX "%sgallery.npy", c->set);
-	f->m = (struct drop_match_opts){ c->use, 0.4f, c->metric };
+	f->m = (struct drop_match_opts){ .use = c->use, .vis_threshold = 0.4f,
+	                                 .metric = c->metric };
 	f->o = (struct drop_rerank_opts){ c->k1, c->k2, c->lambda };
 	unsigned kinds = drop_match_kinds(c->use);
 	if (drop_embedding_load(qp, kinds, &f->qs) || drop_embedding_load(gp, kinds, &f->gs))

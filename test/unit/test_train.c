@@ -53,6 +53,15 @@ static void test_meta(void)
 	CHECK(st && st->type == JSON_ARRAY && st->len == 2 && !strcmp(st->items[1].str, "70"),
 	      "steps in the metadata");
 	CHECK(drop_json_get(&j, "lr") && !strcmp(drop_json_get(&j, "lr")->str, "0.00035"), "lr 0.00035");
+	CHECK(!drop_json_get(&j, "bf16") && !drop_json_get(&j, "tf32"),
+	      "bf16 and tf32 absent when off (older checkpoints resume)");
+	drop_json_free(&j);
+	free(m);
+	o.tf32 = true;
+	m = drop_train_meta(&o);
+	CHECK(drop_json_parse(m, strlen(m), &j) == 0, "train metadata with tf32 is JSON: %s", m);
+	CHECK(drop_json_get(&j, "tf32") && !strcmp(drop_json_get(&j, "tf32")->str, "1"),
+	      "tf32 recorded as 1: %s", m);
 	drop_json_free(&j);
 	free(m);
 }
