@@ -26,6 +26,7 @@ struct score_opts {
 	size_t nranks;
 	bool json;
 	const char *parsing, *labels;  /* --parsing, --labels */
+	const char *grouping;          /* --grouping, or NULL */
 };
 
 static void usage(int status)
@@ -34,7 +35,7 @@ static void usage(int status)
 		drop_try_help();
 	printf("Usage: drop-score [OPTION]... [RANKED_LISTS]\n"
 	       "  or:  drop-score [OPTION]... --dist D.npy --query Q.tsv --gallery G.tsv\n"
-	       "  or:  drop-score [--json] --parsing PREDICTED --labels LABELS\n"
+	       "  or:  drop-score [--json] [--grouping NAME] --parsing PREDICTED --labels LABELS\n"
 	       "Score ranked lists (drop-match's stream; default or '-': stdin) or a distance\n"
 	       "matrix: CMC, mAP and mINP under the Market-1501 protocol. Or score a human\n"
 	       "parsing: IoU of each part, of the foreground and the mean over the parts.\n"
@@ -60,6 +61,8 @@ static void usage(int status)
 	       "      --parsing DIR      the part maps drop-embed --masks wrote (*.png)\n"
 	       "      --labels DIR       drop-labels' maps of the same names (resized to the\n"
 	       "                         predicted maps' size, nearest neighbour)\n"
+	       "      --grouping NAME    name the parts after this drop-labels grouping\n"
+	       "                         (default: 'eight' for 8 parts, 'five_v' for 5)\n"
 	       "\n" DROP_COMMON_HELP
 	       "\n"
 	       "Exit status: 0 ok, 1 bad input (no valid query, NaN distance, ...), 2 usage.\n"
@@ -81,6 +84,7 @@ enum {
 	OPT_ROC_PLOT,
 	OPT_PARSING,
 	OPT_LABELS,
+	OPT_GROUPING,
 };
 
 static const struct option longopts[] = {
@@ -97,6 +101,7 @@ static const struct option longopts[] = {
 	{ "roc-plot", required_argument, NULL, OPT_ROC_PLOT },
 	{ "parsing", required_argument, NULL, OPT_PARSING },
 	{ "labels", required_argument, NULL, OPT_LABELS },
+	{ "grouping", required_argument, NULL, OPT_GROUPING },
 	DROP_COMMON_LONGOPTS,
 };
 
@@ -147,9 +152,12 @@ static void parse_args(int argc, char **argv, struct score_opts *o, struct drop_
 		case OPT_ROC_PLOT: o->run.roc_plot = optarg; break;
 		case OPT_PARSING: o->parsing = optarg; break;
 		case OPT_LABELS: o->labels = optarg; break;
+		case OPT_GROUPING: o->grouping = optarg; break;
 		default: drop_common_option(common, c, optarg, usage);
 		}
 	}
+	if (o->grouping && !o->parsing)
+		drop_usage_error("--grouping goes with --parsing");
 	if (o->parsing || o->labels) {
 		if (!o->parsing || !o->labels)
 			drop_usage_error("--parsing and --labels go together");
@@ -196,10 +204,13 @@ int main(int argc, char **argv)
 
 	if (o.parsing) {
 		struct drop_parsing_scores ps;
+		const struct drop_grouping *g;
 		char *at;
 		if (drop_parsingrun(o.parsing, o.labels, &ps, &at))
 			drop_die(DROP_EXIT_DATA, "%s: %s", at, drop_errmsg());
-		drop_parsing_scores_print(stdout, &ps, o.json);
+		if (drop_parsing_grouping(&ps, o.grouping, &g))
+			drop_die(DROP_EXIT_DATA, "--grouping: %s", drop_errmsg());
+		drop_parsing_scores_print(stdout, &ps, g, o.json);
 		free(o.ranks);
 		return DROP_EXIT_OK;
 	}

@@ -75,7 +75,7 @@ _drop() {
         ;;
     drop-score)
         opts="--dist --query --gallery --protocol --ranks --max-rank --seed --json --per-query
-              --roc --roc-plot --parsing --labels"
+              --roc --roc-plot --parsing --labels --grouping"
         case $prev in
         --protocol) words="market cuhk03-single-shot" ;;
         --ranks | --max-rank | --seed) return ;;
@@ -83,6 +83,7 @@ _drop() {
         --per-query | --roc) filter='!*.tsv' ;;
         --roc-plot) filter='!*.png' ;;
         --parsing | --labels) dirs=1 ;;
+        --grouping) words="$(drop-labels --list-groupings 2> /dev/null | awk '{ print $1 }')" ;;
         *) filter='!*.npy' ;;
         esac
         ;;

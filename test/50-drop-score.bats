@@ -464,6 +464,10 @@ assert all(abs(a - b) < 1e-9 for a, b in zip(got[:2] + got[2] + got[3:], want[:2
     assert_line "mean part IoU     33.33%"
     run drop-score --json --parsing "$T/pred" --labels "$T/lab"
     assert_output --partial '"parts_iou": [0.3333333333, null]'
+    # parts named after a grouping of 2 parts
+    run drop-score --grouping two_v --parsing "$T/pred" --labels "$T/lab"
+    assert_success
+    assert_line --index 3 --regexp '^torso_arms_head +33.33%$'
 }
 
 @test "--parsing: bad inputs exit 1 naming the file; usage errors exit 2" {
@@ -489,6 +493,14 @@ assert all(abs(a - b) < 1e-9 for a, b in zip(got[:2] + got[2] + got[3:], want[:2
     [ "$status" -eq 2 ] && [[ "$stderr" == *"--parsing and --labels go together"* ]]
     run --separate-stderr drop-score --parsing "$T/pred" --labels "$T/lab" ranked.npy
     [ "$status" -eq 2 ] && [[ "$stderr" == *"--parsing takes no ranked lists"* ]]
+    index_png "$T/pred/a.png" 2 1 2 0 1
+    run --separate-stderr drop-score --grouping eight --parsing "$T/pred" --labels "$T/lab"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-score: --grouping: grouping 'eight' has 8 parts, the maps 2" ]
+    run --separate-stderr drop-score --grouping nosuch --parsing "$T/pred" --labels "$T/lab"
+    [ "$status" -eq 1 ] && [[ "$stderr" == *"no grouping called 'nosuch'"* ]]
+    run --separate-stderr drop-score --grouping eight
+    [ "$status" -eq 2 ] && [[ "$stderr" == *"--grouping goes with --parsing"* ]]
 }
 
 @test "man page: mandoc -Tlint clean, and its examples run" {

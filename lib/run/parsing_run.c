@@ -113,10 +113,22 @@ int drop_parsingrun(const char *pred_dir, const char *labels_dir, struct drop_pa
 	return rc;
 }
 
-/* The grouping whose part names the table shows, as drop-labels -k K picks it. */
-static const struct drop_grouping *grouping_of(int k)
+int drop_parsing_grouping(const struct drop_parsing_scores *s, const char *name,
+                          const struct drop_grouping **g)
 {
-	return drop_grouping_find(k == 8 ? "eight" : k == 5 ? "five_v" : "");
+	int k = s->c.k;
+	*g = NULL;
+	if (!name) {
+		*g = drop_grouping_find(k == 8 ? "eight" : k == 5 ? "five_v" : "");
+		return 0;
+	}
+	const struct drop_grouping *found = drop_grouping_find(name);
+	if (!found)
+		return drop_fail("no grouping called '%s' (drop-labels --list-groupings)", name);
+	if (found->k != k)
+		return drop_fail("grouping '%s' has %d parts, the maps %d", name, found->k, k);
+	*g = found;
+	return 0;
 }
 
 /* Part i's name without BPBreID's "_mask" suffix into buf. */
@@ -147,10 +159,10 @@ static void table_row(FILE *f, const char *name, double v)
 		fprintf(f, "%-16s %6.2f%%\n", name, 100 * v);
 }
 
-void drop_parsing_scores_print(FILE *f, const struct drop_parsing_scores *s, bool json)
+void drop_parsing_scores_print(FILE *f, const struct drop_parsing_scores *s,
+                               const struct drop_grouping *g, bool json)
 {
 	const struct drop_parsing_counts *c = &s->c;
-	const struct drop_grouping *g = grouping_of(c->k);
 	char buf[64];
 	if (json) {
 		fprintf(f, "{\"maps\": %zu, \"parts\": %d, \"pixels\": %llu, \"background\": ",

@@ -33,11 +33,18 @@ struct drop_parsing_scores {
 int drop_parsingrun(const char *pred_dir, const char *labels_dir, struct drop_parsing_scores *s,
                     char **file);
 
+/* The grouping whose part names name the K parts of s: `name` (NULL: the one drop-labels
+ * -k K uses, 8 'eight', 5 'five_v', else none). Returns 0 with *g set (NULL: no names), or
+ * -1 with a reason: an unknown name, or a grouping of another number of parts. */
+int drop_parsing_grouping(const struct drop_parsing_scores *s, const char *name,
+                          const struct drop_grouping **g);
+
 /* Print s on f: with `json` one line {"maps": N, "parts": K, "pixels": N, "background": f,
  * "foreground": f, "parts_iou": [f, ...], "mean_part_iou": f} of fractions (null where a
- * class has an empty union), else a table in percent, the parts named after BPBreID's
- * grouping of K parts that drop-labels -k K uses (8: 'eight', 5: 'five_v'), else "part N".
- * Write errors are left in f's error flag. */
-void drop_parsing_scores_print(FILE *f, const struct drop_parsing_scores *s, bool json);
+ * class has an empty union), else a table in percent, the parts named after grouping g
+ * (without BPBreID's "_mask"), or "part N" where g is NULL. Write errors are left in f's
+ * error flag. */
+void drop_parsing_scores_print(FILE *f, const struct drop_parsing_scores *s,
+                               const struct drop_grouping *g, bool json);
 
 #endif
