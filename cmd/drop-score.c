@@ -4,7 +4,8 @@
  *
  * Input: the ranked-list stream of drop-match (a file or stdin), or, as a referee for any
  * system, a distance matrix with the query and gallery lists. Output: a table (default) or
- * one JSON object on stdout, and optionally a per-query TSV file.
+ * one JSON object on stdout, and optionally a per-query TSV file. With --parsing, instead:
+ * predicted part maps against their labels (IoU, lib/run/parsing_run.c).
  * This file holds only the options; the run (inputs, per-query file, printing) is
  * lib/run/score_run.c, the protocol itself lib/reid/metrics.c.
  */
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/run/parsing_run.h"
 #include "../lib/run/score_run.h"
 
 #define MAX_RANK_LIMIT 1000000
@@ -23,6 +25,8 @@ struct score_opts {
 	size_t *ranks;                 /* (nranks,) --ranks */
 	size_t nranks;
 	bool json;
+	const char *parsing, *labels;  /* --parsing, --labels */
+	const char *grouping;          /* --grouping, or NULL */
 };
 
 static void usage(int status)
@@ -31,8 +35,10 @@ static void usage(int status)
 		drop_try_help();
 	printf("Usage: drop-score [OPTION]... [RANKED_LISTS]\n"
 	       "  or:  drop-score [OPTION]... --dist D.npy --query Q.tsv --gallery G.tsv\n"
+	       "  or:  drop-score [--json] [--grouping NAME] --parsing PREDICTED --labels LABELS\n"
 	       "Score ranked lists (drop-match's stream; default or '-': stdin) or a distance\n"
-	       "matrix: CMC, mAP and mINP under the Market-1501 protocol.\n"
+	       "matrix: CMC, mAP and mINP under the Market-1501 protocol. Or score a human\n"
+	       "parsing: IoU of each part, of the foreground and the mean over the parts.\n"
 	       "\n"
 	       "Input:\n"
 	       "      --dist FILE        distance matrix .npy (queries x gallery) instead of\n"
@@ -51,6 +57,12 @@ static void usage(int status)
 	       "      --roc FILE         write the ROC curve (TSV: threshold, FPR, TPR) and add\n"
 	       "                         TPR at FPR 1e-4, 1e-3, 1e-2 and the EER to the output\n"
 	       "      --roc-plot FILE    draw the ROC curve as a PNG (and add the same figures)\n"
+	       "Human parsing:\n"
+	       "      --parsing DIR      the part maps drop-embed --masks wrote (*.png)\n"
+	       "      --labels DIR       drop-labels' maps of the same names (resized to the\n"
+	       "                         predicted maps' size, nearest neighbour)\n"
+	       "      --grouping NAME    name the parts after this drop-labels grouping\n"
+	       "                         (default: 'eight' for 8 parts, 'five_v' for 5)\n"
 	       "\n" DROP_COMMON_HELP
 	       "\n"
 	       "Exit status: 0 ok, 1 bad input (no valid query, NaN distance, ...), 2 usage.\n"
@@ -70,6 +82,9 @@ enum {
 	OPT_PER_QUERY,
 	OPT_ROC,
 	OPT_ROC_PLOT,
+	OPT_PARSING,
+	OPT_LABELS,
+	OPT_GROUPING,
 };
 
 static const struct option longopts[] = {
@@ -84,6 +99,9 @@ static const struct option longopts[] = {
 	{ "per-query", required_argument, NULL, OPT_PER_QUERY },
 	{ "roc", required_argument, NULL, OPT_ROC },
 	{ "roc-plot", required_argument, NULL, OPT_ROC_PLOT },
+	{ "parsing", required_argument, NULL, OPT_PARSING },
+	{ "labels", required_argument, NULL, OPT_LABELS },
+	{ "grouping", required_argument, NULL, OPT_GROUPING },
 	DROP_COMMON_LONGOPTS,
 };
 
@@ -132,8 +150,21 @@ static void parse_args(int argc, char **argv, struct score_opts *o, struct drop_
 		case OPT_PER_QUERY: o->run.per_query = optarg; break;
 		case OPT_ROC: o->run.roc = optarg; break;
 		case OPT_ROC_PLOT: o->run.roc_plot = optarg; break;
+		case OPT_PARSING: o->parsing = optarg; break;
+		case OPT_LABELS: o->labels = optarg; break;
+		case OPT_GROUPING: o->grouping = optarg; break;
 		default: drop_common_option(common, c, optarg, usage);
 		}
+	}
+	if (o->grouping && !o->parsing)
+		drop_usage_error("--grouping goes with --parsing");
+	if (o->parsing || o->labels) {
+		if (!o->parsing || !o->labels)
+			drop_usage_error("--parsing and --labels go together");
+		if (optind < argc || o->run.dist || o->run.query || o->run.gallery ||
+		    o->run.per_query || o->run.roc || o->run.roc_plot)
+			drop_usage_error("--parsing takes no ranked lists and no retrieval option");
+		return;
 	}
 	if (optind + 1 < argc)
 		drop_usage_error("too many arguments (one RANKED_LISTS at most)");
@@ -171,6 +202,18 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o, &common);
 	drop_common_finish(&common);
 
+	if (o.parsing) {
+		struct drop_parsing_scores ps;
+		const struct drop_grouping *g;
+		char *at;
+		if (drop_parsingrun(o.parsing, o.labels, &ps, &at))
+			drop_die(DROP_EXIT_DATA, "%s: %s", at, drop_errmsg());
+		if (drop_parsing_grouping(&ps, o.grouping, &g))
+			drop_die(DROP_EXIT_DATA, "--grouping: %s", drop_errmsg());
+		drop_parsing_scores_print(stdout, &ps, g, o.json);
+		free(o.ranks);
+		return DROP_EXIT_OK;
+	}
 	struct drop_scores scores;
 	const char *file;
 	if (drop_scorerun(&o.run, &scores, &file))

@@ -75,13 +75,15 @@ _drop() {
         ;;
     drop-score)
         opts="--dist --query --gallery --protocol --ranks --max-rank --seed --json --per-query
-              --roc --roc-plot"
+              --roc --roc-plot --parsing --labels --grouping"
         case $prev in
         --protocol) words="market cuhk03-single-shot" ;;
         --ranks | --max-rank | --seed) return ;;
         --query | --gallery) filter='!*.tsv' ;;
         --per-query | --roc) filter='!*.tsv' ;;
         --roc-plot) filter='!*.png' ;;
+        --parsing | --labels) dirs=1 ;;
+        --grouping) words="$(drop-labels --list-groupings 2> /dev/null | awk '{ print $1 }')" ;;
         *) filter='!*.npy' ;;
         esac
         ;;

@@ -40,12 +40,15 @@ setup() {
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 keys = ["epoch", "step", "lr", "loss", "id_global", "id_fore", "id_concat", "pct",
-        "hp_ce", "hp_smooth", "parsing_acc", "images_per_s"]
+        "hp_ce", "hp_smooth", "parsing_acc", "parsing_fg_iou", "parsing_part_iou",
+        "images_per_s"]
 assert len(rows) == 6, len(rows)
 for i, r in enumerate(rows):
     assert sorted(r) == sorted(keys), r
     assert r["step"] == i + 1 and r["epoch"] == i + 1 and r["lr"] == 1e-3, r
     assert 0 <= r["parsing_acc"] <= 1 and r["images_per_s"] > 0, r
+    assert r["parsing_fg_iou"] is None or 0 <= r["parsing_fg_iou"] <= 1, r
+    assert r["parsing_part_iou"] is None or 0 <= r["parsing_part_iou"] <= 1, r
 hp = [r["hp_ce"] for r in rows]
 assert all(b < a for a, b in zip(hp, hp[1:])), hp
 assert rows[-1]["parsing_acc"] > rows[0]["parsing_acc"], "parsing accuracy did not rise"

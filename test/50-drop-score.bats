@@ -415,6 +415,94 @@ EOF
     [ "$(ls "$T")" = bad.npy ]
 }
 
+# index_png FILE W H K I...: an indexed PNG of K + 1 palette entries, pixels I row by row.
+index_png() {
+    /usr/bin/python3 -c '
+import sys
+from PIL import Image
+f, w, h, k = sys.argv[1], *map(int, sys.argv[2:5])
+im = Image.new("P", (w, h))
+im.putpalette([v for i in range(k + 1) for v in (40 * i, 255 - 40 * i, 7 * i)])
+im.putdata([int(v) for v in sys.argv[5:]])
+im.save(f)
+' "$@"
+}
+
+@test "--parsing: IoU of part maps against labels, a hand-worked case, labels resized" {
+    /usr/bin/python3 -c 'import PIL' 2>/dev/null || skip "no PIL for /usr/bin/python3"
+    mkdir -p "$T/pred/q" "$T/lab/q"
+    # 3 x 4 maps, K = 2 (test/unit/test_parsing_iou.c works the IoUs out): background 4/7,
+    # part 1 3/5, part 2 2/3, foreground 5/8; and a map whose 1 x 2 label is resized to 2 x 2
+    # (pred 1 1 / 0 0, label 1 0 -> 1 0 / 1 0): background 1/3, part 1 1/3.
+    index_png "$T/pred/q/a.png" 4 3 2 0 0 1 1 0 1 1 2 0 0 2 2
+    index_png "$T/lab/q/a.png" 4 3 2 0 1 1 1 0 0 1 2 0 0 0 2
+    run drop-score --parsing "$T/pred" --labels "$T/lab"
+    assert_success
+    assert_output "Parsing IoU: 1 maps, 2 parts, 12 pixels
+background        57.14%
+foreground        62.50%
+part 1            60.00%
+part 2            66.67%
+mean part IoU     63.33%"
+    index_png "$T/pred/q/b.png" 2 2 2 1 1 0 0
+    index_png "$T/lab/q/b.png" 2 1 2 1 0
+    # summed: background 5/10, part 1 (3+1)/(5+3), part 2 2/3, foreground (5+1)/(8+3)
+    run drop-score --json --parsing "$T/pred" --labels "$T/lab"
+    assert_success
+    run /usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.argv[1]); want = [0.5, 6 / 11, [0.5, 2 / 3], (0.5 + 2 / 3) / 2]
+got = [r["background"], r["foreground"], r["parts_iou"], r["mean_part_iou"]]
+assert r["maps"] == 2 and r["parts"] == 2 and r["pixels"] == 16, r
+assert all(abs(a - b) < 1e-9 for a, b in zip(got[:2] + got[2] + got[3:], want[:2] + want[2] + want[3:])), r
+' "$output"
+    assert_success
+    # part 2 neither predicted nor labelled: "-", null, out of the mean
+    rm "$T/pred/q/a.png" "$T/lab/q/a.png"
+    run drop-score --parsing "$T/pred" --labels "$T/lab"
+    assert_line "part 2                -"
+    assert_line "mean part IoU     33.33%"
+    run drop-score --json --parsing "$T/pred" --labels "$T/lab"
+    assert_output --partial '"parts_iou": [0.3333333333, null]'
+    # parts named after a grouping of 2 parts
+    run drop-score --grouping two_v --parsing "$T/pred" --labels "$T/lab"
+    assert_success
+    assert_line --index 3 --regexp '^torso_arms_head +33.33%$'
+}
+
+@test "--parsing: bad inputs exit 1 naming the file; usage errors exit 2" {
+    /usr/bin/python3 -c 'import PIL' 2>/dev/null || skip "no PIL for /usr/bin/python3"
+    mkdir -p "$T/pred" "$T/lab"
+    run --separate-stderr drop-score --parsing "$T/pred" --labels "$T/lab"
+    [ "$status" -eq 1 ] && [ "$output" = "" ]
+    [ "$stderr" = "drop-score: $T/pred: no .png file in the folder" ]
+    index_png "$T/pred/a.png" 2 1 2 0 1
+    run --separate-stderr drop-score --parsing "$T/pred" --labels "$T/lab"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-score: $T/lab/a.png: No such file or directory" ]
+    index_png "$T/lab/a.png" 2 1 3 0 1
+    run --separate-stderr drop-score --parsing "$T/pred" --labels "$T/lab"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-score: $T/pred/a.png: 2 parts, the first files had 3" ]
+    index_png "$T/pred/a.png" 2 1 3 0 3
+    index_png "$T/lab/a.png" 2 1 2 0 1
+    run --separate-stderr drop-score --parsing "$T/pred" --labels "$T/lab"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-score: $T/pred/a.png: 3 parts, the first files had 2" ]
+    run --separate-stderr drop-score --parsing "$T/pred"
+    [ "$status" -eq 2 ] && [[ "$stderr" == *"--parsing and --labels go together"* ]]
+    run --separate-stderr drop-score --parsing "$T/pred" --labels "$T/lab" ranked.npy
+    [ "$status" -eq 2 ] && [[ "$stderr" == *"--parsing takes no ranked lists"* ]]
+    index_png "$T/pred/a.png" 2 1 2 0 1
+    run --separate-stderr drop-score --grouping eight --parsing "$T/pred" --labels "$T/lab"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "drop-score: --grouping: grouping 'eight' has 8 parts, the maps 2" ]
+    run --separate-stderr drop-score --grouping nosuch --parsing "$T/pred" --labels "$T/lab"
+    [ "$status" -eq 1 ] && [[ "$stderr" == *"no grouping called 'nosuch'"* ]]
+    run --separate-stderr drop-score --grouping eight
+    [ "$status" -eq 2 ] && [[ "$stderr" == *"--grouping goes with --parsing"* ]]
+}
+
 @test "man page: mandoc -Tlint clean, and its examples run" {
     run mandoc -Tlint -W warning "$DROP_ROOT/man/drop-score.1"
     assert_output ""

@@ -20,7 +20,8 @@ setup() {
 }
 
 # fake_log FILE LINES [EPOCH_LINES]: a drop-train --log of LINES lines, EPOCH_LINES (4) a
-# epoch, 10 steps apart, with decreasing losses, a rising accuracy, hp_smooth always 0.
+# epoch, 10 steps apart, with decreasing losses, a rising accuracy and parsing IoUs,
+# hp_smooth always 0.
 fake_log() {
     awk -v n="$2" -v per="${3:-4}" 'BEGIN {
         for (i = 1; i <= n; i++) {
@@ -29,8 +30,9 @@ fake_log() {
                 int((i - 1) / per) + 1, s, 3.5e-4 * (i < 4 ? i / 4 : 1), 12 * f + 1, 4 * f
             printf "\"id_fore\":%g,\"id_concat\":%g,\"pct\":%g,\"hp_ce\":%g,", \
                 3.8 * f, 3.5 * f, 0.3 * f + 0.01, 2 * f + 0.2
-            printf "\"hp_smooth\":0,\"parsing_acc\":%g,\"images_per_s\":48.5}\n", \
-                0.95 - 0.5 * f
+            printf "\"hp_smooth\":0,\"parsing_acc\":%g,\"parsing_fg_iou\":%g,", \
+                0.95 - 0.5 * f, 0.7 - 0.6 * f
+            printf "\"parsing_part_iou\":%g,\"images_per_s\":48.5}\n", 0.4 - 0.35 * f
         }
     }' > "$1"
 }
@@ -89,14 +91,15 @@ EOF
     GNUPLOT="$T/gnuplot" "$PLOT" "$T/train.log"
     gp="$T/plot.gp"
     for t in "'total'" "'id global'" "'id foreground'" "'id concat'" "'triplet (pct)'" \
-        "'parsing CE (hp_ce)'" "'end of an epoch'"; do
+        "'parsing CE (hp_ce)'" "'end of an epoch'" "'pixel accuracy'" "'foreground IoU'" \
+        "'mean part IoU'" "'learning rate'"; do
         grep -qF "title $t" "$gp" || fail "no curve $t"
     done
     ! grep -q hp_smooth "$gp"
     # 6 epochs: 5 ends, at steps 40, 80, ..., 200.
     [ "$(grep -c '^set arrow from first' "$gp")" -eq 5 ]
     grep -q '^set arrow from first 200, graph 0' "$gp"
-    grep -q 'epoch 6, step 240: loss 1.597, parsing accuracy 92.5%' "$gp"
+    grep -q 'epoch 6, step 240: loss 1.597, parsing accuracy 92.5%, mean part IoU 38.3%' "$gp"
     grep -q '^set logscale y' "$gp"
     GNUPLOT="$T/gnuplot" "$PLOT" --linear "$T/train.log"
     ! grep -q '^set logscale y' "$gp"

@@ -52,3 +52,17 @@ bool drop_train_ranks_any(bool flag)
 	drop_ranks_allreduce_f64(&v, 1);
 	return v > 0;
 }
+
+/* The counts travel as doubles: exact below 2^53 pixels. */
+void drop_train_ranks_counts(struct drop_parsing_counts *c)
+{
+	enum { NC = DROP_MAX_PARTS + 2 };
+	double v[1 + 2 * NC];
+	v[0] = (double)c->pixels;
+	for (int i = 0; i < NC; i++)
+		v[1 + i] = (double)c->inter[i], v[1 + NC + i] = (double)c->uni[i];
+	drop_ranks_allreduce_f64(v, 1 + 2 * NC);
+	c->pixels = (uint64_t)v[0];
+	for (int i = 0; i < NC; i++)
+		c->inter[i] = (uint64_t)v[1 + i], c->uni[i] = (uint64_t)v[1 + NC + i];
+}

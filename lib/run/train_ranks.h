@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "train_run.h"
+#include "../reid/parsing_iou.h"
 
 /* 0 when o can run over drop_nranks() ranks on backend be (the batch splits evenly into
  * slices of at least 2, --sync-bn's ops exist and the backbone allows it), else -1 with
@@ -25,5 +26,7 @@ size_t *drop_train_ranks_slice(const size_t *order, size_t norder, int batch, si
 double drop_train_ranks_mean(double v);
 /* Whether flag is set on any rank (flag alone). */
 bool drop_train_ranks_any(bool flag);
+/* Sum parsing counts c over the ranks, in place (c alone). */
+void drop_train_ranks_counts(struct drop_parsing_counts *c);
 
 #endif

@@ -25,6 +25,7 @@
 #include "../data/loader.h"
 #include "../reid/match.h"
 #include "../reid/metrics.h"
+#include "../reid/parsing_iou.h"
 #include "../model/model_file.h"
 #include "../io/outfile.h"
 #include "../core/progress.h"
@@ -572,12 +573,19 @@ static int import_init(struct drop_model *m, const char *path)
 
 /* ---- Progress line and log -------------------------------------------------------------- */
 
-/* Sums of the loss terms over some steps. */
+/* Sums of the loss terms over some steps, and the parsing's pixel counts. */
 struct loss_sum {
 	int n;
 	double total, id, id_g, id_f, id_c, pct, hp_ce, hp_smooth, acc;
 	double images, seconds;
+	struct drop_parsing_counts hp;  /* predicted against the batches' labels */
 };
+
+static void loss_clear(struct loss_sum *s, int parts)
+{
+	memset(s, 0, sizeof *s);
+	drop_parsing_counts_init(&s->hp, parts);
+}
 
 static void loss_add(struct loss_sum *s, const struct drop_model_loss *L, double acc,
                      int images, double seconds)
@@ -603,8 +611,10 @@ static void show_losses(struct drop_progress *pg, const struct loss_sum *s,
 {
 	double n = s->n ? s->n : 1;
 	double hp = c->hp_weight * (s->hp_ce + c->ss_gamma * s->hp_smooth) / n;
-	drop_progress_detail(pg, "loss %.4f (id %.4f pct %.4f hp %.4f) acc %.1f%%", s->total / n,
-	                     s->id / n, s->pct / n, hp, 100 * s->acc / n);
+	double part_iou = drop_parsing_mean_part_iou(&s->hp);
+	drop_progress_detail(pg, "loss %.4f (id %.4f pct %.4f hp %.4f) acc %.1f%% part IoU %.1f%%",
+	                     s->total / n, s->id / n, s->pct / n, hp, 100 * s->acc / n,
+	                     isnan(part_iou) ? 0 : 100 * part_iou);
 }
 
 static void log_line(FILE *f, int epoch, int64_t step, double lr, const struct loss_sum *s)
@@ -631,6 +641,8 @@ static void log_line(FILE *f, int epoch, int64_t step, double lr, const struct l
 		{ "hp_ce", s->hp_ce / n },
 		{ "hp_smooth", s->hp_smooth / n },
 		{ "parsing_acc", s->acc / n },
+		{ "parsing_fg_iou", drop_parsing_fg_iou(&s->hp) },
+		{ "parsing_part_iou", drop_parsing_mean_part_iou(&s->hp) },
 		{ "images_per_s", s->seconds > 0 ? s->images / s->seconds : 0 },
 	};
 	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
@@ -851,7 +863,10 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	int *pids = drop_malloc((size_t)B * sizeof *pids);
 	int *labels = drop_malloc((size_t)B * hw * sizeof *labels);
 	float *logits = drop_malloc((size_t)B * (m->cfg.parts + 1) * hw * sizeof *logits);
-	struct loss_sum epoch_sum = { 0 }, log_sum = { 0 };
+	uint8_t *pred = drop_malloc((size_t)Bl * hw);
+	struct loss_sum epoch_sum, log_sum;
+	loss_clear(&epoch_sum, m->cfg.parts);
+	loss_clear(&log_sum, m->cfg.parts);
 	struct drop_stage images;
 	stage_open(&images, m, Bl);
 	const struct drop_batch *b;
@@ -879,8 +894,17 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 		               (size_t)b->n * (m->cfg.parts + 1) * hw * sizeof *logits);
 		double acc = drop_train_parsing_accuracy(logits, b->n, m->cfg.parts + 1, (int)hw,
 		                                         b->labels);
-		if (R > 1)
+		struct drop_parsing_counts hp; /* this batch's, over every rank's slice */
+		drop_parsing_counts_init(&hp, m->cfg.parts);
+		drop_parsing_argmax(logits, b->n, m->cfg.parts + 1, hw, pred);
+		if (drop_parsing_counts_add(&hp, pred, b->labels, (size_t)b->n * hw))
+			DROP_BUG("parsing counts: %s", drop_errmsg()); /* the loader checks max_label */
+		if (R > 1) {
 			acc = drop_train_ranks_mean(acc);
+			drop_train_ranks_counts(&hp);
+		}
+		drop_parsing_counts_merge(&epoch_sum.hp, &hp);
+		drop_parsing_counts_merge(&log_sum.hp, &hp);
 		struct drop_model_loss loss = drop_model_backward_adam(m, pids, labels, lr, ADAM_BETA1,
 		                                                       ADAM_BETA2, ADAM_EPS,
 		                                                       o->weight_decay);
@@ -897,7 +921,7 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 		}
 		if (log && (log_sum.n >= o->log_every || i + 1 == nb)) {
 			log_line(log, e + 1, st->step, lr, &log_sum);
-			memset(&log_sum, 0, sizeof log_sum);
+			loss_clear(&log_sum, m->cfg.parts);
 		}
 		show_losses(pg, &epoch_sum, &m->cfg);
 		drop_progress_add(pg, (size_t)b->n * R);
@@ -919,6 +943,7 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 	free(pids);
 	free(labels);
 	free(logits);
+	free(pred);
 	return rc;
 }
 
