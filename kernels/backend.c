@@ -11,7 +11,20 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* The GPU a name asks for: "cuda" the first (0), "cuda:N" the one numbered N; -1 for any
+ * other name. */
+static int cuda_index(const char *name)
+{
+	if (!strcmp(name, "cuda"))
+		return 0;
+	const char *n = name + 5;
+	if (strncmp(name, "cuda:", 5) || !*n || strlen(n) > 4 || strspn(n, "0123456789") != strlen(n))
+		return -1;
+	return atoi(n);
+}
 
 const struct drop_backend *drop_backend_get(const char *name, const char **why)
 {
@@ -20,9 +33,10 @@ const struct drop_backend *drop_backend_get(const char *name, const char **why)
 		return &drop_backend_cpu;
 	if (!strcmp(name, "cpu-strict"))
 		return drop_backend_strict_get();
-	if (!strcmp(name, "cuda")) {
+	int gpu = cuda_index(name);
+	if (gpu >= 0) {
 #if DROP_WITH_CUDA
-		const struct drop_backend *be = drop_backend_cuda_get(&reason);
+		const struct drop_backend *be = drop_backend_cuda_get(gpu, &reason);
 		if (be)
 			return be;
 #else

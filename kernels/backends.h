@@ -30,9 +30,11 @@ const struct drop_backend *drop_backend_strict_get(void);
 
 /* ---- The CUDA backend (kernels/cuda/backend.cu), linked only when DROP_WITH_CUDA ------ */
 
-/* The CUDA table, its handles created on the first call that finds a device; or NULL with
- * *why (never NULL itself) set to a static one-line reason ("no usable GPU (CUDA: ...)"). */
-const struct drop_backend *drop_backend_cuda_get(const char **why);
+/* The CUDA table on GPU `gpu` (CUDA's numbering), its handles created on the first call
+ * that finds the device; or NULL with *why (never NULL itself) set to a static one-line
+ * reason ("no usable GPU (CUDA: ...)", "no GPU N: ...", "GPU M is in use ..."). A process
+ * uses one GPU: the first successful call fixes it. */
+const struct drop_backend *drop_backend_cuda_get(int gpu, const char **why);
 /* Fill *b with the CUDA table without touching a device (test_cuda_table compares it with
  * the CPU's on a machine without a GPU); drop_backend_cuda_get hands out the table filled
  * so, once it has its handles. */

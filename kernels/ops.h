@@ -406,11 +406,11 @@ struct drop_backend {
  * Code that chooses a backend asks drop_backend_get (the tools: drop_common_backend). */
 extern const struct drop_backend drop_backend_cpu;
 
-/* The backend called `name` ("cpu", "cuda", or "cpu-strict": the CPU's ops behind a
- * device's discipline, kernels/README.md), ready to use; or NULL, and then, unless why is
- * NULL, *why is a one-line reason: "this build has no CUDA support (rebuild with
- * 'make CUDA=1')", "no usable GPU (CUDA: REASON)" or "unknown device 'NAME'" (valid until the
- * calling thread's next call). The first call that finds a GPU creates its handles; later
+/* The backend called `name` ("cpu"; "cuda", GPU 0, or "cuda:N", GPU N, one GPU a process;
+ * or "cpu-strict": the CPU's ops behind a device's discipline, kernels/README.md), ready to
+ * use; or NULL, and then, unless why is NULL, *why is a one-line reason: "this build has no
+ * CUDA support (rebuild with 'make CUDA=1')", "no usable GPU (CUDA: REASON)", "no GPU N:
+ * ..." or "unknown device 'NAME'" (valid until the calling thread's next call). The first call that finds a GPU creates its handles; later
  * calls return the same table. */
 const struct drop_backend *drop_backend_get(const char *name, const char **why);
 /* Whether drop_backend_get(name, why) succeeds (it is that call), *why as there. */

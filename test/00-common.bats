@@ -60,6 +60,20 @@ help_flags() {
         [ "$status" -eq 3 ]
         [[ "$stderr" == *"--device cuda: this build has no CUDA support"* ]]
     done
+    run --separate-stderr drop-embed --device cuda:1 /dev/null
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == "drop-embed: --device cuda:1: this build has no CUDA support"* ]]
+    DROP_DEVICE=cuda:0 run --separate-stderr drop-match /dev/null /dev/null
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == *"--device cuda:0: this build has no CUDA support"* ]]
+}
+
+@test "--device cuda:N takes a GPU number; anything else after cuda: is a usage error" {
+    for d in cuda: cuda:x cuda:-1 cuda:1x cuda:99999 cuda1; do
+        run --separate-stderr drop-score --device "$d" --version
+        [ "$status" -eq 2 ]
+        [[ "$stderr" == *"--device: unknown value '$d'"* ]]
+    done
 }
 
 @test "--device cuda in a CUDA build without a usable GPU exits 3 saying so" {
@@ -77,6 +91,9 @@ help_flags() {
     DROP_DEVICE=cuda run --separate-stderr drop-embed -m "$T/none.safetensors" "$T/none.png"
     [ "$status" -eq 3 ]
     [[ "$stderr" == *"no usable GPU"* ]]
+    run --separate-stderr drop-embed --device cuda:1 -m "$T/none.safetensors" "$T/none.png"
+    [ "$status" -eq 3 ]
+    [[ "$stderr" == "drop-embed: --device cuda:1: no usable GPU (CUDA: "*")" ]]
 }
 
 @test "man pages pass mandoc -Tlint" {

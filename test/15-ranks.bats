@@ -9,7 +9,7 @@ load test_helper
 @test "alone: rank 0 of 1, MPI not initialised, the collectives are local" {
     run drop-test-ranks
     assert_success
-    assert_line --index 0 "rank 0 size 1 mpi no launcher -"
+    assert_line --index 0 "rank 0 size 1 local 0 mpi no launcher -"
     assert_line "allreduce_f32 ok"
     assert_line "allgather ok"
     assert_line "send/recv ok"
@@ -22,12 +22,12 @@ load test_helper
     refute_output --partial "MPI"
 }
 
-@test "mpirun -np 2: two ranks see size 2, and the collectives agree" {
+@test "mpirun -np 2: two ranks see size 2 (one machine: local ranks 0, 1), the collectives agree" {
     require_mpirun
     run mpirun_np 2 drop-test-ranks
     assert_success
-    assert_line --index 0 "rank 0 size 2 mpi yes launcher OMPI_COMM_WORLD_SIZE"
-    assert_line --index 1 "rank 1 size 2 mpi yes launcher OMPI_COMM_WORLD_SIZE"
+    assert_line --index 0 "rank 0 size 2 local 0 mpi yes launcher OMPI_COMM_WORLD_SIZE"
+    assert_line --index 1 "rank 1 size 2 local 1 mpi yes launcher OMPI_COMM_WORLD_SIZE"
     assert_line "allreduce_f32 ok"
     assert_line "allreduce_f64 ok"
     assert_line "allgather ok"
@@ -39,7 +39,7 @@ load test_helper
     require_mpirun
     run mpirun_np 3 drop-test-ranks
     assert_success
-    assert_line --index 2 "rank 2 size 3 mpi yes launcher OMPI_COMM_WORLD_SIZE"
+    assert_line --index 2 "rank 2 size 3 local 2 mpi yes launcher OMPI_COMM_WORLD_SIZE"
     assert_line "send/recv ok"
 }
 

@@ -224,20 +224,34 @@ extern "C" void drop_backend_cuda_fill(struct drop_backend *b)
 	b->maxpool_bwd = drop_maxpool_bwd_cuda;
 }
 
-extern "C" const struct drop_backend *drop_backend_cuda_get(const char **why)
+extern "C" const struct drop_backend *drop_backend_cuda_get(int gpu, const char **why)
 {
+	static char buf[160];
+	static int current = -1; /* the GPU this process uses, once chosen */
 	int n = 0;
 	cudaError_t err = cudaGetDeviceCount(&n);
 	if (err != cudaSuccess || n == 0) {
 		/* the runtime's own words say why (no device, no driver, a driver too old) */
-		static char buf[160];
 		snprintf(buf, sizeof buf, "no usable GPU (CUDA: %s)",
 		         err != cudaSuccess ? cudaGetErrorString(err) : "no CUDA device found");
 		cudaGetLastError(); /* clear the sticky error for a later try */
 		*why = buf;
 		return NULL;
 	}
+	if (gpu >= n) {
+		snprintf(buf, sizeof buf, "no GPU %d: this machine has %d (numbered from 0)", gpu, n);
+		*why = buf;
+		return NULL;
+	}
+	if (current >= 0 && current != gpu) {
+		snprintf(buf, sizeof buf, "GPU %d is in use by this process; one GPU a process",
+		         current);
+		*why = buf;
+		return NULL;
+	}
 	if (!backend_cuda.name) {
+		CUDA_CHECK(cudaSetDevice(gpu)); /* before any handle or allocation */
+		current = gpu;
 		drop_cuda_cublas();
 		drop_cuda_cudnn();
 		drop_backend_cuda_fill(&backend_cuda);

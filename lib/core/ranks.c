@@ -13,7 +13,7 @@
 #include <mpi.h>
 
 static bool started, mpi_on;
-static int me = 0, size = 1;
+static int me = 0, size = 1, local = 0;
 static const char *launcher;
 
 /* The pieces big transfers are cut into (bytes, or elements for the reductions). */
@@ -61,6 +61,10 @@ void drop_ranks_init(void)
 	mpi_on = true;
 	MPI_Comm_rank(MPI_COMM_WORLD, &me);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
+	MPI_Comm node; /* the ranks that share this machine: this one's place among them */
+	MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, me, MPI_INFO_NULL, &node);
+	MPI_Comm_rank(node, &local);
+	MPI_Comm_free(&node);
 	atexit(finalize);
 	if (size > 1) {
 		static char name[256];
@@ -79,6 +83,11 @@ int drop_rank(void)
 int drop_nranks(void)
 {
 	return size;
+}
+
+int drop_local_rank(void)
+{
+	return local;
 }
 
 bool drop_ranks_mpi(void)

@@ -33,6 +33,9 @@ void drop_ranks_init(void);
 int drop_rank(void);
 /* The number of ranks (1 when alone or before init). */
 int drop_nranks(void);
+/* This rank's place among the ranks on its machine, from 0 (0 when alone or before init):
+ * the GPU a rank takes by default (lib/run/cli.c). */
+int drop_local_rank(void);
 /* Whether MPI was initialised (a launcher was detected). */
 bool drop_ranks_mpi(void);
 /* The environment variable the launcher was detected by, or NULL when alone. */

@@ -22,6 +22,32 @@
 /* The --device names, in the order of enum drop_device: also the registry's names. */
 static const char *const devices[] = { "cpu", "cuda", "cpu-strict", NULL };
 
+/* Read a --device value into c: one of devices[], or "cuda:N" (the GPU numbered N, as
+ * nvidia-smi and CUDA_VISIBLE_DEVICES number them). Returns false if it is neither. */
+static bool parse_device(struct drop_common *c, const char *arg)
+{
+	for (int i = 0; devices[i]; i++)
+		if (!strcmp(arg, devices[i])) {
+			c->device = (enum drop_device)i;
+			snprintf(c->device_name, sizeof c->device_name, "%s", arg);
+			return true;
+		}
+	const char *n = arg + 5;
+	if (strncmp(arg, "cuda:", 5) || !*n || strlen(n) > 4 || strspn(n, "0123456789") != strlen(n))
+		return false;
+	c->device = DROP_DEVICE_CUDA;
+	snprintf(c->device_name, sizeof c->device_name, "cuda:%d", atoi(n));
+	return true;
+}
+
+/* Stop with exit 3 if c asks for a GPU this machine cannot give. */
+static void check_gpu(const struct drop_common *c)
+{
+	const char *why;
+	if (c->device == DROP_DEVICE_CUDA && !drop_backend_available(c->device_name, &why))
+		drop_die(DROP_EXIT_NODEVICE, "--device %s: %s", c->device_name, why);
+}
+
 static void close_stdout(void)
 {
 	/* A full disk or a closed reader must not look like success. */
@@ -38,10 +64,10 @@ void drop_proginit(struct drop_common *c, char **argv)
 	const char *slash = strrchr(argv[0], '/');
 	drop_progname = slash ? slash + 1 : argv[0];
 	memset(c, 0, sizeof *c);
+	snprintf(c->device_name, sizeof c->device_name, "%s", devices[DROP_DEVICE_CPU]);
 	const char *dev = getenv("DROP_DEVICE");
-	for (int i = 0; dev && devices[i]; i++)
-		if (!strcmp(dev, devices[i]))
-			c->device = (enum drop_device)i;
+	if (dev)
+		parse_device(c, dev);
 	atexit(close_stdout);
 }
 
@@ -117,14 +143,11 @@ bool drop_common_option(struct drop_common *c, int opt, const char *arg, void (*
 	case DROP_OPT_THREADS:
 		c->threads = (int)drop_arg_long("--threads", arg, 1, 1024);
 		return true;
-	case DROP_OPT_DEVICE: {
-		const char *why;
-		c->device = (enum drop_device)drop_arg_choice("--device", arg, devices);
-		/* Said at once, before the other arguments are judged. */
-		if (c->device == DROP_DEVICE_CUDA && !drop_backend_available("cuda", &why))
-			drop_die(DROP_EXIT_NODEVICE, "--device cuda: %s", why);
+	case DROP_OPT_DEVICE:
+		if (!parse_device(c, arg))
+			drop_arg_choice("--device", arg, devices); /* says what is valid, exits 2 */
+		check_gpu(c); /* said at once, before the other arguments are judged */
 		return true;
-	}
 	case DROP_OPT_PROGRESS:
 		c->progress = true;
 		return true;
@@ -148,17 +171,18 @@ void drop_common_finish(struct drop_common *c)
 #endif
 	drop_blas_set_threads(c->threads);
 	drop_ranks_init();
-	const char *why;
-	if (c->device == DROP_DEVICE_CUDA && !drop_backend_available("cuda", &why))
-		drop_die(DROP_EXIT_NODEVICE, "--device cuda: %s", why);
+	/* One GPU a rank: plain "cuda" under several ranks is the rank's own on its machine. */
+	if (c->device == DROP_DEVICE_CUDA && drop_nranks() > 1 && !strcmp(c->device_name, "cuda"))
+		snprintf(c->device_name, sizeof c->device_name, "cuda:%d", drop_local_rank());
+	check_gpu(c);
 }
 
 const struct drop_backend *drop_common_backend(const struct drop_common *c)
 {
 	const char *why;
-	const struct drop_backend *be = drop_backend_get(devices[c->device], &why);
+	const struct drop_backend *be = drop_backend_get(c->device_name, &why);
 	if (!be)
-		drop_die(DROP_EXIT_NODEVICE, "--device %s: %s", devices[c->device], why);
+		drop_die(DROP_EXIT_NODEVICE, "--device %s: %s", c->device_name, why);
 	drop_debug("device: the %s backend", be->name);
 	return be;
 }

@@ -20,6 +20,7 @@ enum drop_device { DROP_DEVICE_CPU, DROP_DEVICE_CUDA, DROP_DEVICE_CPU_STRICT };
 struct drop_common {
 	int threads;             /* --threads N; 0 = one per core */
 	enum drop_device device; /* --device, default from $DROP_DEVICE, else cpu */
+	char device_name[16];    /* the registry's name: "cpu", "cuda", "cuda:N", "cpu-strict" */
 	bool progress;           /* --progress: progress on stderr even when it is no terminal */
 };
 
@@ -55,7 +56,7 @@ enum {
 	"  -q, --quiet         print nothing but errors on stderr\n"                    \
 	"  -v, --verbose       print more detail on stderr\n"                           \
 	"      --threads N     worker threads (default: one per core)\n"                \
-	"      --device DEV    cpu, cuda or cpu-strict (default: $DROP_DEVICE, else cpu)\n" \
+	"      --device DEV    cpu, cuda, cuda:N or cpu-strict (default: $DROP_DEVICE, else cpu)\n" \
 	"      --progress      show progress even when stderr is not a terminal\n"     \
 	"      --help          print this help and exit\n"                              \
 	"      --version       print the version and build configuration and exit\n"

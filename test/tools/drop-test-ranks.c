@@ -3,7 +3,7 @@
  * test/15-ranks.bats (not installed).
  *
  *   drop-test-ranks            one line per rank, in rank order, from rank 0:
- *                              "rank R size S mpi yes|no launcher VAR|-"
+ *                              "rank R size S local L mpi yes|no launcher VAR|-"
  *                              then each collective checked against its known result
  *                              ("allreduce_f32 ok", ...); exit 1 naming the first wrong one
  *   drop-test-ranks die R      rank R dies (drop_die, status 1) after one barrier; the
@@ -38,8 +38,8 @@ int main(int argc, char **argv)
 	/* who is who, printed by rank 0 in rank order */
 	char line[128];
 	memset(line, 0, sizeof line);
-	snprintf(line, sizeof line, "rank %d size %d mpi %s launcher %s", me, n,
-	         drop_ranks_mpi() ? "yes" : "no",
+	snprintf(line, sizeof line, "rank %d size %d local %d mpi %s launcher %s", me, n,
+	         drop_local_rank(), drop_ranks_mpi() ? "yes" : "no",
 	         drop_ranks_launcher() ? drop_ranks_launcher() : "-");
 	char *all = malloc(sizeof line * (size_t)n);
 	drop_ranks_gather0(line, all, sizeof line);
