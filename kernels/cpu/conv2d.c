@@ -21,6 +21,15 @@
  * all when the primitive takes our layout, which it does for the blocked activations.
  * A CPU without native bf16 (drop_cpu_bf16) refuses it.
  *
+ * Winograd (desc->algo, ops.h). oneDNN 2.6's F(4x4, 3x3) kernel (jit_avx512_core_f32_wino_
+ * conv_4x3: float, avx512_core, 3x3 stride 1, channels in multiples of 16, all three
+ * passes) does 4x fewer multiplications than the direct kernel, at the cost of transforms
+ * and of a few bits of accuracy (its products are of transformed values ~10x larger).
+ * A pass asks for it (wino_wanted) and takes the direct kernel when oneDNN has no Winograd
+ * one for the shape. DROP_CONV_AUTO asks only where it pays (auto_wino): a fixed rule
+ * on the shape, not a timing, so the choice and so the results are the same run to run.
+ *
+ *
  * Not here: groups, dilation, fused bias/ReLU post-ops; the output size arithmetic
  * (drop_conv2d_out, kernels/tensor.c).
  */
@@ -29,6 +38,48 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+bool drop_cpu_winograd(void)
+{
+	dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+	return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+}
+
+/* DROP_CONV_AUTO's rule: Winograd for the 3x3 stride-1 float convolutions of at least
+ * 1024 output pixels a call (N Ho Wo; 64 of the kernel's 4x4 tiles), direct below. With
+ * fewer tiles the kernel's transforms and thread split cost more than its products save:
+ * kernels/bench/bench_ops.c on HRNet-W32's shapes (AMD EPYC Zen 5, one thread,
+ * 2026-12-06), effective GFLOP/s Winograd / direct, forward: batch 1 at 64x32 440 / 226,
+ * 32x16 282 / 242, 16x8 171 / 237, 8x4 46 / 158; batch 16 at 16x8 (2048 pixels) 256 / 93,
+ * at 8x4 (512) backward data 98 / 234; batch 32 at 8x4 (1024) 152 / 125. */
+#define AUTO_WINO_MIN_PIXELS 1024
+
+static bool auto_wino(const struct drop_conv2d_desc *d)
+{
+	return (long)d->n * d->h * d->w >= AUTO_WINO_MIN_PIXELS;
+}
+
+/* Whether a pass of d asks oneDNN for its Winograd kernel (it may still have none). */
+static bool wino_wanted(const struct drop_conv2d_desc *d)
+{
+	if (d->algo == DROP_CONV_DIRECT || d->bf16 || d->k != 3 || d->stride != 1 ||
+	    !drop_cpu_winograd())
+		return false;
+	return d->algo == DROP_CONV_WINOGRAD || auto_wino(d);
+}
+
+/* The primitive descriptor of op_desc, or NULL where oneDNN has no implementation. */
+static dnnl_primitive_desc_t pd_try(const void *op_desc, const_dnnl_primitive_desc_t hint)
+{
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_attr_t attr = drop_dnnl_attr();
+	dnnl_status_t st = dnnl_primitive_desc_create(&pd, op_desc, attr, drop_dnnl_engine(), hint);
+	dnnl_primitive_attr_destroy(attr);
+	if (st == dnnl_unimplemented)
+		return NULL;
+	DNNL_CHECK(st);
+	return pd;
+}
 
 /* Symmetric padding: oneDNN's output size (H + 2 pad - k) / stride + 1 with integer
  * division is PyTorch's. */
@@ -100,7 +151,7 @@ static void *act_in(const struct drop_conv2d_desc *d, struct drop_cvt *c32, stru
 static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
 {
 	int key[] = { d->n, d->cin, d->h, d->w, d->cout, d->k, d->stride, d->pad, d->bias,
-	              d->src_layout, d->bf16 };
+	              d->src_layout, d->bf16, d->algo };
 	int nkey = (int)(sizeof key / sizeof key[0]);
 	struct drop_wplan *p = drop_plan_find(DROP_PLAN_CONV2D, key, nkey);
 	if (p)
@@ -124,7 +175,16 @@ static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
 	wany_md(d, &wany);
 	dnnl_dims_t strides, pad_l, pad_r;
 	conv_geometry(d, strides, pad_l, pad_r);
-	for (int any = 0; any < 2; any++) {
+	if (wino_wanted(d)) {
+		dnnl_convolution_desc_t cd;
+		DNNL_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training,
+		                                              dnnl_convolution_winograd, &p->src_md,
+		                                              &wany, d->bias ? &p->bias_md : NULL,
+		                                              &p->dst_md, strides, pad_l, pad_r));
+		p->fwd_pd = pd_try(&cd, NULL);
+		p->fwd_wino = p->fwd_pd != NULL;
+	}
+	for (int any = 0; !p->fwd_wino && any < 2; any++) {
 		act_md(d, &p->src_md, any, &xany);
 		dnnl_convolution_desc_t cd;
 		DNNL_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training,
@@ -161,7 +221,15 @@ static void plan_bwd_data(const struct drop_conv2d_desc *d, struct drop_wplan *p
 	dnnl_memory_desc_t wany, dyany;
 	wany_md(d, &wany);
 	conv_geometry(d, strides, pad_l, pad_r);
-	for (int any = 0; any < 2; any++) {
+	if (wino_wanted(d)) {
+		dnnl_convolution_desc_t cd;
+		DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_winograd,
+		                                                    &p->src_md, &wany, &p->dst_md,
+		                                                    strides, pad_l, pad_r));
+		p->bd_pd = pd_try(&cd, p->fwd_pd);
+		p->bd_wino = p->bd_pd != NULL;
+	}
+	for (int any = 0; !p->bd_wino && any < 2; any++) {
 		act_md(d, &p->dst_md, any, &dyany);
 		dnnl_convolution_desc_t cd;
 		DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct,
@@ -191,7 +259,15 @@ static void plan_bwd_weights(const struct drop_conv2d_desc *d, struct drop_wplan
 	dnnl_memory_desc_t wany, xany, dyany; /* the weight gradient is float either way */
 	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&wany, 4, wdims, dnnl_f32, dnnl_format_tag_any));
 	conv_geometry(d, strides, pad_l, pad_r);
-	for (int any = 0; any < 2; any++) {
+	if (wino_wanted(d)) {
+		dnnl_convolution_desc_t cd;
+		DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(
+			&cd, dnnl_convolution_winograd, &p->src_md, &wany,
+			d->bias ? &p->bias_md : NULL, &p->dst_md, strides, pad_l, pad_r));
+		p->bw_pd = pd_try(&cd, p->fwd_pd);
+		p->bw_wino = p->bw_pd != NULL;
+	}
+	for (int any = 0; !p->bw_wino && any < 2; any++) {
 		act_md(d, &p->src_md, any, &xany);
 		act_md(d, &p->dst_md, any, &dyany);
 		dnnl_convolution_desc_t cd;
@@ -310,4 +386,14 @@ void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
 	drop_dnnl_run(p->bw, nargs, args);
 	if (p->w_dw_plain.reorder)
 		drop_cvt_into(&p->w_dw_plain, dwp, dw);
+}
+
+bool drop_conv2d_winograd_cpu(const struct drop_conv2d_desc *d, int pass)
+{
+	struct drop_wplan *p = plan_get(d);
+	if (pass == 1 && !p->bd)
+		plan_bwd_data(d, p);
+	if (pass == 2 && !p->bw)
+		plan_bwd_weights(d, p);
+	return pass == 0 ? p->fwd_wino : pass == 1 ? p->bd_wino : p->bw_wino;
 }

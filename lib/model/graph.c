@@ -267,6 +267,25 @@ int drop_graph_set_bf16(struct drop_graph *g, bool on)
 	return 0;
 }
 
+const char *const drop_conv_algo_names[] = { "direct", "auto", "winograd", NULL };
+
+int drop_graph_conv_algo_check(const struct drop_backend *be, enum drop_conv_algo algo)
+{
+	if (algo == DROP_CONV_WINOGRAD && !(be->winograd && be->winograd()))
+		return drop_fail("--conv-algo winograd: the %s backend has no Winograd convolution "
+		                 "here%s", be->name, strncmp(be->name, "cpu", 3) ? "" :
+		                 " (it needs AVX-512)");
+	return 0;
+}
+
+int drop_graph_set_conv_algo(struct drop_graph *g, enum drop_conv_algo algo)
+{
+	if (drop_graph_conv_algo_check(g->be, algo))
+		return -1;
+	g->conv_algo = algo;
+	return 0;
+}
+
 void drop_graph_set_recompute(struct drop_graph *g, enum drop_recompute level)
 {
 	if (g->recompute != level)
@@ -697,7 +716,7 @@ static struct drop_conv2d_desc conv_desc(struct drop_graph *g, const struct drop
 {
 	struct drop_tensor x = g->v[nd->in[0]].t;
 	struct drop_conv2d_desc d = { x.n, x.c, x.h, x.w, g->v[nd->out].t.c, nd->k, nd->stride,
-	                              nd->pad, nd->b >= 0, x.layout, g->bf16 };
+	                              nd->pad, nd->b >= 0, x.layout, g->bf16, g->conv_algo };
 	return d;
 }
 

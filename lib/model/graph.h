@@ -117,6 +117,7 @@ struct drop_graph {
 	enum drop_recompute recompute; /* drop_graph_set_recompute */
 	const struct drop_adam *adam;  /* fused Adam: each node's step after its backward */
 	bool bf16;               /* drop_graph_set_bf16 */
+	enum drop_conv_algo conv_algo; /* drop_graph_set_conv_algo */
 	/* the plan */
 	int plan_n;              /* batch of the plan (0: none) */
 	bool plan_train;

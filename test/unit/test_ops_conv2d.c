@@ -100,7 +100,7 @@ static void run_case(const struct conv_case *c, enum drop_layout layout)
 		fdb = fix_load(c->name, "db");
 	}
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
-	                              c->bias, layout, false };
+	                              c->bias, layout, false, DROP_CONV_DIRECT };
 	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
 	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
 	CHECK(ho == fy.sh[2] && wo == fy.sh[3], "%s: output size %dx%d", c->name, ho, wo);
@@ -209,7 +209,7 @@ static void bf16_case(const struct conv_case *c, enum drop_layout layout)
 	           fy = fix_load(c->name, "y"), fdy = fix_load(c->name, "dy"),
 	           fdx = fix_load(c->name, "dx"), fdw = fix_load(c->name, "dw");
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
-	                              false, layout, true };
+	                              false, layout, true, DROP_CONV_DIRECT };
 	struct drop_conv2d_desc a = d;
 	a.bf16 = false;
 	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
@@ -287,7 +287,7 @@ static void bf16_copies_case(const struct conv_case *c, enum drop_layout layout)
 	struct fix fx = fix_load(c->name, "x"), fw = fix_load(c->name, "w"),
 	           fdy = fix_load(c->name, "dy");
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
-	                              false, layout, true };
+	                              false, layout, true, DROP_CONV_DIRECT };
 	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
 	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
 	struct drop_tensor x = tensor_from(fx.v, c->n, c->cin, c->h, c->w, layout),
@@ -327,8 +327,8 @@ static void bf16_copies_case(const struct conv_case *c, enum drop_layout layout)
  * shared buffer in between: every forward gives the bits of the first one. */
 static void test_weight_copies(void)
 {
-	struct drop_conv2d_desc da = { 2, 16, 6, 5, 24, 3, 1, 1, false, DROP_BLOCKED, false },
-	                        db = { 2, 24, 6, 5, 8, 3, 2, 1, false, DROP_BLOCKED, false };
+	struct drop_conv2d_desc da = { 2, 16, 6, 5, 24, 3, 1, 1, false, DROP_BLOCKED, false, DROP_CONV_DIRECT },
+	                        db = { 2, 24, 6, 5, 8, 3, 2, 1, false, DROP_BLOCKED, false, DROP_CONV_DIRECT };
 	size_t nwa = 24 * 16 * 9, nwb = 8 * 24 * 9, nxa = 2 * 16 * 30, nxb = 2 * 24 * 30;
 	float *wa = drop_malloc(nwa * sizeof *wa), *wb = drop_malloc(nwb * sizeof *wb);
 	float *xa = drop_malloc(nxa * sizeof *xa), *xb = drop_malloc(nxb * sizeof *xb);
