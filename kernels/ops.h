@@ -114,6 +114,9 @@ struct drop_conv2d_desc {
 	                          * mantissa), sums in float, every tensor still float; only
 	                          * where be->bf16() says so */
 	enum drop_conv_algo algo; /* bf16 convolutions are direct whatever it says */
+	bool relu;               /* forward only: y = max(conv, 0), ReLU fused */
+	bool y_bf16;             /* forward only, with bf16: y is written as bfloat16 into
+	                          * y->bf16 (y->data unused), rounded as to_bf16 does */
 };
 
 /* A linear layer y = x W^T + b, PyTorch's Linear: x (N, Cin), W (Cout, Cin), y (N, Cout). */

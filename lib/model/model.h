@@ -166,6 +166,10 @@ int drop_graph_bf16_check(const struct drop_backend *be);
  * Winograd results differ from direct ones in the last bits (kernels/README.md,
  * "Winograd"). 0, or -1 with a message when the backend lacks WINOGRAD. */
 int drop_graph_set_conv_algo(struct drop_graph *g, enum drop_conv_algo algo);
+/* Whether eval passes fold each batch norm into the convolution before it where nothing
+ * else reads the convolution's output (graph.c, mark_folded): on by default; the results
+ * then differ from unfolded ones by float rounding. Training passes never fold. */
+void drop_graph_set_fold(struct drop_graph *g, bool on);
 /* The option values, in enum drop_conv_algo's order: "direct", "auto", "winograd", NULL. */
 extern const char *const drop_conv_algo_names[];
 /* Whether backend be can: 0, or -1 with the message. */
