@@ -44,6 +44,9 @@ static void usage(int status)
 	       "                           AVX512-BF16 or AMX)\n"
 	       "      --tf32               TF32 products in convolutions and matrix products\n"
 	       "                           (--device cuda only; faster, 10-bit mantissas)\n"
+	       "      --conv-algo ALGO     auto (default: Winograd where it is faster), direct\n"
+	       "                           or winograd (3x3 stride-1 float convolutions; needs\n"
+	       "                           AVX-512; not with --bf16)\n"
 	       "      --max-pixels N       refuse images of more than N pixels (default\n"
 	       "                           16000000)\n"
 	       "\n" DROP_COMMON_HELP);
@@ -59,6 +62,7 @@ enum {
 	OPT_DUMP,
 	OPT_BF16,
 	OPT_TF32,
+	OPT_CONV_ALGO,
 };
 
 static const struct option longopts[] = {
@@ -72,6 +76,7 @@ static const struct option longopts[] = {
 	{ "dump", required_argument, NULL, OPT_DUMP },
 	{ "bf16", no_argument, NULL, OPT_BF16 },
 	{ "tf32", no_argument, NULL, OPT_TF32 },
+	{ "conv-algo", required_argument, NULL, OPT_CONV_ALGO },
 	DROP_MAX_PIXELS_LONGOPT,
 	DROP_COMMON_LONGOPTS,
 };
@@ -96,7 +101,8 @@ static void parse_size(const char *opt, const char *arg, int *h, int *w)
 static void parse_args(int argc, char **argv, struct drop_embed_job *o,
                        struct drop_common *common)
 {
-	*o = (struct drop_embed_job){ .output = "-", .run = { .batch = 64 } };
+	*o = (struct drop_embed_job){ .output = "-", .conv_algo = DROP_CONV_AUTO,
+	                              .run = { .batch = 64 } };
 	int c;
 	while ((c = getopt_long(argc, argv, "m:o:" DROP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
@@ -136,12 +142,19 @@ static void parse_args(int argc, char **argv, struct drop_embed_job *o,
 		case OPT_TF32:
 			o->tf32 = true;
 			break;
+		case OPT_CONV_ALGO:
+			o->conv_algo = (enum drop_conv_algo)drop_arg_choice("--conv-algo", optarg,
+			                                                    drop_conv_algo_names);
+			break;
 		default:
 			drop_common_option(common, c, optarg, usage);
 		}
 	}
 	if (!o->model)
 		drop_usage_error("missing -m MODEL");
+	if (o->bf16 && o->conv_algo == DROP_CONV_WINOGRAD)
+		drop_usage_error("--conv-algo winograd: Winograd multiplies in float, "
+		                 "not with --bf16");
 	if (optind >= argc)
 		drop_usage_error("missing INPUT operand");
 	if ((o->run.masks_h || o->run.masks_w) && !o->run.masks)

@@ -63,6 +63,9 @@ static void usage(int status)
 	       "      --tf32             TF32 products in convolutions and matrix products\n"
 	       "                         (--device cuda only; faster, 10-bit mantissas)\n"
 	       "      --sync-bn          under mpirun: batch norm over the global batch\n"
+	       "      --conv-algo ALGO   auto (default: Winograd where it is faster), direct or\n"
+	       "                         winograd (3x3 stride-1 float convolutions; needs\n"
+	       "                         AVX-512; not with --bf16)\n"
 	       "      --resume FILE      continue from a checkpoint of this command\n"
 	       "      --save-every N     epochs between checkpoints (default 1)\n"
 	       "      --log FILE         JSON lines of the losses\n"
@@ -80,7 +83,7 @@ enum {
 	OPT_NO_DECOUPLE, OPT_NO_PPE, OPT_TRIPLET, OPT_SS_GAMMA, OPT_PEMB, OPT_HP_WEIGHT,
 	OPT_HP_CHANNELS, OPT_VIS_THRESHOLD, OPT_BATCH, OPT_INSTANCES, OPT_EPOCHS, OPT_LR,
 	OPT_WEIGHT_DECAY, OPT_WARMUP, OPT_WARMUP_FACTOR, OPT_STEPS, OPT_GAMMA, OPT_FLIP, OPT_PAD, OPT_ERASE, OPT_LABEL_SMOOTH,
-	OPT_SEED, OPT_RECOMPUTE, OPT_BF16, OPT_TF32, OPT_SYNC_BN, OPT_RESUME, OPT_SAVE_EVERY, OPT_LOG, OPT_LOG_EVERY, OPT_EVAL, OPT_EVAL_EVERY,
+	OPT_SEED, OPT_RECOMPUTE, OPT_BF16, OPT_TF32, OPT_SYNC_BN, OPT_CONV_ALGO, OPT_RESUME, OPT_SAVE_EVERY, OPT_LOG, OPT_LOG_EVERY, OPT_EVAL, OPT_EVAL_EVERY,
 };
 
 static const struct option longopts[] = {
@@ -120,6 +123,7 @@ static const struct option longopts[] = {
 	{ "bf16", no_argument, NULL, OPT_BF16 },
 	{ "tf32", no_argument, NULL, OPT_TF32 },
 	{ "sync-bn", no_argument, NULL, OPT_SYNC_BN },
+	{ "conv-algo", required_argument, NULL, OPT_CONV_ALGO },
 	{ "resume", required_argument, NULL, OPT_RESUME },
 	{ "save-every", required_argument, NULL, OPT_SAVE_EVERY },
 	{ "log", required_argument, NULL, OPT_LOG },
@@ -236,6 +240,10 @@ static void parse_args(int argc, char **argv, struct drop_train_opts *o,
 		case OPT_BF16: o->bf16 = true; break;
 		case OPT_TF32: o->tf32 = true; break;
 		case OPT_SYNC_BN: o->sync_bn = true; break;
+		case OPT_CONV_ALGO:
+			o->conv_algo = (enum drop_conv_algo)drop_arg_choice("--conv-algo", optarg,
+			                                                    drop_conv_algo_names);
+			break;
 		case OPT_RESUME: o->resume = optarg; break;
 		case OPT_SAVE_EVERY:
 			o->save_every = (int)drop_arg_long("--save-every", optarg, 1, 1000000);
@@ -263,6 +271,9 @@ static void check_args(const struct drop_train_opts *o)
 {
 	if (!o->out)
 		drop_usage_error("no output: give -o MODEL.safetensors");
+	if (o->bf16 && o->conv_algo == DROP_CONV_WINOGRAD)
+		drop_usage_error("--conv-algo winograd: Winograd multiplies in float, "
+		                 "not with --bf16");
 	if (!o->data.name == !o->data.list)
 		drop_usage_error("give either --dataset NAME --root DIR or --list FILE");
 	if (o->data.name && !o->data.root)

@@ -29,12 +29,13 @@ _drop() {
               --dim --init --no-decouple --no-ppe --triplet --ss-gamma --label-smooth --pemb --hp-weight
               --hp-channels --vis-threshold --batch --instances --epochs --lr --weight-decay
               --warmup --warmup-factor --steps --gamma --flip --pad --erase --seed --recompute
-              --bf16 --tf32 --sync-bn --resume --save-every --log --log-every --eval --eval-every --max-pixels"
+              --bf16 --tf32 --sync-bn --conv-algo --resume --save-every --log --log-every --eval --eval-every --max-pixels"
         case $prev in
         -d | --dataset)
             words="market1501 dukemtmcreid occluded_duke occluded_reid p_dukemtmc_reid" ;;
         --backbone) words="hrnet-w32 hrnet-tiny resnet50 resnet50-ibn" ;;
         --triplet) words="pct part-avg none" ;;
+        --conv-algo) words="auto direct winograd" ;;
         -r | --root | -l | --labels) dirs=1 ;;
         --list) filter='!*.tsv' ;;
         -o | --output | --init | --resume) filter='!*.safetensors' ;;
@@ -48,13 +49,14 @@ _drop() {
         ;;
     drop-embed)
         opts="-m --model -o --output --batch --size --list --masks --masks-size --dump --bf16
-              --tf32 --max-pixels"
+              --tf32 --conv-algo --max-pixels"
         case $prev in
         -m | --model) filter='!*.safetensors' ;;
         -o | --output) filter='!*.npy' ;;
         --masks) dirs=1 ;;
         --masks-size) words="feature image" ;;
         --dump) words="preid parsing p1 p2 p3 p4" ;;
+        --conv-algo) words="auto direct winograd" ;;
         --batch | --size | --max-pixels) return ;;
         esac
         ;;

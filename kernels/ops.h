@@ -95,6 +95,15 @@ struct drop_tensor {
 	                          * data itself, and data may then be NULL */
 };
 
+/* How a convolution is computed (drop_conv2d_desc.algo). The zero value is DIRECT. */
+enum drop_conv_algo {
+	DROP_CONV_DIRECT = 0, /* the direct algorithm (a product per weight and output) */
+	DROP_CONV_AUTO,       /* the backend's choice per shape: Winograd where it pays */
+	DROP_CONV_WINOGRAD,   /* Winograd wherever the backend has it for the shape (float 3x3
+	                       * stride-1 convolutions; fewer products, a few bits less
+	                       * accurate), direct elsewhere; only where be->winograd() says so */
+};
+
 /* A 2-D convolution, PyTorch's Conv2d (groups 1, dilation 1, square kernel). */
 struct drop_conv2d_desc {
 	int n, cin, h, w;        /* input (N, Cin, H, W) */
@@ -104,6 +113,10 @@ struct drop_conv2d_desc {
 	bool bf16;               /* multiply in bfloat16: x, w and dy rounded to bf16 (8-bit
 	                          * mantissa), sums in float, every tensor still float; only
 	                          * where be->bf16() says so */
+	enum drop_conv_algo algo; /* bf16 convolutions are direct whatever it says */
+	bool relu;               /* forward only: y = max(conv, 0), ReLU fused */
+	bool y_bf16;             /* forward only, with bf16: y is written as bfloat16 into
+	                          * y->bf16 (y->data unused), rounded as to_bf16 does */
 };
 
 /* A linear layer y = x W^T + b, PyTorch's Linear: x (N, Cin), W (Cout, Cin), y (N, Cout). */
@@ -186,6 +199,9 @@ struct drop_backend {
 	const char *name; /* "cpu", "cuda" or "cpu-strict" */
 	int (*block)(void); /* channels per block of DROP_BLOCKED (fixed for a process) */
 	bool (*bf16)(void); /* whether convolutions may ask for bf16 (fast here); optional */
+	bool (*winograd)(void); /* whether convolutions may ask for DROP_CONV_WINOGRAD (this
+	                         * backend and CPU have it); optional: NULL = never, AUTO means
+	                         * direct */
 
 	/* Memory the backend's ops read and write (host memory for the CPU: then host_memory
 	 * is true, and a reader may use backend pointers directly instead of to_host copies). */

@@ -7,8 +7,8 @@
 # name, bad input (missing label, corrupt image, unknown dataset, incompatible or foreign
 # --resume, --init matching nothing), --recompute (the same run within rounding, resumable
 # either way), --bf16 (recorded, resumes exactly), --tf32 (a usage error on the CPU; in the
-# metadata, resumed only with it; on a GPU when there is one), usage errors, the man
-# page's examples.
+# metadata, resumed only with it; on a GPU when there is one), --conv-algo winograd (learns,
+# recorded, resumes exactly), usage errors, the man page's examples.
 # also requires: /usr/bin/python3 with numpy and PIL (scripts/make-synthetic-reid; skipped
 # without them, a failure under DROP_TEST_STRICT=1) and json, drop-labels, cmp, grep
 
@@ -267,6 +267,48 @@ open(sys.argv[2], "wb").write(len(h).to_bytes(8, "little") + h + b[8 + n:])
     drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/t.st" --epochs 2 --resume "$T/t.st" --tf32 \
         --device cuda
     grep -aq 'tf32\\":1}' "$T/t.st"
+}
+
+@test "--conv-algo winograd: still learns; recorded, resumed only with it; else exit 3" {
+    run --separate-stderr drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/w.st" --epochs 6 \
+        --warmup 0 --lr 1e-3 --flip 0 --log "$T/log" --log-every 1 --conv-algo winograd
+    if [ "$status" = 3 ]; then
+        [[ "$stderr" == *"--conv-algo winograd"*"AVX-512"* ]]
+        [ ! -e "$T/w.st" ]
+        skip "Winograd: this CPU lacks avx512_core"
+    fi
+    assert_success
+    run /usr/bin/python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+hp = [r["hp_ce"] for r in rows]
+assert len(rows) == 6 and all(b < a for a, b in zip(hp, hp[1:])), hp
+assert rows[-1]["parsing_acc"] > rows[0]["parsing_acc"], "parsing accuracy did not rise"
+' "$T/log"
+    assert_success
+    grep -aq '\\"conv-algo\\":\\"winograd\\"}' "$T/w.st"
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/a.st" --epochs 1 --conv-algo winograd
+    run --separate-stderr drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/a.st" --epochs 2 \
+        --resume "$T/a.st"
+    [ "$status" = 1 ]
+    [[ "$stderr" == *"incompatible checkpoint: it was trained with --conv-algo"* ]]
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/a.st" --epochs 2 --resume "$T/a.st" \
+        --conv-algo winograd
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/b.st" --epochs 2 --conv-algo winograd
+    cmp "$T/a.st" "$T/b.st"
+    # direct: other bits, and not recorded when auto
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/d.st" --epochs 2 --conv-algo direct
+    run cmp -s "$T/b.st" "$T/d.st"
+    assert_failure
+    grep -aq '\\"conv-algo\\":\\"direct\\"}' "$T/d.st"
+    drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/u.st" --epochs 1
+    run grep -aq 'conv-algo' "$T/u.st"
+    assert_failure
+    run drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/x.st" --conv-algo winograd --bf16
+    assert_failure 2
+    assert_output --partial "not with --bf16"
+    run drop-train "${LIST[@]}" "${TINY[@]}" -o "$T/x.st" --conv-algo fast
+    assert_failure 2
 }
 
 @test "usage errors exit 2" {

@@ -3,7 +3,8 @@
 # model), pid/camid from file names, TSV lists and stdin, input order (folders sorted,
 # operands in order), the same bytes for the same threads and batch, the same rankings and
 # near-zero distances across --threads and --batch, --masks PNGs (names, sizes, palette),
-# --dump shapes, --bf16 (within rounding of float), --tf32 (a usage error on the CPU), -o, --size, the drop-embed |
+# --dump shapes, --bf16 (within rounding of float), --tf32 (a usage error on the CPU),
+# --conv-algo (winograd within 1e-4 of direct), -o, --size, the drop-embed |
 # drop-match | drop-score pipeline, bad inputs (missing or incompatible model, corrupt
 # image, unknown option), man examples.
 # also requires: drop-test-model and drop-test-png (test/tools), drop-match, drop-score,
@@ -257,6 +258,30 @@ $I/query/0002_c3_f0000002.jpg"
         [[ "$stderr" == *"--tf32: the $dev backend has no TF32 math"* ]]
         assert_output ""
     done
+}
+
+@test "--conv-algo: winograd's records within 1e-4 of direct's; without AVX-512, exit 3" {
+    run --separate-stderr embed --conv-algo winograd -m "$M" "$I"
+    if [ "$status" = 3 ]; then
+        [[ "$stderr" == *"--conv-algo winograd"*"AVX-512"* ]]
+        assert_output ""
+        skip "Winograd: this CPU lacks avx512_core"
+    fi
+    assert_success
+    embed --conv-algo winograd -m "$M" "$I" > "$T/w.npy"
+    embed --conv-algo direct -m "$M" "$I" > "$T/d.npy"
+    embed -m "$M" "$I" > "$T/a.npy"
+    run cmp -s "$T/w.npy" "$T/d.npy"
+    assert_failure
+    # Winograd's products lose ~2 bits (test/unit/test_ops_winograd.c): every record's own
+    # direct record is within 1e-4 (F+P distance, 0..2; bf16 is allowed 0.02)
+    drop-match --top 6 --text "$T/w.npy" "$T/d.npy" | awk -F'\t' '$1 == $3' > "$T/self"
+    [ "$(wc -l < "$T/self")" -eq 6 ]
+    run awk -F'\t' '$4 >= 1e-4' "$T/self"
+    assert_output ""
+    run embed --conv-algo winograd --bf16 -m "$M" "$I"
+    assert_failure 2
+    assert_output --partial "not with --bf16"
 }
 
 @test "-o writes a file; --size must be the model's" {

@@ -147,13 +147,13 @@ static void bench_conv(int batch)
 {
 	printf("peak\t%.0f\n", peak_gflops());
 	double gflop[NSHAPES], fwd[NSHAPES], fwd16[NSHAPES], bwd_data[NSHAPES], bwd_weights[NSHAPES],
-	       gemm[NSHAPES];
+	       gemm[NSHAPES], wino[NSHAPES][3];
 	for (size_t s = 0; s < NSHAPES; s++) {
 		const struct shape *sh = &shapes[s];
 		int pad = sh->k / 2;
 		enum drop_layout lx = sh->cin == 3 ? DROP_PLAIN : DROP_BLOCKED;
 		struct drop_conv2d_desc d = { batch, sh->cin, sh->h, sh->w, sh->cout, sh->k,
-		                              sh->stride, pad, false, lx, false };
+		                              sh->stride, pad, false, lx, false, DROP_CONV_DIRECT, false, false };
 		int ho = drop_conv2d_out(sh->h, sh->k, sh->stride, pad);
 		int wo = drop_conv2d_out(sh->w, sh->k, sh->stride, pad);
 		struct drop_tensor x = drop_tensor_make(batch, sh->cin, sh->h, sh->w, lx);
@@ -178,6 +178,15 @@ static void bench_conv(int batch)
 		}
 		bwd_data[s] = sh->cin == 3 ? 0 : TIME(drop_conv2d_bwd_data_cpu(&d, &dy, &w, &dx));
 		bwd_weights[s] = TIME(drop_conv2d_bwd_weights_cpu(&d, &x, &dy, dw, NULL));
+		/* the three passes through oneDNN's Winograd kernel, where it has one (else 0) */
+		d.algo = DROP_CONV_WINOGRAD;
+		wino[s][0] = wino[s][1] = wino[s][2] = 0;
+		if (drop_conv2d_winograd_cpu(&d, 0))
+			wino[s][0] = TIME(drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y));
+		if (sh->cin != 3 && drop_conv2d_winograd_cpu(&d, 1))
+			wino[s][1] = TIME(drop_conv2d_bwd_data_cpu(&d, &dy, &w, &dx));
+		if (drop_conv2d_winograd_cpu(&d, 2))
+			wino[s][2] = TIME(drop_conv2d_bwd_weights_cpu(&d, &x, &dy, dw, NULL));
 		free(x.data), free(w.data), free(y.data), free(dy.data), free(dx.data), free(dw);
 		drop_cpu_release();
 	}
@@ -193,12 +202,17 @@ static void bench_conv(int batch)
 		                              b, (int)n, 0.0f, c, (int)n));
 		free(a), free(b), free(c);
 	}
-	printf("shape\tgflop\tfwd\tbwd_data\tbwd_weights\tsgemm\tfwd_bf16\n");
-	for (size_t s = 0; s < NSHAPES; s++)
-		printf("%s\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\n", shapes[s].name, gflop[s],
+	printf("shape\tgflop\tfwd\tbwd_data\tbwd_weights\tsgemm\tfwd_bf16\t"
+	       "wino_fwd\twino_bwd_data\twino_bwd_weights\n");
+	for (size_t s = 0; s < NSHAPES; s++) {
+		printf("%s\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f", shapes[s].name, gflop[s],
 		       gflop[s] / fwd[s], bwd_data[s] > 0 ? gflop[s] / bwd_data[s] : 0.0,
 		       gflop[s] / bwd_weights[s], gflop[s] / gemm[s],
 		       fwd16[s] > 0 ? gflop[s] / fwd16[s] : 0.0);
+		for (int i = 0; i < 3; i++) /* effective GFLOP/s: the direct count over the time */
+			printf("\t%.0f", wino[s][i] > 0 ? gflop[s] / wino[s][i] : 0.0);
+		printf("\n");
+	}
 }
 
 static void line(const char *name, double t)

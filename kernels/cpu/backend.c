@@ -43,6 +43,7 @@ const struct drop_backend drop_backend_cpu = {
 	.sgemm = drop_sgemm_cpu,
 	.block = drop_cpu_block,
 	.bf16 = drop_cpu_bf16,
+	.winograd = drop_cpu_winograd,
 	.release = drop_cpu_release,
 	.convert = drop_convert_cpu,
 	.conv2d_fwd = drop_conv2d_fwd_cpu,

@@ -24,6 +24,8 @@
 int drop_cpu_block(void);
 /* Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX, as oneDNN sees it). */
 bool drop_cpu_bf16(void);
+/* Whether this CPU has oneDNN's Winograd convolution (avx512_core; conv2d.c). */
+bool drop_cpu_winograd(void);
 /* Free every cached plan, the scratchpad, the engine and the stream (dnnl_ctx.c). */
 void drop_cpu_release(void);
 /* be->alloc of the CPU: 64-byte aligned, huge pages for large buffers (memory.c); free(). */
@@ -43,6 +45,9 @@ void drop_conv2d_bwd_data_cpu(const struct drop_conv2d_desc *d, const struct dro
 void drop_conv2d_bwd_weights_cpu(const struct drop_conv2d_desc *d,
                                  const struct drop_tensor *x, const struct drop_tensor *dy,
                                  float *dw, float *db);
+/* Whether pass 0 (forward), 1 (backward data) or 2 (backward weights) of d runs oneDNN's
+ * Winograd kernel (plans it if need be); for tests and benchmarks. */
+bool drop_conv2d_winograd_cpu(const struct drop_conv2d_desc *d, int pass);
 
 void drop_linear_fwd_cpu(const struct drop_linear_desc *d, const float *x,
                          const struct drop_tensor *w, const float *b, float *y);

@@ -8,6 +8,7 @@
 #define DROP_DNNL_CTX_H
 
 #include <oneapi/dnnl/dnnl.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../fail.h"
@@ -105,6 +106,7 @@ struct drop_wplan {
 	dnnl_memory_desc_t src_md, dst_md, wplain_md, bias_md;
 	dnnl_primitive_desc_t fwd_pd, bd_pd, bw_pd;
 	dnnl_primitive_t fwd, bd, bw;
+	bool fwd_wino, bd_wino, bw_wino; /* the pass runs oneDNN's Winograd kernel */
 	/* forward: x, w, b, y, scratch */
 	dnnl_memory_t f_src, f_w, f_b, f_dst, f_scr;
 	struct drop_wcopy wf;

@@ -690,6 +690,7 @@ static void build(void)
 	strict.host_memory = false;
 	strict.block = c->block;
 	strict.bf16 = c->bf16;
+	strict.winograd = c->winograd;
 	strict.release = c->release;
 	strict.alloc = drop_strict_alloc;
 	strict.free = drop_strict_free;

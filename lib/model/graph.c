@@ -268,6 +268,25 @@ int drop_graph_set_bf16(struct drop_graph *g, bool on)
 	return 0;
 }
 
+const char *const drop_conv_algo_names[] = { "direct", "auto", "winograd", NULL };
+
+int drop_graph_conv_algo_check(const struct drop_backend *be, enum drop_conv_algo algo)
+{
+	if (algo == DROP_CONV_WINOGRAD && !(be->winograd && be->winograd()))
+		return drop_fail("--conv-algo winograd: the %s backend has no Winograd convolution "
+		                 "here%s", be->name, strncmp(be->name, "cpu", 3) ? "" :
+		                 " (it needs AVX-512)");
+	return 0;
+}
+
+int drop_graph_set_conv_algo(struct drop_graph *g, enum drop_conv_algo algo)
+{
+	if (drop_graph_conv_algo_check(g->be, algo))
+		return -1;
+	g->conv_algo = algo;
+	return 0;
+}
+
 void drop_graph_set_recompute(struct drop_graph *g, enum drop_recompute level)
 {
 	if (g->recompute != level)
@@ -298,6 +317,11 @@ static void bind(struct drop_graph *g)
 			size_t off = (size_t)v->slice_c0 * v->t.h * v->t.w;
 			v->t.data = buf_ptr(g, c->buf_fwd) + off;
 			v->g.data = c->buf_grad >= 0 ? buf_ptr(g, c->buf_grad) + off : NULL;
+			v->t.bf16 = NULL;
+			continue;
+		}
+		if (v->folded) {
+			v->t.data = v->g.data = NULL;
 			v->t.bf16 = NULL;
 			continue;
 		}
@@ -539,6 +563,31 @@ static void slice_resamplings(struct drop_graph *g, const struct plan_scan *s)
 	}
 }
 
+/* Eval plans: a batch norm whose input is a convolution's output that nothing else reads
+ * is folded into the convolution (w' = w gamma / sqrt(var + eps), b' = beta + (b - mean)
+ * gamma / sqrt(var + eps) per output channel), which then writes the batch norm's output,
+ * ReLU fused: one pass over the activation less, and no buffer for the conv's output. */
+static void mark_folded(struct drop_graph *g, bool train, const struct plan_scan *s)
+{
+	for (int i = 0; i < g->nv; i++)
+		g->v[i].folded = false;
+	for (int i = 0; i < g->nn; i++) {
+		struct drop_node *nd = &g->nd[i];
+		nd->fold_bn = -1;
+		nd->folded = false;
+		if (train || g->no_fold || nd->op != DROP_NODE_BN)
+			continue;
+		int x = nd->in[0];
+		struct drop_val *v = &g->v[x];
+		struct drop_node *pr = &g->nd[v->producer];
+		if (pr->op != DROP_NODE_CONV || s->nreaders[x] != 1 || v->output || v->keep ||
+		    v->slice_of >= 0)
+			continue;
+		v->folded = nd->folded = true;
+		pr->fold_bn = i;
+	}
+}
+
 /* Every value's data buffers: forward (from its producer to its last reader, or to its
  * last backward reader when backward reads it as made), and in training its bf16 copy or
  * its backward buffer when rebuilt. With --bf16, a value that backward reads only as a
@@ -554,6 +603,8 @@ static void plan_value_buffers(struct drop_graph *g, bool train, const struct pl
 	for (int i = 0; i < g->nv; i++) {
 		struct drop_val *v = &g->v[i];
 		int first = g->nd[v->producer].op == DROP_NODE_INPUT ? 0 : v->producer;
+		if (g->nd[v->producer].folded) /* written by the conv before the BN */
+			first = g->v[g->nd[v->producer].in[0]].producer;
 		bool half = halves && !v->rebuilt && bwd_hi[i] >= 0 && !bwd_float[i] && !v->output &&
 		            !v->keep;
 		/* and a batch norm's output that only bf16 convolutions read is made in bf16 */
@@ -561,8 +612,8 @@ static void plan_value_buffers(struct drop_graph *g, bool train, const struct pl
 		               nreaders[i] > 0 && !fwd_float[i] && !bwd_float[i] && !v->output &&
 		               !v->keep && v->slice_of < 0 && !half;
 		size_t bytes = v->bf16_only ? val_bytes(g, v) / 2 : val_bytes(g, v);
-		if (v->slice_of >= 0)
-			continue; /* the concat's buffers, stretched by stretch_slices */
+		if (v->slice_of >= 0 || v->folded)
+			continue; /* the concat's buffers, stretched by stretch_slices; none */
 		int last = last_fwd[i];
 		if (v->output) {
 			last = last > nn + 1 ? last : nn + 1;
@@ -687,6 +738,7 @@ void drop_graph_plan(struct drop_graph *g, int n, bool train)
 	scan_readers(g, train, &s);
 	mark_rebuilt(g, train, &s);
 	slice_resamplings(g, &s);
+	mark_folded(g, train, &s);
 	plan_value_buffers(g, train, &s);
 	if (train)
 		plan_gradients(g, &s);
@@ -710,7 +762,7 @@ static struct drop_conv2d_desc conv_desc(struct drop_graph *g, const struct drop
 {
 	struct drop_tensor x = g->v[nd->in[0]].t;
 	struct drop_conv2d_desc d = { x.n, x.c, x.h, x.w, g->v[nd->out].t.c, nd->k, nd->stride,
-	                              nd->pad, nd->b >= 0, x.layout, g->bf16 };
+	                              nd->pad, nd->b >= 0, x.layout, g->bf16, g->conv_algo, false, false };
 	return d;
 }
 
@@ -744,10 +796,62 @@ static size_t floats(struct drop_graph *g, const struct drop_tensor *t)
 	return drop_tensor_floats(t, g->be->block());
 }
 
+/* The folded weights and bias of conv node cv (mark_folded), made again when its weights
+ * changed (version) or a training pass ran since (the running statistics); computed on
+ * the host in double from the backend's copies, so every backend gets the same bits. */
+static void fold(struct drop_graph *g, struct drop_node *cv)
+{
+	static unsigned serial; /* process-wide, like the parameters' versions (params.c) */
+	const struct drop_backend *be = g->be;
+	const struct drop_node *bn = &g->nd[cv->fold_bn];
+	const struct drop_tensor *w = &P(g, cv->w)->t;
+	if (cv->fold_w.data && w->version && cv->fold_src == w->version &&
+	    cv->fold_passes == g->train_passes)
+		return;
+	int C = w->n;
+	size_t K = (size_t)w->c * w->h * w->w, nw = (size_t)C * K;
+	if (!cv->fold_w.data) {
+		cv->fold_w = *w;
+		cv->fold_w.data = be->alloc(nw * sizeof(float));
+		cv->fold_b = be->alloc((size_t)C * sizeof(float));
+	}
+	float *wh = drop_malloc((nw + 5 * (size_t)C) * sizeof *wh);
+	float *gam = wh + nw, *bet = gam + C, *rm = bet + C, *rv = rm + C, *b = rv + C;
+	be->to_host(wh, w->data, nw * sizeof *wh);
+	be->to_host(gam, P(g, bn->w)->t.data, (size_t)C * sizeof *gam);
+	be->to_host(bet, P(g, bn->b)->t.data, (size_t)C * sizeof *bet);
+	be->to_host(rm, P(g, bn->rm)->t.data, (size_t)C * sizeof *rm);
+	be->to_host(rv, P(g, bn->rv)->t.data, (size_t)C * sizeof *rv);
+	if (cv->b >= 0)
+		be->to_host(b, P(g, cv->b)->t.data, (size_t)C * sizeof *b);
+	else
+		memset(b, 0, (size_t)C * sizeof *b);
+	for (int c = 0; c < C; c++) {
+		double scale = gam[c] / sqrt((double)rv[c] + (double)1e-5f);
+		for (size_t k = 0; k < K; k++)
+			wh[c * K + k] = (float)(wh[c * K + k] * scale);
+		b[c] = (float)(bet[c] + ((double)b[c] - rm[c]) * scale);
+	}
+	be->to_device(cv->fold_w.data, wh, nw * sizeof *wh);
+	be->to_device(cv->fold_b, b, (size_t)C * sizeof *b);
+	free(wh);
+	cv->fold_w.version = ++serial ? serial : ++serial;
+	cv->fold_src = w->version;
+	cv->fold_passes = g->train_passes;
+}
+
+void drop_graph_set_fold(struct drop_graph *g, bool on)
+{
+	if (g->no_fold == on)
+		g->plan_n = 0;
+	g->no_fold = !on;
+}
+
 void drop_graph_forward(struct drop_graph *g, bool train)
 {
 	const struct drop_backend *be = g->be;
 	DROP_ASSERT(g->plan_n && g->plan_train == train, "graph: forward without a matching plan");
+	g->train_passes += train;
 	for (int i = 0; i < g->nn; i++) {
 		struct drop_node *nd = &g->nd[i];
 		struct drop_tensor *y = &g->v[nd->out].t;
@@ -757,10 +861,22 @@ void drop_graph_forward(struct drop_graph *g, bool train)
 			break;
 		case DROP_NODE_CONV: {
 			struct drop_conv2d_desc d = conv_desc(g, nd);
+			if (nd->fold_bn >= 0) { /* writes the folded BN's output */
+				const struct drop_node *bn = &g->nd[nd->fold_bn];
+				struct drop_tensor *z = &g->v[bn->out].t;
+				fold(g, nd);
+				d.bias = true;
+				d.relu = bn->relu;
+				d.y_bf16 = !z->data;
+				be->conv2d_fwd(&d, x, &nd->fold_w, nd->fold_b, z);
+				break;
+			}
 			be->conv2d_fwd(&d, x, &P(g, nd->w)->t, nd->b >= 0 ? P(g, nd->b)->t.data : NULL, y);
 			break;
 		}
 		case DROP_NODE_BN: {
+			if (nd->folded)
+				break;
 			struct drop_bn_desc d = bn_desc(x, nd->relu, !y->data);
 			float *gamma = P(g, nd->w)->t.data, *beta = P(g, nd->b)->t.data;
 			float *rm = P(g, nd->rm)->t.data, *rv = P(g, nd->rv)->t.data;
@@ -1061,6 +1177,12 @@ struct drop_tensor *drop_graph_grad(struct drop_graph *g, int v)
 
 void drop_graph_free(struct drop_graph *g)
 {
+	for (int i = 0; i < g->nn; i++) {
+		if (g->nd[i].fold_w.data) {
+			g->be->free(g->nd[i].fold_w.data);
+			g->be->free(g->nd[i].fold_b);
+		}
+	}
 	for (int i = 0; i < g->nn; i++)
 		if (g->nd[i].save_mean) {
 			g->be->free(g->nd[i].save_mean);

@@ -73,6 +73,8 @@ struct drop_val {
 	bool bf16_only;          /* plan, --bf16: a batch norm's output that only convolutions read,
 	                          * written as bfloat16 alone (t.bf16; t.data NULL), half the size */
 	int first_writer;        /* node whose backward writes g first (-1: the heads) */
+	bool folded;             /* plan, eval: a conv output read only by a BN folded into the
+	                          * conv, which writes the BN's output itself: no buffer */
 };
 
 /* One layer: its inputs and output (value indices), its registry entries, its settings and
@@ -97,6 +99,12 @@ struct drop_node {
 	int tmp_dx[DROP_NODE_MAXIN]; /* plan buffers of backward temporaries (-1: none) */
 	int tmp_y;               /* BN + ReLU backward: recomputed output */
 	int tmp_dy16;            /* bf16 CONV backward: dy rounded once for both passes (-1: none) */
+	int fold_bn;             /* plan, eval, CONV: the BN folded into it (-1: none) */
+	bool folded;             /* plan, eval, BN: done by the conv before it */
+	struct drop_tensor fold_w; /* CONV: the folded weights (backend memory, own version) */
+	float *fold_b;           /* CONV: the folded bias (backend memory) */
+	unsigned fold_src;       /* the weights' version they were folded from */
+	unsigned fold_passes;    /* g->train_passes when they were */
 };
 
 /* A plan buffer: size and live interval on the time line; offset in the arena. */
@@ -118,6 +126,9 @@ struct drop_graph {
 	const struct drop_adam *adam;  /* fused Adam: each node's step after its backward */
 	bool bf16;               /* drop_graph_set_bf16 */
 	bool sync_bn;            /* training batch norms over all ranks (sync_bn.h) */
+	enum drop_conv_algo conv_algo; /* drop_graph_set_conv_algo */
+	bool no_fold;            /* drop_graph_set_fold(false) */
+	unsigned train_passes;   /* training forwards run (they change running statistics) */
 	/* the plan */
 	int plan_n;              /* batch of the plan (0: none) */
 	bool plan_train;

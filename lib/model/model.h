@@ -161,6 +161,19 @@ enum drop_recompute { DROP_RECOMPUTE_CHEAP = 0, DROP_RECOMPUTE_NONE, DROP_RECOMP
 int drop_graph_set_bf16(struct drop_graph *g, bool on);
 /* Whether backend be can: 0, or -1 with the message. */
 int drop_graph_bf16_check(const struct drop_backend *be);
+/* How the convolutions are computed (drop_conv2d_desc.algo; DROP_CONV_DIRECT until set):
+ * AUTO, Winograd where the backend finds it pays, is what the tools use by default.
+ * Winograd results differ from direct ones in the last bits (kernels/README.md,
+ * "Winograd"). 0, or -1 with a message when the backend lacks WINOGRAD. */
+int drop_graph_set_conv_algo(struct drop_graph *g, enum drop_conv_algo algo);
+/* Whether eval passes fold each batch norm into the convolution before it where nothing
+ * else reads the convolution's output (graph.c, mark_folded): on by default; the results
+ * then differ from unfolded ones by float rounding. Training passes never fold. */
+void drop_graph_set_fold(struct drop_graph *g, bool on);
+/* The option values, in enum drop_conv_algo's order: "direct", "auto", "winograd", NULL. */
+extern const char *const drop_conv_algo_names[];
+/* Whether backend be can: 0, or -1 with the message. */
+int drop_graph_conv_algo_check(const struct drop_backend *be, enum drop_conv_algo algo);
 /* Which outputs of convolutions read only by a batch norm training plans drop after forward
  * and backward computes again (less memory, more compute); replans. The default, CHEAP:
  * those at most 512 FLOPs an element (graph.c; 1x1 convolutions of up to 256

@@ -608,7 +608,8 @@ int drop_embed_run(struct drop_model *m, const struct drop_embed_inputs *in,
 
 int drop_embed_backend_check(const struct drop_embed_job *j, const struct drop_backend *be)
 {
-	if (drop_model_backend_check(be, false) || (j->bf16 && drop_graph_bf16_check(be)))
+	if (drop_model_backend_check(be, false) || (j->bf16 && drop_graph_bf16_check(be)) ||
+	    drop_graph_conv_algo_check(be, j->conv_algo))
 		return -1;
 	return 0;
 }
@@ -686,6 +687,7 @@ int drop_embed(const struct drop_embed_job *j, const struct drop_backend *be)
 		return drop_fail("%s: %s", j->model, drop_errmsg());
 	drop_graph_set_bf16(m.graph, j->bf16);
 	drop_debug("model: %.3f GFLOP an image (its convolutions)", drop_graph_flops(m.graph) / 1e9);
+	drop_graph_set_conv_algo(m.graph, j->conv_algo);
 	int rc = 0;
 	if (j->size_h && (j->size_h != m.cfg.height || j->size_w != m.cfg.width))
 		rc = drop_fail("--size %dx%d: %s takes %dx%d images", j->size_h, j->size_w, j->model,

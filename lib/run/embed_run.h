@@ -97,6 +97,7 @@ struct drop_embed_job {
 	bool bf16;                /* convolutions multiply in bf16 (drop_graph_set_bf16) */
 	bool tf32;                /* TF32 products on the GPU (the tool applies it:
 	                           * drop_common_tf32) */
+	enum drop_conv_algo conv_algo; /* drop_graph_set_conv_algo; the tool's default AUTO */
 	char *const *inputs;      /* the INPUT operands, as drop_embed_collect takes them */
 	int ninputs;
 	bool lists;
@@ -104,7 +105,8 @@ struct drop_embed_job {
 	struct drop_embed_opts run;
 };
 
-/* 0 when backend be runs what j asks (the model's evaluation ops, bf16 when j->bf16), else
+/* 0 when backend be runs what j asks (the model's evaluation ops, bf16 when j->bf16,
+ * Winograd when j->conv_algo is WINOGRAD), else
  * -1 with the message; the tool then exits with DROP_EXIT_NODEVICE. */
 int drop_embed_backend_check(const struct drop_embed_job *j, const struct drop_backend *be);
 

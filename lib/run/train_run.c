@@ -55,6 +55,7 @@ void drop_train_defaults(struct drop_train_opts *o)
 	o->data.split = DROP_SPLIT_TRAIN;
 	o->data.need_labels = true;
 	o->batch = 64;
+	o->conv_algo = DROP_CONV_AUTO;
 	o->instances = 4;
 	o->epochs = 120;
 	o->lr = 3.5e-4;
@@ -153,6 +154,10 @@ char *drop_train_meta(const struct drop_train_opts *o)
 	if (o->tf32) { /* the same: only when on */
 		drop_json_key(&w, "tf32");
 		drop_json_int(&w, 1);
+	}
+	if (o->conv_algo != DROP_CONV_AUTO) { /* likewise: absent means auto */
+		drop_json_key(&w, "conv-algo");
+		drop_json_string(&w, drop_conv_algo_names[o->conv_algo]);
 	}
 	drop_json_end_object(&w);
 	size_t len;
@@ -949,7 +954,8 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 
 int drop_train_backend_check(const struct drop_train_opts *o, const struct drop_backend *be)
 {
-	if (drop_model_backend_check(be, true) || (o->bf16 && drop_graph_bf16_check(be)))
+	if (drop_model_backend_check(be, true) || (o->bf16 && drop_graph_bf16_check(be)) ||
+	    drop_graph_conv_algo_check(be, o->conv_algo))
 		return -1;
 	return 0;
 }
@@ -985,7 +991,7 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	drop_model_data_parallel(&m, drop_nranks(), drop_rank(), o.sync_bn);
 	drop_debug("model: %.3f GFLOP an image forward, about 3 times that a training step "
 	           "(its convolutions)", drop_graph_flops(m.graph) / 1e9);
-	if (drop_graph_set_bf16(m.graph, o.bf16))
+	if (drop_graph_set_bf16(m.graph, o.bf16) || drop_graph_set_conv_algo(m.graph, o.conv_algo))
 		goto out_model;
 	if (m.hf * DROP_AUG_LABEL_STRIDE != o.model.height ||
 	    m.wf * DROP_AUG_LABEL_STRIDE != o.model.width) {

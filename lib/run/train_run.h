@@ -65,6 +65,8 @@ struct drop_train_opts {
 	                                 * recorded in the checkpoint */
 	bool tf32;                      /* TF32 products on the GPU (the tool applies it:
 	                                 * drop_common_tf32); recorded in the checkpoint */
+	enum drop_conv_algo conv_algo;  /* AUTO (drop_graph_set_conv_algo); recorded in the
+	                                 * checkpoint when not AUTO */
 	bool recompute;                 /* run convolutions again in backward rather than keep
 	                                 * their outputs (drop_graph_set_recompute); like
 	                                 * --threads, not part of the checkpoint */
@@ -89,7 +91,8 @@ void drop_train_defaults(struct drop_train_opts *o);
  * milestones), ascending, each >= 1, at most DROP_TRAIN_MAXSTEPS: 0 or -1 with a message. */
 int drop_train_parse_steps(const char *s, int *steps, int *nsteps);
 
-/* 0 when backend be runs what o asks (the model's training ops, bf16 when o->bf16), else
+/* 0 when backend be runs what o asks (the model's training ops, bf16 when o->bf16,
+ * Winograd when o->conv_algo is WINOGRAD), else
  * -1 with the message; the tool then exits with DROP_EXIT_NODEVICE. */
 int drop_train_backend_check(const struct drop_train_opts *o, const struct drop_backend *be);
 

@@ -3,6 +3,8 @@
  * declaration order, as one X-macro list: the one place the tests that compare tables
  * member by member take the names from. backend_members_complete() checks that the list
  * still covers the struct, so a member added to ops.h and not here fails those tests.
+ * Left out: winograd, a capability query before alloc that only the CPU answers (oneDNN's
+ * Winograd kernels; CUDA leaves it NULL, so DROP_CONV_AUTO is cuDNN's choice there).
  */
 #ifndef DROP_TEST_BACKEND_MEMBERS_H
 #define DROP_TEST_BACKEND_MEMBERS_H

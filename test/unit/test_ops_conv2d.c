@@ -4,7 +4,8 @@
  * PyTorch (fixtures of scripts/make-fixtures); zero padding lanes; bit-identical repeats;
  * the weights cache (version bump; the shared buffer and kept copies); finite differences
  * of L = sum(r * y); bf16 products within their rounding bound (on a CPU with bf16), and the
- * same bits from the tensors' bf16 copies as from rounding in the call.
+ * same bits from the tensors' bf16 copies as from rounding in the call; the fused ReLU
+ * and bf16 output of inference, bit for bit.
  * also requires: test/fixtures/ops (committed)
  */
 #include "test_ops_util.h"
@@ -100,7 +101,7 @@ static void run_case(const struct conv_case *c, enum drop_layout layout)
 		fdb = fix_load(c->name, "db");
 	}
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
-	                              c->bias, layout, false };
+	                              c->bias, layout, false, DROP_CONV_DIRECT, false, false };
 	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
 	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
 	CHECK(ho == fy.sh[2] && wo == fy.sh[3], "%s: output size %dx%d", c->name, ho, wo);
@@ -209,7 +210,7 @@ static void bf16_case(const struct conv_case *c, enum drop_layout layout)
 	           fy = fix_load(c->name, "y"), fdy = fix_load(c->name, "dy"),
 	           fdx = fix_load(c->name, "dx"), fdw = fix_load(c->name, "dw");
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
-	                              false, layout, true };
+	                              false, layout, true, DROP_CONV_DIRECT, false, false };
 	struct drop_conv2d_desc a = d;
 	a.bf16 = false;
 	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
@@ -287,7 +288,7 @@ static void bf16_copies_case(const struct conv_case *c, enum drop_layout layout)
 	struct fix fx = fix_load(c->name, "x"), fw = fix_load(c->name, "w"),
 	           fdy = fix_load(c->name, "dy");
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
-	                              false, layout, true };
+	                              false, layout, true, DROP_CONV_DIRECT, false, false };
 	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
 	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
 	struct drop_tensor x = tensor_from(fx.v, c->n, c->cin, c->h, c->w, layout),
@@ -322,13 +323,52 @@ static void bf16_copies_case(const struct conv_case *c, enum drop_layout layout)
 	free(fx.v), free(fw.v), free(fdy.v);
 }
 
+/* The inference extras: a fused ReLU gives relu(y) bit for bit, and with bf16 products a
+ * bf16 output gives to_bf16 of the float output bit for bit (oneDNN rounds its float sums
+ * as VCVTNEPS2BF16 does), fused ReLU or not. */
+static void fused_case(const struct conv_case *c, enum drop_layout layout)
+{
+	struct fix fx = fix_load(c->name, "x"), fw = fix_load(c->name, "w");
+	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
+	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
+	struct drop_tensor x = tensor_from(fx.v, c->n, c->cin, c->h, c->w, layout),
+	                   w = tensor_from(fw.v, c->cout, c->cin, c->k, c->k, DROP_PLAIN),
+	                   y = tensor_from(NULL, c->n, c->cout, ho, wo, DROP_BLOCKED),
+	                   z = tensor_from(NULL, c->n, c->cout, ho, wo, DROP_BLOCKED);
+	size_t ny = drop_tensor_floats(&y, drop_cpu_block());
+	for (int b16 = 0; b16 < 1 + drop_cpu_bf16(); b16++) {
+		struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride,
+		                              c->pad, false, layout, b16, DROP_CONV_DIRECT, false,
+		                              false };
+		drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y);
+		drop_relu_cpu(ny, y.data, y.data);
+		d.relu = true;
+		drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &z);
+		CHECK(!memcmp(y.data, z.data, ny * sizeof(float)), "%s (%s input%s): fused ReLU: "
+		      "relu(y) bit for bit", c->name, layout_name(layout), b16 ? ", bf16" : "");
+		if (!b16)
+			continue;
+		uint16_t *ref = drop_malloc(ny * sizeof *ref);
+		struct drop_tensor y16 = z;
+		y16.data = NULL;
+		y16.bf16 = drop_malloc(ny * sizeof(uint16_t));
+		drop_to_bf16_cpu(ny, y.data, ref); /* y: relu(conv) */
+		d.y_bf16 = true;
+		drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y16);
+		CHECK(!memcmp(ref, y16.bf16, ny * sizeof *ref), "%s (%s input): bf16 output with fused "
+		      "ReLU: to_bf16 of the float one, bit for bit", c->name, layout_name(layout));
+		free(ref), free(y16.bf16);
+	}
+	free(x.data), free(w.data), free(y.data), free(z.data), free(fx.v), free(fw.v);
+}
+
 /* Weight copies (kernels/cpu/dnnl_ctx.h): two layers take turns in the shared buffer, get
  * copies of their own the second time their weights come, and a weight gradient borrows the
  * shared buffer in between: every forward gives the bits of the first one. */
 static void test_weight_copies(void)
 {
-	struct drop_conv2d_desc da = { 2, 16, 6, 5, 24, 3, 1, 1, false, DROP_BLOCKED, false },
-	                        db = { 2, 24, 6, 5, 8, 3, 2, 1, false, DROP_BLOCKED, false };
+	struct drop_conv2d_desc da = { 2, 16, 6, 5, 24, 3, 1, 1, false, DROP_BLOCKED, false, DROP_CONV_DIRECT, false, false },
+	                        db = { 2, 24, 6, 5, 8, 3, 2, 1, false, DROP_BLOCKED, false, DROP_CONV_DIRECT, false, false };
 	size_t nwa = 24 * 16 * 9, nwb = 8 * 24 * 9, nxa = 2 * 16 * 30, nxb = 2 * 24 * 30;
 	float *wa = drop_malloc(nwa * sizeof *wa), *wb = drop_malloc(nwb * sizeof *wb);
 	float *xa = drop_malloc(nxa * sizeof *xa), *xb = drop_malloc(nxb * sizeof *xb);
@@ -378,6 +418,8 @@ int main(void)
 		bf16_case(&cases[i], DROP_PLAIN);
 		bf16_copies_case(&cases[i], DROP_BLOCKED);
 		bf16_copies_case(&cases[i], DROP_PLAIN);
+		fused_case(&cases[i], DROP_BLOCKED);
+		fused_case(&cases[i], DROP_PLAIN);
 	}
 	drop_cpu_release();
 	return tap_done();
