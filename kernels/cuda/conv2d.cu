@@ -16,9 +16,10 @@
  *
  * Layouts: the CUDA block is 1, so blocked is plain NCHW and no activation is reordered;
  * weights are plain (Cout, Cin, k, k), cuDNN's NCHW filter, read in place (no cached copy).
- * Bias: added by a kernel after the convolution, and its gradient summed per channel by
- * one block with a fixed tree (deterministic; cudnnConvolutionBackwardBias gives no such
- * promise).
+ * Bias, the fused ReLU (d->relu) and a bf16 output (d->y_bf16; cuDNN then writes float
+ * into the scratch buffer): one epilogue kernel after the convolution, in the CPU's order.
+ * The bias gradient is summed per channel by one block with a fixed tree (deterministic;
+ * cudnnConvolutionBackwardBias gives no such promise).
  * bf16 (desc->bf16): x, w and dy are rounded to bfloat16 values (drop_bf16_from_f, the CPU's
  * rounding) into the scratch buffer, or widened from the tensor's bf16 copy, and cuDNN
  * multiplies those in float32: a product of two bf16 values is exact in float32, so this
@@ -194,11 +195,21 @@ __global__ static void widen_bf16_kernel(size_t n, const uint16_t *x, float *y)
 		y[i] = drop_bf16_to_f(x[i]);
 }
 
-/* y (N, C, HW) += b per channel. */
-__global__ static void bias_add_kernel(size_t n, int c, size_t hw, const float *b, float *y)
+/* The forward's epilogue, in the CPU's order (oneDNN's bias and eltwise post-op, then the
+ * output's type): v = conv + b per channel (b optional), ReLU when asked, then written to y
+ * in float or, when ybf16 is given, rounded to bfloat16 (d->y_bf16). */
+__global__ static void epilogue_kernel(size_t n, int c, size_t hw, const float *b, bool relu,
+                                       const float *conv, float *y, uint16_t *ybf16)
 {
-	DROP_GRID_STRIDE(i, n)
-		y[i] += b[i / hw % c];
+	DROP_GRID_STRIDE(i, n) {
+		float v = b ? conv[i] + b[i / hw % c] : conv[i];
+		if (relu)
+			v = drop_relu_f(v);
+		if (ybf16)
+			ybf16[i] = drop_bf16_from_f(v);
+		else
+			y[i] = v;
+	}
 }
 
 /* db[c] = the sum of dy over (n, s), in double; one block per channel, a fixed tree. */
@@ -239,16 +250,20 @@ static void check_args(const struct drop_conv2d_desc *d, const struct drop_tenso
 /* The scratch buffer cut into the workspace and up to two bf16-rounded operands. */
 struct conv_scratch {
 	void *ws;
-	float *a, *b;
+	float *a, *b, *y;
 };
 
 static size_t round_up(size_t n) { return (n + 255) / 256 * 256; }
 
-static struct conv_scratch scratch_for(size_t ws, size_t a_floats, size_t b_floats)
+/* The scratch buffer cut into the workspace, two operand buffers and an output buffer. */
+static struct conv_scratch scratch_for(size_t ws, size_t a_floats, size_t b_floats,
+                                       size_t y_floats)
 {
 	size_t wsz = round_up(ws), asz = round_up(a_floats * sizeof(float));
-	char *s = (char *)drop_cuda_scratch(wsz + asz + b_floats * sizeof(float));
-	struct conv_scratch c = { ws ? s : NULL, (float *)(s + wsz), (float *)(s + wsz + asz) };
+	size_t bsz = round_up(b_floats * sizeof(float));
+	char *s = (char *)drop_cuda_scratch(wsz + asz + bsz + y_floats * sizeof(float));
+	struct conv_scratch c = { ws ? s : NULL, (float *)(s + wsz), (float *)(s + wsz + asz),
+	                          (float *)(s + wsz + asz + bsz) };
 	return c;
 }
 
@@ -284,15 +299,23 @@ extern "C" void drop_conv2d_fwd_cuda(const struct drop_conv2d_desc *d,
 	if (!p->has_fwd)
 		plan_fwd(p);
 	size_t nx = drop_tensor_floats(x, 1), nw = drop_tensor_floats(w, 1);
-	struct conv_scratch s = scratch_for(p->ws_fwd, d->bf16 ? nx : 0, d->bf16 ? nw : 0);
+	size_t ny = drop_tensor_floats(y, 1);
+	if (d->y_bf16 && (!d->bf16 || !y->bf16))
+		DROP_BUG("conv2d: a bf16 output needs a bf16 convolution and y->bf16");
+	/* a bf16 output is rounded from a float one: cuDNN writes that into the scratch */
+	struct conv_scratch s = scratch_for(p->ws_fwd, d->bf16 ? nx : 0, d->bf16 ? nw : 0,
+	                                    d->y_bf16 ? ny : 0);
 	const float *xp = operand(d, x, s.a), *wp = operand(d, w, s.b);
+	float *conv = d->y_bf16 ? s.y : y->data;
 	float one = 1.0f, zero = 0.0f;
 	CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, p->math_fwd));
 	CUDNN_CHECK(cudnnConvolutionForward(drop_cuda_cudnn(), &one, p->x, xp, p->w, wp, p->conv,
-	                                    p->fwd, s.ws, p->ws_fwd, &zero, p->y, y->data));
-	if (d->bias) {
-		size_t n = drop_tensor_floats(y, 1), hw = (size_t)p->ho * p->wo;
-		bias_add_kernel<<<drop_cuda_grid(n), DROP_CUDA_THREADS>>>(n, d->cout, hw, b, y->data);
+	                                    p->fwd, s.ws, p->ws_fwd, &zero, p->y, conv));
+	if (d->bias || d->relu || d->y_bf16) {
+		size_t hw = (size_t)p->ho * p->wo;
+		epilogue_kernel<<<drop_cuda_grid(ny), DROP_CUDA_THREADS>>>(
+			ny, d->cout, hw, d->bias ? b : NULL, d->relu, conv, y->data,
+			d->y_bf16 ? y->bf16 : NULL);
 		CUDA_CHECK_LAUNCH();
 	}
 }
@@ -306,7 +329,7 @@ extern "C" void drop_conv2d_bwd_data_cuda(const struct drop_conv2d_desc *d,
 	if (!p->has_bwd_data)
 		plan_bwd_data(p);
 	size_t ndy = drop_tensor_floats(dy, 1), nw = drop_tensor_floats(w, 1);
-	struct conv_scratch s = scratch_for(p->ws_bwd_data, d->bf16 ? ndy : 0, d->bf16 ? nw : 0);
+	struct conv_scratch s = scratch_for(p->ws_bwd_data, d->bf16 ? ndy : 0, d->bf16 ? nw : 0, 0);
 	const float *dyp = operand(d, dy, s.a), *wp = operand(d, w, s.b);
 	float one = 1.0f, zero = 0.0f;
 	CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, p->math_bwd_data));
@@ -328,7 +351,7 @@ extern "C" void drop_conv2d_bwd_weights_cuda(const struct drop_conv2d_desc *d,
 		plan_bwd_filter(p);
 	size_t nx = drop_tensor_floats(x, 1), ndy = drop_tensor_floats(dy, 1);
 	struct conv_scratch s =
-		scratch_for(p->ws_bwd_filter, d->bf16 ? nx : 0, d->bf16 ? ndy : 0);
+		scratch_for(p->ws_bwd_filter, d->bf16 ? nx : 0, d->bf16 ? ndy : 0, 0);
 	const float *xp = operand(d, x, s.a), *dyp = operand(d, dy, s.b);
 	float one = 1.0f, zero = 0.0f;
 	CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, p->math_bwd_filter));

@@ -332,6 +332,48 @@ static void test_conv2d(bool bf16)
 		float *h1 = dev_back(first, ny, "conv2d repeat"), *h2 = dev_back(again, ny, "conv2d repeat");
 		CHECK(!memcmp(h1, h2, ny * sizeof *h1), "conv2d %s: a second call gives the same bits", tag);
 		free(h1), free(h2);
+		/* the epilogue of a folded batch norm (lib/model/graph.c): bias, ReLU fused and, in
+		 * bf16, the output written as bfloat16; the CPU's fused op is the reference, the
+		 * same tolerance (bf16 outputs: one bf16 step, 2^-8 relative) */
+		struct drop_conv2d_desc dr = *d;
+		dr.relu = true;
+		dr.y_bf16 = bf16;
+		struct drop_tensor cr = tensor_from(NULL, d->n, d->cout, ho, wo, DROP_BLOCKED);
+		size_t ncr = drop_tensor_floats(&cr, drop_cpu_block());
+		uint16_t *crb = bf16 ? drop_malloc(ncr * sizeof *crb) : NULL;
+		if (bf16)
+			cr.bf16 = crb;
+		drop_conv2d_fwd_cpu(&dr, &cx, &cw, d->bias ? b : NULL, &cr);
+		float *want_r = drop_malloc(ny * sizeof *want_r);
+		for (int n = 0, i = 0; n < d->n; n++)
+			for (int c = 0; c < d->cout; c++)
+				for (int s = 0; s < ho * wo; s++, i++) {
+					size_t k = drop_tensor_index(&cr, drop_cpu_block(), n, c, s / wo, s % wo);
+					want_r[i] = bf16 ? drop_bf16_to_f(crb[k]) : cr.data[k];
+				}
+		struct drop_tensor gr = gy;
+		uint16_t *grb = NULL;
+		if (bf16) {
+			grb = (uint16_t *)gpu->alloc(ny * sizeof *grb);
+			gr.bf16 = grb;
+			gr.data = NULL;
+		}
+		gpu->conv2d_fwd(&dr, &gx, &gw, d->bias ? gb : NULL, &gr);
+		float *got_r = drop_malloc(ny * sizeof *got_r);
+		if (bf16) {
+			uint16_t *hb = drop_malloc(ny * sizeof *hb);
+			gpu->to_host(hb, grb, ny * sizeof *hb);
+			for (size_t i = 0; i < ny; i++)
+				got_r[i] = drop_bf16_to_f(hb[i]);
+			free(hb);
+			gpu->free(grb);
+		} else {
+			gpu->to_host(got_r, gr.data, ny * sizeof *got_r);
+		}
+		snprintf(what, sizeof what, "conv2d %s k%d s%d fwd, ReLU fused%s", tag, d->k, d->stride,
+		         bf16 ? ", bf16 output" : "");
+		compare_f(what, got_r, want_r, ny, 2e-5, bf16 ? 8e-3 : 1e-5);
+		free(got_r), free(want_r), free(crb), free(cr.data);
 		gpu->free(gx.data), gpu->free(gw.data), gpu->free(gdy.data), gpu->free(gb);
 		free(cx.data), free(cw.data), free(cy.data), free(cdy.data), free(cdx.data);
 		free(cdw), free(cdb), free(want_y), free(x), free(w), free(b), free(dy);
