@@ -4,7 +4,7 @@
 # operands in order), the same bytes for the same threads and batch, the same rankings and
 # near-zero distances across --threads and --batch, --masks PNGs (names, sizes, palette),
 # --dump shapes, --bf16 (within rounding of float), --tf32 (a usage error on the CPU),
-# --conv-algo (winograd within 1e-4 of direct), -o, --size, the drop-embed |
+# --conv-algo (auto is direct, winograd within 1e-4 of it), -o, --size, the drop-embed |
 # drop-match | drop-score pipeline, bad inputs (missing or incompatible model, corrupt
 # image, unknown option), man examples.
 # also requires: drop-test-model and drop-test-png (test/tools), drop-match, drop-score,
@@ -260,7 +260,7 @@ $I/query/0002_c3_f0000002.jpg"
     done
 }
 
-@test "--conv-algo: winograd's records within 1e-4 of direct's; without AVX-512, exit 3" {
+@test "--conv-algo: auto is direct; winograd's records within 1e-4 of direct's; else exit 3" {
     run --separate-stderr embed --conv-algo winograd -m "$M" "$I"
     if [ "$status" = 3 ]; then
         [[ "$stderr" == *"--conv-algo winograd"*"AVX-512"* ]]
@@ -273,6 +273,8 @@ $I/query/0002_c3_f0000002.jpg"
     embed -m "$M" "$I" > "$T/a.npy"
     run cmp -s "$T/w.npy" "$T/d.npy"
     assert_failure
+    # auto, the default, is direct in inference (lib/model/graph.c: conv_desc)
+    cmp "$T/a.npy" "$T/d.npy"
     # Winograd's products lose ~2 bits (test/unit/test_ops_winograd.c): every record's own
     # direct record is within 1e-4 (F+P distance, 0..2; bf16 is allowed 0.02)
     drop-match --top 6 --text "$T/w.npy" "$T/d.npy" | awk -F'\t' '$1 == $3' > "$T/self"

@@ -761,8 +761,14 @@ static struct drop_param *P(struct drop_graph *g, int i)
 static struct drop_conv2d_desc conv_desc(struct drop_graph *g, const struct drop_node *nd)
 {
 	struct drop_tensor x = g->v[nd->in[0]].t;
+	/* auto is direct in eval plans: embedding HRNet-W32 ran as fast or faster with direct
+	 * kernels at batches 1, 16 and 64 (the README's Performance), and Winograd's gain is in
+	 * training, whose backward passes it speeds up */
+	enum drop_conv_algo algo = g->conv_algo;
+	if (algo == DROP_CONV_AUTO && !g->plan_train)
+		algo = DROP_CONV_DIRECT;
 	struct drop_conv2d_desc d = { x.n, x.c, x.h, x.w, g->v[nd->out].t.c, nd->k, nd->stride,
-	                              nd->pad, nd->b >= 0, x.layout, g->bf16, g->conv_algo, false, false };
+	                              nd->pad, nd->b >= 0, x.layout, g->bf16, algo, false, false };
 	return d;
 }
 
