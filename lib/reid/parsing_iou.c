@@ -51,6 +51,14 @@ void drop_parsing_counts_merge(struct drop_parsing_counts *dst,
 	dst->pixels += src->pixels;
 }
 
+double drop_parsing_pixel_accuracy(const struct drop_parsing_counts *c)
+{
+	uint64_t right = 0;
+	for (int cls = 0; cls <= c->k; cls++)
+		right += c->inter[cls];
+	return c->pixels ? (double)right / (double)c->pixels : NAN;
+}
+
 static double ratio(uint64_t inter, uint64_t uni)
 {
 	return uni ? (double)inter / (double)uni : NAN;

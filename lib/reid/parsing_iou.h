@@ -42,6 +42,10 @@ int drop_parsing_counts_add(struct drop_parsing_counts *c, const uint8_t *pred,
 void drop_parsing_counts_merge(struct drop_parsing_counts *dst,
                                const struct drop_parsing_counts *src);
 
+/* The fraction of the pixels counted whose class is right (background included: the
+ * training log's "parsing_acc"); NaN when none was counted. */
+double drop_parsing_pixel_accuracy(const struct drop_parsing_counts *c);
+
 /* IoU of class cls (0 background, 1..k a part); NaN when its union is empty. */
 double drop_parsing_iou(const struct drop_parsing_counts *c, int cls);
 

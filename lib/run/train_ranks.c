@@ -40,12 +40,6 @@ size_t *drop_train_ranks_slice(const size_t *order, size_t norder, int batch, si
 	return out;
 }
 
-double drop_train_ranks_mean(double v)
-{
-	drop_ranks_allreduce_f64(&v, 1);
-	return v / drop_nranks();
-}
-
 bool drop_train_ranks_any(bool flag)
 {
 	double v = flag;

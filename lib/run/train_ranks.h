@@ -22,8 +22,6 @@ int drop_train_ranks_check(const struct drop_train_opts *o, const struct drop_ba
  * batch / ranks places from rank x batch / ranks of each batch, in order; *nlocal of them
  * (malloc'd). */
 size_t *drop_train_ranks_slice(const size_t *order, size_t norder, int batch, size_t *nlocal);
-/* The mean of v over the ranks (v alone). */
-double drop_train_ranks_mean(double v);
 /* Whether flag is set on any rank (flag alone). */
 bool drop_train_ranks_any(bool flag);
 /* Sum parsing counts c over the ranks, in place (c alone). */

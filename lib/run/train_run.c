@@ -97,22 +97,6 @@ int drop_train_parse_steps(const char *s, int *steps, int *nsteps)
 	}
 }
 
-double drop_train_parsing_accuracy(const float *logits, int n, int k1, int hw,
-                                   const uint8_t *labels)
-{
-	size_t right = 0, total = (size_t)n * hw;
-	for (int i = 0; i < n; i++)
-		for (int p = 0; p < hw; p++) {
-			const float *l = logits + (size_t)i * k1 * hw + p;
-			int best = 0;
-			for (int k = 1; k < k1; k++)
-				if (l[(size_t)k * hw] > l[(size_t)best * hw])
-					best = k;
-			right += best == labels[(size_t)i * hw + p];
-		}
-	return total ? (double)right / total : 0.0;
-}
-
 /* ---- Checkpoints ------------------------------------------------------------------------ */
 
 char *drop_train_meta(const struct drop_train_opts *o)
@@ -897,17 +881,14 @@ static int train_epoch(struct drop_model *m, const struct drop_dataset *ds,
 			drop_model_forward(m, drop_stage_images(&images, b), b->n, true);
 		m->be->to_host(logits, out->parsing,
 		               (size_t)b->n * (m->cfg.parts + 1) * hw * sizeof *logits);
-		double acc = drop_train_parsing_accuracy(logits, b->n, m->cfg.parts + 1, (int)hw,
-		                                         b->labels);
 		struct drop_parsing_counts hp; /* this batch's, over every rank's slice */
 		drop_parsing_counts_init(&hp, m->cfg.parts);
 		drop_parsing_argmax(logits, b->n, m->cfg.parts + 1, hw, pred);
 		if (drop_parsing_counts_add(&hp, pred, b->labels, (size_t)b->n * hw))
 			DROP_BUG("parsing counts: %s", drop_errmsg()); /* the loader checks max_label */
-		if (R > 1) {
-			acc = drop_train_ranks_mean(acc);
+		if (R > 1)
 			drop_train_ranks_counts(&hp);
-		}
+		double acc = drop_parsing_pixel_accuracy(&hp);
 		drop_parsing_counts_merge(&epoch_sum.hp, &hp);
 		drop_parsing_counts_merge(&log_sum.hp, &hp);
 		struct drop_model_loss loss = drop_model_backward_adam(m, pids, labels, lr, ADAM_BETA1,

@@ -110,11 +110,6 @@ struct drop_train_state {
 	int64_t step;                   /* Adam steps taken */
 };
 
-/* Fraction of the n * hw label pixels where the first largest of the k1 parsing logits
- * (n, k1, hw) is the label (n, hw). */
-double drop_train_parsing_accuracy(const float *logits, int n, int k1, int hw,
-                                   const uint8_t *labels);
-
 /* The "train" metadata of a run: JSON text (caller frees). */
 char *drop_train_meta(const struct drop_train_opts *o);
 

@@ -13,6 +13,7 @@
 #include "../../lib/core/drop.h"
 #include "../../lib/io/json.h"
 #include "../../lib/model/heads.h"
+#include "../../lib/reid/parsing_iou.h"
 #include "../../lib/run/train_run.h"
 #include "tap.h"
 
@@ -38,7 +39,12 @@ static void test_accuracy(void)
 	                      0, 5, 0, 1, 3, 5 };
 	/* argmax: image 0 pixel 0 -> 1, pixel 1 -> 0 (tie of 3 zeros); image 1 -> 2, 1 -> 0 */
 	const uint8_t lab[4] = { 1, 0, 2, 1 };
-	double a = drop_train_parsing_accuracy(l, 2, 3, 2, lab);
+	uint8_t pred[4];
+	drop_parsing_argmax(l, 2, 3, 2, pred);
+	struct drop_parsing_counts c;
+	drop_parsing_counts_init(&c, 2);
+	drop_parsing_counts_add(&c, pred, lab, 4);
+	double a = drop_parsing_pixel_accuracy(&c);
 	CHECK(a == 0.75, "parsing accuracy %g, expected 0.75", a);
 }
 
