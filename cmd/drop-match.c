@@ -46,6 +46,10 @@ static void usage(int status)
 	       "      --text               TSV lines: query, rank, gallery, distance, same-id\n"
 	       "      --matrix             the float32 distance matrix [queries, gallery] (.npy)\n"
 	       "      --block N            queries matched at a time (default 128)\n"
+	       "      --gallery-block N    read the gallery N records at a time, the queries\n"
+	       "                           whole: memory bounded by the queries, N records\n"
+	       "                           and K ranks per query (needs --top K or --text;\n"
+	       "                           not with --matrix, --rerank, --sheet; one rank)\n"
 	       "      --rerank             k-reciprocal re-ranking (Zhong et al. 2017, as\n"
 	       "                           torchreid's re_ranking) of the distance in use\n"
 	       "      --rerank-k1 N        its k1 (default %d)\n"
@@ -78,6 +82,7 @@ enum {
 	OPT_TEXT,
 	OPT_MATRIX,
 	OPT_BLOCK,
+	OPT_GALLERY_BLOCK,
 	OPT_RERANK,
 	OPT_RERANK_K1,
 	OPT_RERANK_K2,
@@ -96,6 +101,7 @@ static const struct option longopts[] = {
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "matrix", no_argument, NULL, OPT_MATRIX },
 	{ "block", required_argument, NULL, OPT_BLOCK },
+	{ "gallery-block", required_argument, NULL, OPT_GALLERY_BLOCK },
 	{ "rerank", no_argument, NULL, OPT_RERANK },
 	{ "rerank-k1", required_argument, NULL, OPT_RERANK_K1 },
 	{ "rerank-k2", required_argument, NULL, OPT_RERANK_K2 },
@@ -150,6 +156,10 @@ static void parse_args(int argc, char **argv, struct match_cli *o, struct drop_c
 		case OPT_BLOCK:
 			o->run.block = (size_t)drop_arg_long("--block", optarg, 1, 65536);
 			break;
+		case OPT_GALLERY_BLOCK:
+			o->run.gallery_block = (size_t)drop_arg_long("--gallery-block", optarg, 1,
+			                                             INT32_MAX);
+			break;
 		case OPT_RERANK:
 			o->run.rerank = true;
 			break;
@@ -201,6 +211,16 @@ static void parse_args(int argc, char **argv, struct match_cli *o, struct drop_c
 		drop_usage_error("%s needs --sheet", sheet_opt);
 	if (o->run.sheet && !strcmp(o->run.sheet, o->output))
 		drop_usage_error("--sheet and --output name the same file");
+	if (o->run.gallery_block) {
+		const char *whole = matrix ? "--matrix" : o->run.rerank ? "--rerank"
+		                  : o->run.sheet ? "--sheet" : NULL;
+		if (whole)
+			drop_usage_error("--gallery-block does not apply to %s (it needs the "
+			                 "whole gallery at once)", whole);
+		if (!o->run.top && !text)
+			drop_usage_error("--gallery-block needs --top K (or --text): ranked lists "
+			                 "of every gallery item are as large as the gallery");
+	}
 	o->run.mode = text ? DROP_MATCH_TEXT : matrix ? DROP_MATCH_MATRIX : DROP_MATCH_RANKLIST;
 	if (optind >= argc)
 		drop_usage_error("missing GALLERY operand");

@@ -91,6 +91,64 @@ have_score() {
     cmp "$T/a.tsv" "$T/d.tsv"
 }
 
+@test "--gallery-block: the same bytes as the gallery read whole, any block, any stream" {
+    make_data
+    # 300 records, also as a multi-document stream (a pipe: a document per 64 records)
+    drop-synth-embed -n 300 --parts 4 --dim 32 --ids 40 --noise 1.5 --junk 0.1 | cat \
+        > "$T/gm.npy"
+    local mode b
+    for mode in "--top 15" "--text" "--top 400 --use G+F --block 33" "--top 5 --metric cosine"; do
+        # shellcheck disable=SC2086
+        drop-match $mode "$T/g.npy" "$T/q.npy" -o "$T/whole"
+        # shellcheck disable=SC2086
+        drop-match $mode "$T/g.npy" "$T/q.npy" | cat > "$T/whole-pipe"
+        for b in 1 100 256 257 300 5000; do
+            # shellcheck disable=SC2086
+            drop-match $mode --gallery-block $b "$T/g.npy" "$T/q.npy" -o "$T/s"
+            cmp "$T/whole" "$T/s" || fail "$mode --gallery-block $b"
+            # shellcheck disable=SC2086
+            drop-match $mode --gallery-block $b "$T/gm.npy" "$T/q.npy" -o "$T/s"
+            cmp "$T/whole" "$T/s" || fail "$mode --gallery-block $b, multi-document gallery"
+        done
+        # the gallery on stdin, the output on a pipe (its documents as the whole run's)
+        # shellcheck disable=SC2086
+        cat "$T/gm.npy" | drop-match $mode --gallery-block 100 - "$T/q.npy" | cat > "$T/s"
+        cmp "$T/whole-pipe" "$T/s" || fail "$mode, gallery on stdin"
+    done
+}
+
+@test "--gallery-block keeps memory bounded: peak RSS well under a 74 MB gallery" {
+    [ -x /usr/bin/time ] || skip "no /usr/bin/time"
+    drop-synth-embed -n 6000 --parts 4 --dim 512 --ids 40 -o "$T/big.npy"
+    drop-synth-embed -n 50 --parts 4 --dim 512 --ids 40 --first 100000 -o "$T/bq.npy"
+    /usr/bin/time -f %M -o "$T/whole.kb" drop-match --top 10 "$T/big.npy" "$T/bq.npy" \
+        -o "$T/whole"
+    /usr/bin/time -f %M -o "$T/s.kb" drop-match --top 10 --gallery-block 512 "$T/big.npy" \
+        "$T/bq.npy" -o "$T/s"
+    cmp "$T/whole" "$T/s"
+    local whole s
+    whole=$(tail -n 1 "$T/whole.kb")
+    s=$(tail -n 1 "$T/s.kb")
+    # the gallery is 74 MB: read whole it is all resident; 512 records are 6 MB
+    [ "$whole" -gt 70000 ] || fail "whole: $whole KB"
+    [ "$s" -lt $((whole - 40000)) ] || fail "streamed: $s KB, whole: $whole KB"
+}
+
+@test "--gallery-block refuses what needs the whole gallery, and an unbounded top" {
+    make_data
+    local opt
+    for opt in --matrix --rerank "--sheet $T/s.png"; do
+        # shellcheck disable=SC2086
+        run --separate-stderr drop-match --gallery-block 10 $opt "$T/g.npy" "$T/q.npy"
+        [ "$status" -eq 2 ] || fail "status $status with $opt"
+        [[ "${stderr_lines[0]}" == "drop-match: --gallery-block does not apply to ${opt%% *} (it needs the whole gallery at once)" ]] ||
+            fail "$stderr"
+    done
+    run --separate-stderr drop-match --gallery-block 10 "$T/g.npy" "$T/q.npy"
+    [ "$status" -eq 2 ]
+    [[ "${stderr_lines[0]}" == "drop-match: --gallery-block needs --top K (or --text)"* ]]
+}
+
 @test "results do not depend on --threads (bit for bit) or on --block" {
     make_data
     drop-match --threads 1 "$T/g.npy" "$T/q.npy" > "$T/1.npy"

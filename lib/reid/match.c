@@ -26,8 +26,8 @@
 #include "../../kernels/maths/maths.h"
 #include "../../kernels/ops.h"
 
-/* Gallery items per GEMM: queries x 256 x D keeps both operands in L2 for D = 512. */
-#define GALLERY_CHUNK 256
+/* Gallery items per GEMM (match.h). */
+#define GALLERY_CHUNK DROP_MATCH_CHUNK
 
 /* PyTorch F.normalize's eps. */
 #define NORM_EPS 1e-12f
@@ -544,4 +544,18 @@ void drop_match_rank_rows(const float *dist, size_t nq, size_t ng, size_t k, int
 #pragma omp parallel for schedule(dynamic, 4)
 	for (long i = 0; i < n; i++)
 		drop_match_rank(dist + (size_t)i * ng, ng, k, index + (size_t)i * kk);
+}
+
+size_t drop_match_merge(float *bd, int32_t *bj, size_t nb, const float *cd, const int32_t *cj,
+                        size_t nc, size_t k, float *td, int32_t *tj)
+{
+	size_t a = 0, b = 0, n = 0;
+	while (n < k && (a < nb || b < nc)) {
+		bool first = b == nc || (a < nb && (bd[a] < cd[b] || (bd[a] == cd[b] && bj[a] < cj[b])));
+		td[n] = first ? bd[a] : cd[b];
+		tj[n++] = first ? bj[a++] : cj[b++];
+	}
+	memcpy(bd, td, n * sizeof *bd);
+	memcpy(bj, tj, n * sizeof *bj);
+	return n;
 }

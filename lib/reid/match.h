@@ -36,6 +36,12 @@ enum drop_match_metric { MATCH_EUCLIDEAN, MATCH_COSINE };
 
 struct drop_backend;
 
+/* Gallery items per GEMM: queries x 256 x D keeps both operands in L2 for D = 512. The
+ * chunks start at gallery item 0 of a match: a gallery matched in blocks of whole chunks
+ * gives each distance the same bits as the gallery matched whole (a GEMM's bits can
+ * depend on its shape). */
+#define DROP_MATCH_CHUNK 256
+
 /* Device memory a match may hold at once: the queries' vectors, one block of the
  * gallery's and their dot products (distances_device in match.c). 1 GiB fits any GPU
  * beside a model, and blocks of thousands of gallery items keep the GEMMs large. */
@@ -87,5 +93,13 @@ size_t drop_match_device_block(size_t budget, size_t fixed, size_t per_item, siz
 void drop_match_rank(const float *dist, size_t ng, size_t k, int32_t *index);
 /* drop_match_rank for each of the nq rows of dist (nq, ng) into index (nq, k), in parallel. */
 void drop_match_rank_rows(const float *dist, size_t nq, size_t ng, size_t k, int32_t *index);
+
+/* Merge two ranked lists of one query, each sorted by (distance, gallery index): best
+ * (nb entries: distances bd, indices bj, room for k) and a block's candidates (nc entries:
+ * cd, cj), keeping in bd, bj the k first of the two by (distance, then gallery index) - the
+ * order drop_match_rank gives the whole row. td, tj (k,) are scratch. Returns the entries
+ * kept, min(k, nb + nc). */
+size_t drop_match_merge(float *bd, int32_t *bj, size_t nb, const float *cd, const int32_t *cj,
+                        size_t nc, size_t k, float *td, int32_t *tj);
 
 #endif

@@ -13,6 +13,7 @@
 #include "../reid/sheet.h"
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <math.h>
@@ -295,6 +296,12 @@ static int matchrun_ranks(const struct drop_matchrun_opts *o, const char *galler
 		*file = "drop-match";
 		goto out;
 	}
+	if (o->gallery_block) {
+		drop_fail("--gallery-block runs in one process (each rank holds its share of "
+		          "the gallery)");
+		*file = "drop-match";
+		goto out;
+	}
 	if (!strcmp(query, "-") || !strcmp(gallery, "-")) {
 		drop_fail("every rank reads the %s: give it as a file, not stdin",
 		          strcmp(query, "-") ? "gallery" : "queries");
@@ -432,6 +439,224 @@ out:
 	return rc;
 }
 
+/* ---- The gallery streamed ---------------------------------------------------------------- */
+
+/* Append the path, pid and camid of every record of g to all (n, path, pid, camid only). */
+static void keep_meta(struct drop_embedding_set *all, size_t *cap, const struct drop_embedding_set *g)
+{
+	if (all->n + g->n > *cap) {
+		*cap = 2 * (all->n + g->n);
+		all->path = drop_realloc(all->path, *cap * sizeof *all->path);
+		all->pid = drop_realloc(all->pid, *cap * sizeof *all->pid);
+		all->camid = drop_realloc(all->camid, *cap * sizeof *all->camid);
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		all->path[all->n + i] = drop_strdup(g->path[i]);
+		all->pid[all->n + i] = g->pid[i];
+		all->camid[all->n + i] = g->camid[i];
+	}
+	all->n += g->n;
+}
+
+/* The best ranks so far of nq queries: query i's cnt[i] entries at d, j + i * stride,
+ * sorted by (distance, gallery index). */
+struct best {
+	size_t nq, stride, *cnt;
+	float *d;
+	int32_t *j;
+};
+
+/* Make room for k entries per query, keeping those held. */
+static void best_grow(struct best *b, size_t k)
+{
+	if (k <= b->stride)
+		return;
+	float *d = drop_malloc((b->nq * k + 1) * sizeof *d);
+	int32_t *j = drop_malloc((b->nq * k + 1) * sizeof *j);
+	for (size_t i = 0; i < b->nq; i++) {
+		memcpy(d + i * k, b->d + i * b->stride, b->cnt[i] * sizeof *d);
+		memcpy(j + i * k, b->j + i * b->stride, b->cnt[i] * sizeof *j);
+	}
+	free(b->d);
+	free(b->j);
+	b->d = d;
+	b->j = j;
+	b->stride = k;
+}
+
+/* Match the block gm (gallery indices from g0) against every query of qm, nb at a time
+ * (the queries' blocks of the whole-gallery run: the same GEMM shapes), and merge each
+ * query's kmax best of the block into b. dist (nb, gm's n), idx (nb, kmax), td, tj (kmax,)
+ * scratch. */
+static int stream_block(const struct drop_matchrun_opts *o, const struct drop_match_side *qm,
+                        const struct drop_match_side *gm, size_t g0, size_t kmax,
+                        struct best *b, float *dist, int32_t *idx, float *td, int32_t *tj)
+{
+	size_t ng = gm->s->n, kl = kmax < ng ? kmax : ng, nq = qm->s->n;
+	float **sqv = drop_calloc(qm->s->nvec + 1, sizeof *sqv);
+	for (size_t i0 = 0; i0 < nq; i0 += o->block) {
+		size_t n = nq - i0 < o->block ? nq - i0 : o->block;
+		struct drop_embedding_set view = { 0 };
+		drop_embedding_view(&view, qm->s, i0, n);
+		for (size_t v = 0; v < qm->s->nvec; v++)
+			sqv[v] = qm->sq[v] ? qm->sq[v] + i0 : NULL;
+		struct drop_match_side sub = { &view, sqv, NULL };
+		int rc = drop_match_distances(&o->m, &sub, gm, dist);
+		drop_embedding_view_free(&view);
+		if (rc) {
+			free(sqv);
+			return -1;
+		}
+		drop_match_rank_rows(dist, n, ng, kl, idx);
+		for (size_t i = 0; i < n; i++) {
+			size_t q = i0 + i;
+			for (size_t r = 0; r < kl; r++) {
+				td[r] = dist[i * ng + (size_t)idx[i * kl + r]];
+				idx[i * kl + r] += (int32_t)g0;
+			}
+			/* the block's candidates go to dist's row, free now, then merge */
+			memcpy(dist + i * ng, td, kl * sizeof *td);
+			b->cnt[q] = drop_match_merge(b->d + q * b->stride, b->j + q * b->stride, b->cnt[q],
+			                             dist + i * ng, idx + i * kl, kl, kmax, td, tj);
+		}
+	}
+	free(sqv);
+	return 0;
+}
+
+/*
+ * drop-match with the gallery read in blocks of o->gallery_block records: every query is
+ * read first and normalised once; each gallery block is matched against them (in blocks
+ * of o->block queries) and each query's kmax best of the block merged into its best so
+ * far by (distance, gallery index), the order of the whole row: the output is that of the
+ * whole-gallery run, byte for byte. Memory: the queries, one gallery block, its distances
+ * to one block of queries, kmax ranks per query and every gallery record's path and ids
+ * (the output's gallery table and lines). Ranked outputs only (the caller checks).
+ */
+static int matchrun_stream(const struct drop_matchrun_opts *o, const char *gallery,
+                           const char *query, const char *output, const char **file)
+{
+	const char *gname = strcmp(gallery, "-") ? gallery : "stdin";
+	DROP_ASSERT(o->gallery_block <= INT32_MAX, "gallery block %zu", o->gallery_block);
+	const char *oname = strcmp(output, "-") ? output : "stdout";
+	unsigned kinds = drop_match_kinds(o->m.use);
+	struct drop_embedding_set gs = { 0 }, qs = { 0 }, all = { 0 };
+	struct drop_embedding_reader gr = { 0 };
+	struct drop_match_side gm = { 0 }, qm = { 0 };
+	struct output w = { 0 };
+	struct best b = { 0 };
+	float *dist = NULL, *td = NULL;
+	int32_t *idx = NULL, *tj = NULL;
+	/* whole chunks of the distances' GEMMs, for the bits of the whole-gallery run */
+	size_t gb = (o->gallery_block + DROP_MATCH_CHUNK - 1) / DROP_MATCH_CHUNK * DROP_MATCH_CHUNK;
+	size_t kmax = o->top ? o->top : DROP_MATCH_TEXT_TOP;
+	size_t ng = 0, cap = 0, qpathlen = 1;
+	int rc = -1;
+
+	DROP_ASSERT(o->mode != DROP_MATCH_MATRIX && !o->rerank && !o->sheet, "whole-gallery option");
+	DROP_ASSERT(o->top || o->mode == DROP_MATCH_TEXT, "unbounded top");
+	*file = strcmp(query, "-") ? query : "stdin";
+	{
+		struct drop_embedding_reader qr;
+		if (drop_embedding_reader_open(&qr, query, kinds))
+			goto out;
+		qpathlen = qr.path.size;
+		drop_embedding_set_layout(&qs, &qr);
+		long got;
+		while ((got = drop_embedding_reader_read(&qr, &qs, LONG_MAX)) > 0)
+			;
+		drop_embedding_reader_close(&qr);
+		if (got < 0)
+			goto out;
+	}
+	drop_match_side_init(&qm, &qs);
+	b.nq = qs.n;
+	b.cnt = drop_calloc(qs.n + 1, sizeof *b.cnt);
+
+	*file = gallery;
+	if (drop_embedding_reader_open(&gr, gallery, kinds))
+		goto out;
+	size_t kb = kmax < gb ? kmax : gb;
+	dist = drop_malloc((o->block * gb) * sizeof *dist);        /* (block, gb) */
+	idx = drop_malloc((o->block * kb) * sizeof *idx);          /* (block, kb) */
+	for (;;) {
+		long got = 1;
+		drop_embedding_set_clear(&gs);
+		/* a block can take several reads (one per document of a stream) */
+		while (gs.n < gb && (got = drop_embedding_reader_read(&gr, &gs, gb - gs.n)) > 0)
+			;
+		if (got < 0)
+			goto out;
+		if (gs.n == 0)
+			break;
+		if (ng + gs.n > INT32_MAX) {
+			drop_fail("gallery too large (more than %d records)", INT32_MAX);
+			goto out;
+		}
+		*file = strcmp(query, "-") ? query : "stdin";
+		if (qs.n && drop_embedding_check_compatible(&qs, &gs))
+			goto out;
+		*file = gallery;
+		keep_meta(&all, &cap, &gs);
+		size_t k = kmax < ng + gs.n ? kmax : ng + gs.n;
+		if (k > b.stride) {
+			best_grow(&b, k);
+			td = drop_realloc(td, k * sizeof *td);
+			tj = drop_realloc(tj, k * sizeof *tj);
+		}
+		drop_match_side_init(&gm, &gs);
+		int mrc = qs.n ? stream_block(o, &qm, &gm, ng, k, &b, dist, idx, td, tj) : 0;
+		drop_match_side_free(&gm);
+		if (mrc)
+			goto out;
+		ng += gs.n;
+		if (o->progress)
+			fprintf(stderr, "\r%s: %zu gallery records", drop_progname, ng);
+		if (gs.n < gb && got == 0)
+			break;
+	}
+	if (o->progress)
+		fputc('\n', stderr);
+	if (ng == 0) {
+		drop_fail("empty gallery (no records)");
+		goto out;
+	}
+	drop_debug("gallery %s: %zu records in blocks of %zu", gname, ng, gb);
+	*file = oname;
+	if (output_open(&w, o, output, &all, qpathlen))
+		goto out;
+	DROP_ASSERT(w.k == b.stride, "k %zu, stride %zu", w.k, b.stride);
+	/* in the whole-gallery run's blocks of queries: a pipe gets the same documents */
+	for (size_t i0 = 0; i0 < qs.n; i0 += o->block) {
+		struct drop_embedding_set view = { 0 };
+		drop_embedding_view(&view, &qs, i0, qs.n - i0 < o->block ? qs.n - i0 : o->block);
+		int wrc = output_ranked(&w, &view, &all, b.j + i0 * b.stride, b.d + i0 * b.stride);
+		drop_embedding_view_free(&view);
+		if (wrc)
+			goto out;
+	}
+	if (output_close(&w))
+		goto out;
+	drop_debug("%zu queries matched", qs.n);
+	rc = 0;
+out:
+	if (rc)
+		output_abort(&w);
+	free(dist);
+	free(idx);
+	free(td);
+	free(tj);
+	free(b.cnt);
+	free(b.d);
+	free(b.j);
+	drop_embedding_reader_close(&gr);
+	drop_match_side_free(&qm);
+	drop_embedding_set_free(&qs);
+	drop_embedding_set_free(&gs);
+	free_meta(&all);
+	return rc;
+}
+
 /* ---- The run ----------------------------------------------------------------------------- */
 
 int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const char *query,
@@ -456,6 +681,8 @@ int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const
 
 	if (drop_nranks() > 1)
 		return matchrun_ranks(o, gallery, query, output, file);
+	if (o->gallery_block)
+		return matchrun_stream(o, gallery, query, output, file);
 	*file = gallery;
 	if (drop_embedding_load(gallery, kinds, &gs))
 		goto out;

@@ -7,6 +7,15 @@
  * gallery give the re-ranked distances: lib/reid/rerank.h), then matched and written in
  * blocks as above: O(queries + gallery + block x gallery + (queries + gallery) k1).
  *
+ * With a gallery block (--gallery-block N), the gallery is streamed instead: every query
+ * is read first, then the gallery N records at a time (rounded up to whole chunks of
+ * DROP_MATCH_CHUNK, the distances' GEMMs, so each distance has the bits of the whole run),
+ * each block matched against every query and each query's k best merged by (distance,
+ * gallery index): the output is the whole run's, byte for byte, in O(queries + N +
+ * block x N + queries x k) plus every gallery record's path and ids (the output's gallery
+ * table). Ranked outputs with a bounded k only: --matrix, re-ranking and sheets need the
+ * whole gallery.
+ *
  * Outputs, written whole or not at all (lib/io/outfile.h):
  *   DROP_MATCH_RANKLIST  the ranked-list stream for drop-score (lib/reid/ranklist.h): the
  *                        gallery table, then each query's k nearest items and distances;
@@ -61,6 +70,10 @@ struct drop_matchrun_opts {
 	size_t top;                    /* ranks kept per query (clipped to the gallery size);
 	                                  0 = all, or DROP_MATCH_TEXT_TOP for DROP_MATCH_TEXT */
 	size_t block;                  /* queries read, matched and written at a time (>= 1) */
+	size_t gallery_block;          /* gallery records read and matched at a time, the
+	                                  queries all read first (0: the gallery read whole);
+	                                  ranked outputs with a bounded top only (top set, or
+	                                  DROP_MATCH_TEXT), no rerank, no sheet, one rank */
 	bool progress;                 /* "\rPROG: N queries" on stderr after each block, and a
 	                                  newline once every query is matched */
 	const char *sheet;             /* contact sheet PNG to write (a file name), or NULL */

@@ -612,6 +612,37 @@ static void test_use_names(void)
 	      "visibility must exceed the threshold strictly");
 }
 
+/* drop_match_merge over random blocks (ties on purpose: distances from 8 values) gives the
+ * k best of the whole row in drop_match_rank's order. */
+static void test_merge(void)
+{
+	enum { NG = 500 };
+	float d[NG], bd[NG], td[NG], cd[NG];
+	int32_t want[NG], bj[NG], tj[NG], cj[NG], idx[NG];
+	int ok = 1;
+	for (size_t trial = 0; trial < 40; trial++) {
+		size_t k = 1 + (size_t)(urand() * 60), blk = 1 + (size_t)(urand() * 130), nb = 0;
+		if (trial % 10 == 0)
+			k = NG; /* every item */
+		for (size_t j = 0; j < NG; j++)
+			d[j] = (float)(int)(urand() * 8) * 0.25f;
+		drop_match_rank(d, NG, k, want);
+		for (size_t g0 = 0; g0 < NG; g0 += blk) {
+			size_t n = NG - g0 < blk ? NG - g0 : blk, kl = k < n ? k : n;
+			drop_match_rank(d + g0, n, kl, idx);
+			for (size_t r = 0; r < kl; r++) {
+				cj[r] = (int32_t)g0 + idx[r];
+				cd[r] = d[cj[r]];
+			}
+			nb = drop_match_merge(bd, bj, nb, cd, cj, kl, k, td, tj);
+		}
+		ok &= nb == k && !memcmp(bj, want, k * sizeof *want);
+		for (size_t r = 0; r < nb; r++)
+			ok &= bd[r] == d[bj[r]];
+	}
+	CHECK(ok, "merging blocks' top k gives the whole row's top k, ties by index");
+}
+
 int main(void)
 {
 	test_use_names();
@@ -620,6 +651,7 @@ int main(void)
 	test_device_block();
 	test_rank();
 	test_rank_rows();
+	test_merge();
 	test_roundtrip();
 	test_layouts();
 	test_compatible();
