@@ -2,8 +2,9 @@
 # tests: drop-match as ranks of an MPI job (lib/run/match_run.h): the gallery dealt to the
 # ranks in chunks of 1024 records, each rank's best k per query merged on rank 0; every
 # output (ranked lists, --text, --matrix) byte for byte one process's, with several chunks
-# per rank, with ranks that hold no record, and with --top past the gallery; --rerank,
-# --sheet and queries on stdin refused.
+# per rank, with ranks that hold no record, with --top past the gallery and with a
+# multi-document gallery file (ranks seek over others' chunks); --rerank, --sheet,
+# --gallery-block and queries on stdin refused.
 # also requires: mpirun (Open MPI), drop-synth-embed (test/tools)
 
 load test_helper
@@ -36,6 +37,23 @@ same() {
     same 3 --block 100 --matrix "$D/g.npy" "$D/q.npy"
     same 2 --top 5 --use G+F+P "$D/g.npy" "$D/q.npy"
     same 2 --top 3000 --text --metric cosine "$D/g.npy" "$D/q.npy"
+}
+
+@test "a multi-document gallery file: ranks seek over others' chunks across documents" {
+    # written to a pipe, drop-synth-embed sends a document per 64 records: the chunks of
+    # 1024 end inside documents, and the ranks other than 0 walk the headers to seek
+    drop-synth-embed -n 2500 --parts 4 --dim 32 --ids 50 --seed 1 | cat > "$T/gm.npy"
+    drop-match --text "$D/g.npy" "$D/q.npy" -o "$T/whole"
+    mpirun_np 3 drop-match --text "$T/gm.npy" "$D/q.npy" -o "$T/many"
+    cmp "$T/whole" "$T/many"
+    same 2 --top 7 "$T/gm.npy" "$D/q.npy"
+    same 3 --matrix "$T/gm.npy" "$D/q.npy"
+}
+
+@test "under several ranks --gallery-block is refused" {
+    run mpirun_np 2 drop-match --gallery-block 256 --top 5 -o "$T/x" "$D/g.npy" "$D/q.npy"
+    assert_failure
+    assert_output --partial "--gallery-block runs in one process"
 }
 
 @test "a gallery of one chunk: ranks without records still answer" {

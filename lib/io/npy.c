@@ -683,8 +683,32 @@ int drop_npy_reader_open(struct drop_npy_reader *r, const char *path)
 	return rc;
 }
 
+/* Pass over n bytes of f: seek where f is a regular file (the size checked first, as a seek
+ * past the end does not fail), read and drop them where it is not (a pipe). */
+static int skip_bytes(FILE *f, size_t n)
+{
+	struct stat st;
+	off_t at = ftello(f);
+	if (at >= 0 && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+		if ((uintmax_t)n > (uintmax_t)(st.st_size - at))
+			return drop_fail("truncated data: expected %zu more bytes, got %jd", n,
+			                 (intmax_t)(st.st_size - at));
+		if (fseeko(f, (off_t)n, SEEK_CUR) == 0)
+			return 0;
+	}
+	char buf[4096];
+	while (n) {
+		size_t want = n < sizeof buf ? n : sizeof buf, got = fread(buf, 1, want, f);
+		if (got != want)
+			return ferror(f) ? drop_fail("read error: %s", strerror(errno))
+			                 : drop_fail("truncated data: %zu bytes missing", n - got);
+		n -= got;
+	}
+	return 0;
+}
+
 /* Up to max rows into `fixed` (sized by the caller), or when it is NULL into *gbuf grown
- * by read_grow. */
+ * by read_grow, or when both are NULL nowhere (skip_bytes). */
 static long reader_read(struct drop_npy_reader *r, char *fixed, char **gbuf, size_t *gcap,
                         size_t max)
 {
@@ -712,8 +736,9 @@ static long reader_read(struct drop_npy_reader *r, char *fixed, char **gbuf, siz
 		}
 		size_t n = r->left < max - got ? r->left : max - got, nbytes;
 		/* `got * row` cannot overflow: the caller sized `fixed`, or read_grow holds it. */
-		if (fixed ? drop_npy_read_rows(r->f, &r->h, fixed + got * row, n)
-		          : drop_mul_size(n, row, &nbytes) || read_grow(r->f, gbuf, gcap, got * row, nbytes))
+		if (fixed  ? drop_npy_read_rows(r->f, &r->h, fixed + got * row, n)
+		    : gbuf ? drop_mul_size(n, row, &nbytes) || read_grow(r->f, gbuf, gcap, got * row, nbytes)
+		           : drop_mul_size(n, row, &nbytes) || skip_bytes(r->f, nbytes))
 			return -1;
 		got += n;
 		r->left -= n;
@@ -732,6 +757,11 @@ long drop_npy_reader_read_alloc(struct drop_npy_reader *r, void **buf, size_t *c
 	long got = reader_read(r, NULL, &b, cap, max);
 	*buf = b;
 	return got;
+}
+
+long drop_npy_reader_skip(struct drop_npy_reader *r, size_t max)
+{
+	return reader_read(r, NULL, NULL, NULL, max);
 }
 
 void drop_npy_reader_close(struct drop_npy_reader *r)

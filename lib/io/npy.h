@@ -136,6 +136,10 @@ long drop_npy_reader_read(struct drop_npy_reader *r, void *buf, size_t max);
 /* The same into *buf (malloc'd or NULL, *cap bytes; both updated), grown as the bytes
  * arrive (drop_npy_read_rows_alloc): what a reader of untrusted input uses. */
 long drop_npy_reader_read_alloc(struct drop_npy_reader *r, void **buf, size_t *cap, size_t max);
+/* Pass over up to max rows, walking the documents' headers as a read does: the number
+ * passed, 0 at the end, -1 on error (truncated data). A regular file is seeked, without
+ * reading the rows; a pipe is read. */
+long drop_npy_reader_skip(struct drop_npy_reader *r, size_t max);
 void drop_npy_reader_close(struct drop_npy_reader *r);
 
 /* ---- Field access (records) ------------------------------------------------------------ */

@@ -321,6 +321,14 @@ long drop_embedding_reader_read(struct drop_embedding_reader *er, struct drop_em
 	return got;
 }
 
+long drop_embedding_reader_skip(struct drop_embedding_reader *er, size_t max)
+{
+	long got = drop_npy_reader_skip(&er->r, max);
+	if (got > 0)
+		er->nread += (size_t)got;
+	return got;
+}
+
 int drop_embedding_load(const char *path, unsigned kinds, struct drop_embedding_set *s)
 {
 	struct drop_embedding_reader er;

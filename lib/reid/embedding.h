@@ -78,6 +78,10 @@ int drop_embedding_reader_open(struct drop_embedding_reader *er, const char *pat
  * -1 on error (truncated data, non-finite value: "record 12 ('a.jpg'): non-finite value
  * in 'fg'"). */
 long drop_embedding_reader_read(struct drop_embedding_reader *er, struct drop_embedding_set *s, size_t max);
+/* Pass over up to `max` records without reading them where the stream is a regular file
+ * (drop_npy_reader_skip): the number passed, 0 at the end, -1 on error. Their values are
+ * not checked. */
+long drop_embedding_reader_skip(struct drop_embedding_reader *er, size_t max);
 void drop_embedding_reader_close(struct drop_embedding_reader *er);
 /* Give the empty set s the layout (K, D, kinds) of er's stream without reading records,
  * as drop_embedding_reader_read does on its first call. */

@@ -190,7 +190,9 @@ static int read_rest(struct drop_embedding_reader *qr, struct drop_embedding_set
 
 /* This rank's share of the gallery stream: the records of its chunks in mine (normalised
  * later), and on rank 0 the path, pid and camid of every record in all (n, path, pid, camid
- * only), for the outputs. gidx (mine->n,) maps a record of mine to its gallery index. */
+ * only), for the outputs. gidx (mine->n,) maps a record of mine to its gallery index. The
+ * other ranks seek over the chunks not theirs (drop_embedding_reader_skip), walking the
+ * documents' headers; rank 0 reads every record for the outputs' paths and ids. */
 static int load_share(const char *path, unsigned kinds, struct drop_embedding_set *mine,
                       struct drop_embedding_set *all, int32_t **gidx)
 {
@@ -205,12 +207,18 @@ static int load_share(const char *path, unsigned kinds, struct drop_embedding_se
 	for (size_t c = 0;; c++) {
 		bool own = c % nr == me;
 		struct drop_embedding_set *into = own ? mine : &chunk;
-		size_t before = into->n;
-		/* a chunk can take several reads (one per document of a stream) */
-		while (into->n - before < SHARD_CHUNK &&
-		       (got = drop_embedding_reader_read(&er, into, SHARD_CHUNK - (into->n - before))) > 0)
-			;
-		size_t n = into->n - before;
+		size_t before = into->n, n = 0;
+		if (!own && me != 0) {
+			/* another rank's chunk: passed over, seeked in a file */
+			while (n < SHARD_CHUNK && (got = drop_embedding_reader_skip(&er, SHARD_CHUNK - n)) > 0)
+				n += (size_t)got;
+		} else {
+			/* a chunk can take several reads (one per document of a stream) */
+			while (into->n - before < SHARD_CHUNK &&
+			       (got = drop_embedding_reader_read(&er, into, SHARD_CHUNK - (into->n - before))) > 0)
+				;
+			n = into->n - before;
+		}
 		if (got < 0 || (total + n > INT32_MAX && (got = drop_fail("gallery too large")) < 0))
 			break;
 		if (own) {

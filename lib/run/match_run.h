@@ -34,8 +34,8 @@
  * opened.
  * Several ranks (lib/core/ranks.h, mpirun or srun): the gallery stream is dealt in chunks
  * of 1024 records, chunk c to rank c % nranks, and each rank keeps only its chunks' vectors
- * (every rank still reads the whole file; rank 0 keeps every record's path and ids for the
- * outputs). Every rank reads the queries block by block, ranks its share and sends its k
+ * (ranks other than 0 seek over the other chunks, walking a multi-document file's
+ * headers; rank 0 reads every record, keeping every path and ids for the outputs). Every rank reads the queries block by block, ranks its share and sends its k
  * best (distance, gallery index) per query to rank 0, which keeps the k best of all by
  * (distance, gallery index), the order of one process, and writes the output: the same
  * bytes as one process. --matrix gathers the columns instead. Refused under several ranks:

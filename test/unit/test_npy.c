@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,9 +182,37 @@ static void roundtrip(bool use_pipe)
 	      use_pipe ? "pipe" : "file");
 	CHECK(drop_npy_header_compatible(&r.h, &h), "%s: same dtype", use_pipe ? "pipe" : "file");
 	drop_npy_reader_close(&r);
+
+	/* Skipping: 1 record, then 2 read (across the pipe's documents), then 2 skipped of the
+	 * 5 asked, then the end. A file is seeked, the memory stream (no descriptor) read. */
+	const char *how = use_pipe ? "pipe" : "file";
+	rewind(rd);
+	rc = drop_npy_reader_attach(&r, rd, "skip");
+	long s1 = rc ? -1 : drop_npy_reader_skip(&r, 1);
+	n = s1 == 1 ? drop_npy_reader_read(&r, back, 2) : -1;
+	CHECK(n == 2 && !memcmp(back, recs + h.itemsize, 2 * h.itemsize),
+	      "%s: skip 1, then records 1 and 2 read", how);
+	long s2 = drop_npy_reader_skip(&r, 5), s3 = drop_npy_reader_skip(&r, 5);
+	CHECK(s2 == 2 && s3 == 0 && r.eof, "%s: skip 5 passes the last 2, then the end (%ld, %ld)",
+	      how, s2, s3);
+	drop_npy_reader_close(&r);
 	fclose(rd);
-	if (!use_pipe)
+	if (!use_pipe) {
+		/* a file cut short: the seek would pass its end; the header's check or the
+		 * skip's says so */
+		struct stat st;
+		stat(tmp, &st);
+		CHECK(truncate(tmp, st.st_size - 5) == 0, "file: truncated");
+		rd = fopen(tmp, "rb");
+		rc = drop_npy_reader_attach(&r, rd, "skip");
+		long s4 = rc ? -1 : drop_npy_reader_skip(&r, 5);
+		CHECK(s4 == -1 && strstr(drop_errmsg(), "truncated data"),
+		      "file: a truncated end stops the skip, at the header or the seek (%s)",
+		      drop_errmsg());
+		drop_npy_reader_close(&r);
+		fclose(rd);
 		unlink(tmp);
+	}
 	free(recs);
 	free(back);
 	free(mem);
