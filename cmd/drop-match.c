@@ -3,8 +3,9 @@
  *
  *   drop-match [options] GALLERY [QUERY]
  *
- * The gallery is read whole; the queries (default stdin) are read, matched and written in
- * blocks, so any number of queries runs in bounded memory. Output: the ranked-list stream
+ * The gallery is read whole (or streamed: --gallery-block); the queries (default stdin)
+ * are read, matched and written in blocks, so any number of queries runs in bounded
+ * memory. Output: the ranked-list stream
  * (default), TSV lines (--text) or the distance matrix (--matrix); --sheet also draws
  * the first queries' nearest images as a contact sheet (PNG).
  * This file holds only the options; the run and its outputs are lib/run/match_run.c, distances
@@ -20,7 +21,8 @@
 
 struct match_cli {
 	struct drop_matchrun_opts run;  /* --use, --vis-threshold, --metric, --top, --text,
-	                                   --matrix, --block, --progress, --sheet* */
+	                                   --matrix, --block, --gallery-block, --progress,
+	                                   --sheet* */
 	const char *output;             /* -o, "-" = stdout */
 	const char *gallery;
 	const char *query;              /* "-" = stdin */

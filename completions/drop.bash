@@ -61,13 +61,13 @@ _drop() {
         esac
         ;;
     drop-match)
-        opts="--use --vis-threshold --metric --top -o --output --text --matrix --block
+        opts="--use --vis-threshold --metric --top -o --output --text --matrix --block --gallery-block
               --rerank --rerank-k1 --rerank-k2 --rerank-lambda
               --sheet --sheet-queries --sheet-top --sheet-root --max-pixels"
         case $prev in
         --use) words="G F P G+F F+P G+F+P" ;;
         --metric) words="euclidean cosine" ;;
-        --vis-threshold | --top | --block | --sheet-queries | --sheet-top | --max-pixels) return ;;
+        --vis-threshold | --top | --block | --gallery-block | --sheet-queries | --sheet-top | --max-pixels) return ;;
         --rerank-k1 | --rerank-k2 | --rerank-lambda) return ;;
         -o | --output) filter='!*.npy' ;;
         --sheet) filter='!*.png' ;;
