@@ -68,7 +68,7 @@ endif
 # then give its bits (kernels/README.md); cuBLAS and cuDNN are not affected.
 NVCCFLAGS = -O2 -std=c++17 -fmad=false -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror \
 	-I$(BUILD)/include -MMD -MP $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a))
-LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lnccl -lcudnn -lcublas -lcudart -lstdc++
 CU_SRC = $(wildcard kernels/cuda/*.cu)
 endif
 

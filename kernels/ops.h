@@ -411,7 +411,27 @@ struct drop_backend {
 	                    int *argmax);
 	void (*maxpool_bwd)(const struct drop_maxpool_desc *d, const float *dy, const int *argmax,
 	                    float *dx);
+
+	/* ---- Sums over several processes on device memory (optional, all three or none;
+	 * CUDA only, through NCCL: the gradients of GPU ranks, doc/scale-out.md). The
+	 * processes meet by an opaque id of DROP_COMM_ID_BYTES that the caller carries
+	 * between them (lib/ bootstraps over MPI; kernels/ knows no transport):
+	 * comm_id: make a fresh id (on one process); comm_init: join the group of n
+	 * processes as `rank` (0..n-1) with that id, the same on each; collective (every
+	 * process calls it, and it returns when all have joined); it replaces an earlier
+	 * group; NULL on success, else why it failed (the library's words: a network or a
+	 * peer, no bug).
+	 * allreduce_sum: v[0..n) (backend memory) summed over the group, in place, the same
+	 * result on every process; collective, in the same order on each; ordered after the
+	 * ops before it and before those after it, like every op (it may return before the
+	 * sum is done). be->release leaves the group. */
+	void (*comm_id)(void *id);
+	const char *(*comm_init)(const void *id, int rank, int n);
+	void (*allreduce_sum)(float *v, size_t n);
 };
+
+/* The size of the id of comm_id and comm_init (NCCL_UNIQUE_ID_BYTES). */
+#define DROP_COMM_ID_BYTES 128
 
 /* Whether backend `be` implements optional member `op` (a member name). */
 #define drop_backend_supports(be, op) ((be)->op != NULL)

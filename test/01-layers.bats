@@ -94,6 +94,12 @@ quoted_includes() {
 
 @test "only lib/core/ranks.c includes MPI (kernels/ and the rest of lib/ reach ranks through ranks.h)" {
     cd "$DROP_ROOT"
-    run bash -c "grep -rlE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"](mpi|nccl)\.h' kernels lib cmd | grep -vx 'lib/core/ranks.c'"
+    run bash -c "grep -rlE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]mpi\.h' kernels lib cmd | grep -vx 'lib/core/ranks.c'"
+    assert_output ""
+}
+
+@test "only kernels/cuda/nccl.cu includes NCCL (lib/ sums device memory through the table)" {
+    cd "$DROP_ROOT"
+    run bash -c "grep -rlE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]nccl\.h' kernels lib cmd | grep -vx 'kernels/cuda/nccl.cu'"
     assert_output ""
 }

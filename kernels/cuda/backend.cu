@@ -137,10 +137,12 @@ extern "C" void drop_convert_cuda(const struct drop_tensor *src, struct drop_ten
 	                           cudaMemcpyDeviceToDevice));
 }
 
-/* Give back the plans, the scratch buffer and the handles (ops.h: until be->release());
- * the next op creates the handles again (drop_cuda_cublas, drop_cuda_cudnn). */
+/* Give back the plans, the scratch buffer, the handles (ops.h: until be->release()) and
+ * the NCCL group; the next op creates the handles again (drop_cuda_cublas,
+ * drop_cuda_cudnn), the group only a new comm_init. */
 static void cuda_release(void)
 {
+	drop_nccl_cuda_release();
 	drop_conv2d_cuda_release();
 	if (scratch)
 		CUDA_CHECK(cudaFree(scratch));
@@ -222,6 +224,9 @@ extern "C" void drop_backend_cuda_fill(struct drop_backend *b)
 	b->split = drop_split_cuda;
 	b->maxpool_fwd = drop_maxpool_fwd_cuda;
 	b->maxpool_bwd = drop_maxpool_bwd_cuda;
+	b->comm_id = drop_comm_id_cuda;
+	b->comm_init = drop_comm_init_cuda;
+	b->allreduce_sum = drop_allreduce_sum_cuda;
 }
 
 extern "C" const struct drop_backend *drop_backend_cuda_get(int gpu, const char **why)
@@ -263,8 +268,9 @@ extern "C" const struct drop_backend *drop_backend_cuda_get(int gpu, const char 
 extern "C" const char *drop_cuda_build_config(void)
 {
 	static char buf[256];
-	snprintf(buf, sizeof buf, "CUDA yes (%d.%d); cuDNN %d.%d.%d; architectures %s",
+	snprintf(buf, sizeof buf,
+	         "CUDA yes (%d.%d); cuDNN %d.%d.%d; NCCL %s; architectures %s",
 	         CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10, CUDNN_MAJOR, CUDNN_MINOR,
-	         CUDNN_PATCHLEVEL, DROP_CUDA_ARCH);
+	         CUDNN_PATCHLEVEL, drop_nccl_cuda_version(), DROP_CUDA_ARCH);
 	return buf;
 }

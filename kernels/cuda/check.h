@@ -3,7 +3,7 @@
  * failing call is a bug (kernels/fail.h), so it aborts with the statement, its status and
  * the function, at the caller's file:line, on stderr with the program name.
  * Not here: running out of device memory, which is no bug (backend.cu's allocations exit
- * through drop_oom).
+ * through drop_oom); NCCL's check (nccl.cu, the one file that includes <nccl.h>).
  */
 #ifndef DROP_CUDA_CHECK_H
 #define DROP_CUDA_CHECK_H

@@ -129,6 +129,14 @@ void drop_concat_cuda(int nparts, const struct drop_tensor *const *parts,
 void drop_split_cuda(const struct drop_tensor *y, int nparts,
                      struct drop_tensor *const *parts);
 
+/* nccl.cu: sums over several processes (ops.h); the group left by be->release. */
+void drop_comm_id_cuda(void *id);
+const char *drop_comm_init_cuda(const void *id, int rank, int n);
+void drop_allreduce_sum_cuda(float *v, size_t n);
+void drop_nccl_cuda_release(void);
+/* The NCCL this backend was built with, "2.28.3" (the build line). */
+const char *drop_nccl_cuda_version(void);
+
 #ifdef __cplusplus
 }
 #endif

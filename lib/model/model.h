@@ -240,6 +240,7 @@ struct drop_model {
 	 * batch of ranks x the local one */
 	int ranks, rank;             /* 1 and 0 alone */
 	bool sync_bn;                /* batch norms over the global batch */
+	bool device_sums;            /* gradients summed on the device (allreduce_sum) */
 };
 
 /* 0 when backend be has every op the model runs (the backward ones too when train), else
@@ -277,11 +278,15 @@ void drop_model_fuse_adam(struct drop_model *m);
  * the PEMB) see the embeddings, identities and visibility of every rank and backpropagate
  * into this rank's rows; the others are scaled so that the gradients summed over the
  * ranks are one process's for the global batch; drop_model_backward_adam sums them
- * (drop_ranks_allreduce_f32) before the step, so fused Adam is off. With sync_bn the
- * training batch norms use the global batch's statistics (ops.h, bn_stats), else each
- * rank's own. Reported loss terms are the global batch's on every rank. Collective: every
- * rank calls forward and backward in step. ranks 1: one process, as without the call. */
-void drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool sync_bn);
+ * before the step, so fused Adam is off: on the device when the backend sums device
+ * memory between processes (ops.h, comm_init: NCCL on CUDA; the group joined here, its
+ * id sent over MPI), else on the host (drop_ranks_allreduce_f32). With sync_bn the
+ * training batch norms use the global batch's statistics (ops.h, bn_stats; their sums
+ * are host doubles, always over MPI), else each rank's own. Reported loss terms are the
+ * global batch's on every rank. Collective: every rank calls this, then forward and
+ * backward in step. ranks 1: one process, as without the call. 0, or -1 with a message
+ * when the device's group cannot form. */
+int drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool sync_bn);
 /* Keep P1..P4 (the backbone's stage outputs) readable after the forward pass, through
  * drop_graph_data(m->graph, m->v_p[i]) (blocked: convert to plain). Preid and S always are. */
 void drop_model_keep_stages(struct drop_model *m);

@@ -255,6 +255,10 @@ static void allreduce_grad(struct drop_model *m)
 	struct drop_params *ps = &m->params;
 	const struct drop_backend *be = m->be;
 	DROP_ASSERT(!ps->fused, "model: fused Adam under several ranks");
+	if (m->device_sums) { /* GPU ranks: on the device, no copy (join_device_group) */
+		be->allreduce_sum(ps->grad, ps->ntrained);
+		return;
+	}
 	if (be->host_memory) {
 		drop_ranks_allreduce_f32(ps->grad, ps->ntrained);
 		return;
@@ -281,14 +285,39 @@ struct drop_model_loss drop_model_backward_adam(struct drop_model *m, const int 
 	return L;
 }
 
-void drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool sync_bn)
+/* GPU ranks (doc/scale-out.md, GPU ranks): the backend's group for sums of device memory
+ * (ops.h, comm_init: NCCL on CUDA) meets over MPI: rank 0 makes its id, which every rank
+ * receives and joins with. Collective. */
+static int join_device_group(struct drop_model *m)
+{
+	const struct drop_backend *be = m->be;
+	unsigned char id[DROP_COMM_ID_BYTES] = { 0 };
+	DROP_ASSERT(m->ranks == drop_nranks(), "model: %d ranks in a job of %d", m->ranks,
+	            drop_nranks());
+	if (m->rank == 0)
+		be->comm_id(id);
+	drop_ranks_bcast(id, sizeof id, 0);
+	const char *why = be->comm_init(id, m->rank, m->ranks);
+	if (why)
+		return drop_fail("device %s: %s", be->name, why);
+	m->device_sums = true;
+	return 0;
+}
+
+int drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool sync_bn)
 {
 	DROP_ASSERT(ranks >= 1 && rank >= 0 && rank < ranks, "model: rank %d of %d", rank, ranks);
 	DROP_ASSERT(ranks == 1 || !m->params.fused, "model: fused Adam under several ranks");
+	const struct drop_backend *be = m->be;
 	m->ranks = ranks;
 	m->rank = rank;
 	m->sync_bn = sync_bn && ranks > 1;
 	m->graph->sync_bn = m->sync_bn;
+	m->device_sums = false;
+	bool group = be->comm_id && be->comm_init && be->allreduce_sum; /* all or none */
+	if (ranks > 1 && !be->host_memory && group)
+		return join_device_group(m);
+	return 0;
 }
 
 void drop_model_fuse_adam(struct drop_model *m)

@@ -969,7 +969,8 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	drop_graph_set_recompute(m.graph, o.recompute ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_CHEAP);
 	if (drop_nranks() == 1)
 		drop_model_fuse_adam(&m); /* several ranks sum the gradients before the step */
-	drop_model_data_parallel(&m, drop_nranks(), drop_rank(), o.sync_bn);
+	if (drop_model_data_parallel(&m, drop_nranks(), drop_rank(), o.sync_bn))
+		goto out_model;
 	drop_debug("model: %.3f GFLOP an image forward, about 3 times that a training step "
 	           "(its convolutions)", drop_graph_flops(m.graph) / 1e9);
 	if (drop_graph_set_bf16(m.graph, o.bf16) || drop_graph_set_conv_algo(m.graph, o.conv_algo))

@@ -1,0 +1,73 @@
+/*
+ * nccl.cu - sums over several processes on device memory (ops.h: comm_id, comm_init,
+ * allreduce_sum), through NCCL: the gradients of drop-train's GPU ranks
+ * (doc/scale-out.md, GPU ranks). One communicator a process, in this file's own context
+ * like backend.cu's handles; the sums run on the default stream, as every op, so they
+ * follow the backward kernels that wrote the gradients and precede the Adam step that
+ * reads them without a synchronisation.
+ * The one file that includes <nccl.h> (test/01-layers.bats).
+ * Not here: how the id travels between processes (lib/ sends it over MPI: kernels/ knows
+ * no transport), the group's release (backend.cu's cuda_release calls
+ * drop_nccl_cuda_release).
+ */
+#include "cuda.h"
+#include "check.h"
+
+#include <nccl.h>
+#include <stdio.h>
+#include <string.h>
+
+/* check.h's family for NCCL: a failing call is a bug. */
+#define NCCL_CHECK(stmt) DROP_CHECK_GEN(stmt, ncclSuccess, ncclGetErrorString)
+
+static_assert(DROP_COMM_ID_BYTES == NCCL_UNIQUE_ID_BYTES, "ops.h's id is NCCL's");
+
+static ncclComm_t comm; /* NULL until comm_init */
+
+extern "C" void drop_comm_id_cuda(void *id)
+{
+	ncclUniqueId u;
+	NCCL_CHECK(ncclGetUniqueId(&u));
+	memcpy(id, &u, sizeof u);
+}
+
+/* A group that cannot form is no bug (no route between the machines, a peer gone): say
+ * why, and the caller ends the job. */
+extern "C" const char *drop_comm_init_cuda(const void *id, int rank, int n)
+{
+	static char why[200];
+	DROP_ASSERT(n >= 1 && rank >= 0 && rank < n, "comm_init: rank %d of %d", rank, n);
+	drop_nccl_cuda_release();
+	ncclUniqueId u;
+	memcpy(&u, id, sizeof u);
+	ncclResult_t r = ncclCommInitRank(&comm, n, u, rank);
+	if (r != ncclSuccess) {
+		comm = NULL;
+		snprintf(why, sizeof why, "NCCL cannot join rank %d of %d: %s", rank, n,
+		         ncclGetErrorString(r));
+		return why;
+	}
+	return NULL;
+}
+
+/* In place (NCCL allows send == receive buffer), on the default stream. */
+extern "C" void drop_allreduce_sum_cuda(float *v, size_t n)
+{
+	DROP_ASSERT(comm, "allreduce_sum: no group (comm_init first)");
+	if (n)
+		NCCL_CHECK(ncclAllReduce(v, v, n, ncclFloat, ncclSum, comm, 0));
+}
+
+extern "C" void drop_nccl_cuda_release(void)
+{
+	if (comm)
+		NCCL_CHECK(ncclCommDestroy(comm));
+	comm = NULL;
+}
+
+extern "C" const char *drop_nccl_cuda_version(void)
+{
+	static char buf[32];
+	snprintf(buf, sizeof buf, "%d.%d.%d", NCCL_MAJOR, NCCL_MINOR, NCCL_PATCH);
+	return buf;
+}
