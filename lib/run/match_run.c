@@ -482,6 +482,8 @@ static void best_grow(struct best *b, size_t k)
 	float *d = drop_malloc((b->nq * k + 1) * sizeof *d);
 	int32_t *j = drop_malloc((b->nq * k + 1) * sizeof *j);
 	for (size_t i = 0; i < b->nq; i++) {
+		if (!b->cnt[i]) /* nothing held yet (b->d may still be NULL) */
+			continue;
 		memcpy(d + i * k, b->d + i * b->stride, b->cnt[i] * sizeof *d);
 		memcpy(j + i * k, b->j + i * b->stride, b->cnt[i] * sizeof *j);
 	}
