@@ -14,9 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The GPU a name asks for: "cuda" the first (0), "cuda:N" the one numbered N; -1 for any
- * other name. */
-static int cuda_index(const char *name)
+int drop_device_gpu(const char *name)
 {
 	if (!strcmp(name, "cuda"))
 		return 0;
@@ -33,7 +31,7 @@ const struct drop_backend *drop_backend_get(const char *name, const char **why)
 		return &drop_backend_cpu;
 	if (!strcmp(name, "cpu-strict"))
 		return drop_backend_strict_get();
-	int gpu = cuda_index(name);
+	int gpu = drop_device_gpu(name);
 	if (gpu >= 0) {
 #if DROP_WITH_CUDA
 		const struct drop_backend *be = drop_backend_cuda_get(gpu, &reason);

@@ -449,6 +449,9 @@ extern const struct drop_backend drop_backend_cpu;
  * ..." or "unknown device 'NAME'" (valid until the calling thread's next call). The first call that finds a GPU creates its handles; later
  * calls return the same table. */
 const struct drop_backend *drop_backend_get(const char *name, const char **why);
+/* The GPU a device name asks for: "cuda" the first (0), "cuda:N" the one numbered N
+ * (CUDA's numbering, up to 4 digits); -1 for any other name. */
+int drop_device_gpu(const char *name);
 /* Whether drop_backend_get(name, why) succeeds (it is that call), *why as there. */
 bool drop_backend_available(const char *name, const char **why);
 /* Set the threads of the CPU BLAS behind the CPU table's sgemm (OpenBLAS keeps its own

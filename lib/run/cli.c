@@ -32,11 +32,11 @@ static bool parse_device(struct drop_common *c, const char *arg)
 			snprintf(c->device_name, sizeof c->device_name, "%s", arg);
 			return true;
 		}
-	const char *n = arg + 5;
-	if (strncmp(arg, "cuda:", 5) || !*n || strlen(n) > 4 || strspn(n, "0123456789") != strlen(n))
+	int gpu = drop_device_gpu(arg);
+	if (gpu < 0)
 		return false;
 	c->device = DROP_DEVICE_CUDA;
-	snprintf(c->device_name, sizeof c->device_name, "cuda:%d", atoi(n));
+	snprintf(c->device_name, sizeof c->device_name, "cuda:%d", gpu);
 	return true;
 }
 
