@@ -478,6 +478,9 @@ struct drop_tensor drop_tensor_make(int n, int c, int h, int w, enum drop_layout
  * (in + 2 pad - k) / stride + 1 in integer division, PyTorch's and oneDNN's size when the
  * window fits (in + 2 pad >= k: the caller checks that). */
 int drop_conv2d_out(int in, int k, int stride, int pad);
+/* Abort (DROP_BUG) unless d is a resampling every backend implements: positive sizes, a
+ * channel slice within ctot, and for nearest one integer factor on both axes. */
+void drop_resample_check(const struct drop_resample_desc *d);
 
 #ifdef __cplusplus
 }

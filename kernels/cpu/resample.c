@@ -51,17 +51,6 @@ static int lanes(const struct drop_resample_desc *d)
 	return d->layout == DROP_BLOCKED ? drop_cpu_block() : 1;
 }
 
-static void check_desc(const struct drop_resample_desc *d)
-{
-	if (d->n < 1 || d->c < 1 || d->h < 1 || d->w < 1 || d->ho < 1 || d->wo < 1 ||
-	    (d->ctot && d->ctot < d->c))
-		DROP_BUG("resample: bad descriptor");
-	if (d->mode == DROP_NEAREST &&
-	    (d->ho % d->h || d->wo % d->w || d->ho / d->h != d->wo / d->w))
-		DROP_BUG("resample: nearest needs one integer factor (%dx%d -> %dx%d)",
-		         d->h, d->w, d->ho, d->wo);
-}
-
 /* Offset of output plane p (image p / G, plane p % G of its own G) in y or dy: planes of a
  * slice of ctot channels lie ceil(ctot / L) apart from one image to the next. */
 static size_t out_plane(const struct drop_resample_desc *d, int L, int p)
@@ -72,7 +61,7 @@ static size_t out_plane(const struct drop_resample_desc *d, int L, int p)
 
 void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, float *y)
 {
-	check_desc(d);
+	drop_resample_check(d);
 	int L = lanes(d), planes = d->n * ((d->c + L - 1) / L);
 	size_t in = (size_t)d->h * d->w * L, out = (size_t)d->ho * d->wo * L;
 	if (d->mode == DROP_NEAREST) {
@@ -113,7 +102,7 @@ void drop_resample_fwd_cpu(const struct drop_resample_desc *d, const float *x, f
 
 void drop_resample_bwd_cpu(const struct drop_resample_desc *d, const float *dy, float *dx)
 {
-	check_desc(d);
+	drop_resample_check(d);
 	int L = lanes(d), planes = d->n * ((d->c + L - 1) / L);
 	size_t in = (size_t)d->h * d->w * L, out = (size_t)d->ho * d->wo * L;
 	if (d->mode == DROP_NEAREST) {

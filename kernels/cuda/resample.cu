@@ -19,17 +19,6 @@
 #include "launch.h"
 #include "scratch.h"
 
-static void check_desc(const struct drop_resample_desc *d)
-{
-	if (d->n < 1 || d->c < 1 || d->h < 1 || d->w < 1 || d->ho < 1 || d->wo < 1 ||
-	    (d->ctot && d->ctot < d->c))
-		DROP_BUG("resample: bad descriptor");
-	if (d->mode == DROP_NEAREST &&
-	    (d->ho % d->h || d->wo % d->w || d->ho / d->h != d->wo / d->w))
-		DROP_BUG("resample: nearest needs one integer factor (%dx%d -> %dx%d)",
-		         d->h, d->w, d->ho, d->wo);
-}
-
 /* The taps of output index o: sources i0, i1 and their float weights, as the CPU's
  * taps_make rounds them. */
 __device__ static void taps(int o, int in, int out, int align, int *i0, int *i1, float *l0,
@@ -160,7 +149,7 @@ __global__ static void bwd_bilinear_kernel(struct drop_resample_desc d, const in
 extern "C" void drop_resample_fwd_cuda(const struct drop_resample_desc *d, const float *x,
                                        float *y)
 {
-	check_desc(d);
+	drop_resample_check(d);
 	size_t total = (size_t)d->n * d->c * d->ho * d->wo;
 	fwd_kernel<<<drop_cuda_grid(total), DROP_CUDA_THREADS>>>(*d, x, y);
 	CUDA_CHECK_LAUNCH();
@@ -169,7 +158,7 @@ extern "C" void drop_resample_fwd_cuda(const struct drop_resample_desc *d, const
 extern "C" void drop_resample_bwd_cuda(const struct drop_resample_desc *d, const float *dy,
                                        float *dx)
 {
-	check_desc(d);
+	drop_resample_check(d);
 	size_t total = (size_t)d->n * d->c * d->h * d->w;
 	if (d->mode == DROP_NEAREST) {
 		bwd_nearest_kernel<<<drop_cuda_grid(total), DROP_CUDA_THREADS>>>(*d, dy, dx);
