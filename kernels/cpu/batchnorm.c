@@ -46,3 +46,13 @@ void drop_bn_normalise_cpu(const struct drop_bn_desc *d, const float *x, const d
 {
 	drop_bn_apply_cpu(d, x, mean, invstd, gamma, beta, y);
 }
+
+/* The float path's backward cut at its sums (BN_NAME(bwd_any) above), for bn_sync.c. */
+void drop_bn_bwd_cut_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
+                         const float *gamma, const float *beta, const float *save_mean,
+                         const float *save_invstd, const double *sums_in, double count,
+                         double *sums_out, float *dx, float *dgamma, float *dbeta)
+{
+	drop_bn_bwd_any_cpu(d, x, dy, gamma, beta, save_mean, save_invstd, sums_in, count,
+	                    sums_out, dx, dgamma, dbeta);
+}

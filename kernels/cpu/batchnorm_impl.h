@@ -159,12 +159,16 @@ void BN_NAME(fwd_eval)(const struct drop_bn_desc *d, const REAL *x, const REAL *
  * in REAL, so that the element loop vectorises. Called with a literal L (8, 16) where it
  * can be, for the same reason. With relu (a BN + ReLU; a literal too), dy counts only
  * where the output y = ga (x - mu) + beta is positive, ga = gamma invstd in REAL as in
- * apply: the ReLU's backward without rebuilding y. */
+ * apply: the ReLU's backward without rebuilding y.
+ * Cut at its sums for batch norm over several processes (bn_sync.c): sums_in (2C: sum dy,
+ * then sum dy xhat) replaces the sums of this process's elements, m is then the count over
+ * all of them; sums_out (2C) receives the sums; dgamma and dx may be NULL (skipped). */
 static inline __attribute__((always_inline)) void
 BN_NAME(bwd_group)(const struct drop_bn_desc *d, int L, int relu, int g, int G, size_t hw,
                    double m, const REAL *x, const REAL *dy, const REAL *gamma,
-                   const REAL *beta, const REAL *save_mean, const REAL *save_invstd, REAL *dx,
-                   REAL *dgamma, REAL *dbeta)
+                   const REAL *beta, const REAL *save_mean, const REAL *save_invstd,
+                   const double *sums_in, double *sums_out, REAL *dx, REAL *dgamma,
+                   REAL *dbeta)
 {
 	double sdy[BN_MAXL] = { 0 }, sdyx[BN_MAXL] = { 0 }, mu[BN_MAXL] = { 0 },
 	       is[BN_MAXL] = { 0 };
@@ -178,7 +182,7 @@ BN_NAME(bwd_group)(const struct drop_bn_desc *d, int L, int relu, int g, int G, 
 		ga[l] = (REAL)(gamma[g * L + l] * is[l]);
 		be[l] = relu ? beta[g * L + l] : 0;
 	}
-	for (int n = 0; n < d->n; n++) {
+	for (int n = 0; !sums_in && n < d->n; n++) {
 		size_t o = ((size_t)n * G + g) * hw * L;
 		for (size_t s = 0; s < hw; s++)
 			for (int l = 0; l < L; l++) {
@@ -191,7 +195,16 @@ BN_NAME(bwd_group)(const struct drop_bn_desc *d, int L, int relu, int g, int G, 
 			}
 	}
 	for (int l = 0; l < live; l++) {
-		dgamma[g * L + l] = (REAL)sdyx[l];
+		if (sums_in) {
+			sdy[l] = sums_in[g * L + l];
+			sdyx[l] = sums_in[d->c + g * L + l];
+		}
+		if (sums_out) {
+			sums_out[g * L + l] = sdy[l];
+			sums_out[d->c + g * L + l] = sdyx[l];
+		}
+		if (dgamma)
+			dgamma[g * L + l] = (REAL)sdyx[l];
 		if (dbeta)
 			dbeta[g * L + l] = (REAL)sdy[l];
 		double gi = gamma[g * L + l] * is[l];
@@ -199,7 +212,7 @@ BN_NAME(bwd_group)(const struct drop_bn_desc *d, int L, int relu, int g, int G, 
 		b[l] = (REAL)(-gi * is[l] * sdyx[l] / m);
 		c0[l] = (REAL)(-gi * sdy[l] / m);
 	}
-	for (int n = 0; n < d->n; n++) {
+	for (int n = 0; dx && n < d->n; n++) {
 		size_t o = ((size_t)n * G + g) * hw * L;
 		for (size_t s = 0; s < hw; s++)
 			for (int l = 0; l < L; l++) {
@@ -215,17 +228,20 @@ BN_NAME(bwd_group)(const struct drop_bn_desc *d, int L, int relu, int g, int G, 
 	}
 }
 
-/* bwd, or with beta the backward of ReLU(BN(x)) (see bwd_group). */
+/* bwd, or with beta the backward of ReLU(BN(x)), or either cut at its sums (see
+ * bwd_group; m = 0: this process's N H W elements). */
 static void BN_NAME(bwd_any)(const struct drop_bn_desc *d, const REAL *x, const REAL *dy,
                              const REAL *gamma, const REAL *beta, const REAL *save_mean,
-                             const REAL *save_invstd, REAL *dx, REAL *dgamma, REAL *dbeta)
+                             const REAL *save_invstd, const double *sums_in, double m,
+                             double *sums_out, REAL *dx, REAL *dgamma, REAL *dbeta)
 {
 	int L = bn_lanes(d), G = bn_groups(d);
 	size_t hw = (size_t)d->h * d->w;
-	double m = (double)d->n * hw;
+	if (m == 0)
+		m = (double)d->n * hw;
 #define BN_BWD_GROUP(LL, RELU)                                                          \
 	BN_NAME(bwd_group)(d, LL, RELU, g, G, hw, m, x, dy, gamma, beta, save_mean,        \
-	                   save_invstd, dx, dgamma, dbeta)
+	                   save_invstd, sums_in, sums_out, dx, dgamma, dbeta)
 #pragma omp parallel for schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
 	for (int g = 0; g < G; g++) {
 		if (L == 8)
@@ -242,7 +258,8 @@ void BN_NAME(bwd)(const struct drop_bn_desc *d, const REAL *x, const REAL *dy,
                   const REAL *gamma, const REAL *save_mean, const REAL *save_invstd, REAL *dx,
                   REAL *dgamma, REAL *dbeta)
 {
-	BN_NAME(bwd_any)(d, x, dy, gamma, NULL, save_mean, save_invstd, dx, dgamma, dbeta);
+	BN_NAME(bwd_any)(d, x, dy, gamma, NULL, save_mean, save_invstd, NULL, 0, NULL, dx, dgamma,
+	                 dbeta);
 }
 
 void BN_NAME(relu_bwd)(const struct drop_bn_desc *d, const REAL *x, const REAL *dy,
@@ -251,5 +268,6 @@ void BN_NAME(relu_bwd)(const struct drop_bn_desc *d, const REAL *x, const REAL *
 {
 	if (!beta)
 		DROP_BUG("batch norm + ReLU backward: beta is required");
-	BN_NAME(bwd_any)(d, x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta);
+	BN_NAME(bwd_any)(d, x, dy, gamma, beta, save_mean, save_invstd, NULL, 0, NULL, dx, dgamma,
+	                 dbeta);
 }

@@ -70,54 +70,17 @@ void drop_bn_fwd_sync_cpu(const struct drop_bn_desc *d, const float *x, const do
 	free(mean);
 }
 
-/* The ReLU's mask of the output at one element (1 without d->relu), as bwd_group has it. */
-static inline float relu_mask(int relu, float ga, float x, float mr, float be)
-{
-	return relu ? (float)(ga * (x - mr) + be > 0) : 1.0f;
-}
-
+/* The backward's sums are bwd_group's (batchnorm_impl.h), cut where the processes add
+ * them: this process's part of dgamma and dbeta with them, dx from the summed ones. */
 void drop_bn_bwd_stats_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
                            const float *gamma, const float *beta, const float *save_mean,
                            const float *save_invstd, double *sums, float *dgamma,
                            float *dbeta)
 {
-	int L = lanes(d), G = (d->c + L - 1) / L, relu = d->relu;
-	size_t hw = (size_t)d->h * d->w;
-	if (relu && !beta)
+	if (d->relu && !beta)
 		DROP_BUG("batch norm + ReLU backward: beta is required");
-#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
-	for (int g = 0; g < G; g++) {
-		double sdy[BN_MAXL] = { 0 }, sdyx[BN_MAXL] = { 0 }, mu[BN_MAXL] = { 0 },
-		       is[BN_MAXL] = { 0 };
-		float ga[BN_MAXL] = { 0 }, mr[BN_MAXL] = { 0 }, be[BN_MAXL] = { 0 };
-		int live = d->c - g * L < L ? d->c - g * L : L;
-		for (int l = 0; l < live; l++) {
-			int c = g * L + l;
-			mu[l] = save_mean[c];
-			is[l] = save_invstd[c];
-			mr[l] = (float)mu[l];
-			ga[l] = (float)(gamma[c] * is[l]);
-			be[l] = relu ? beta[c] : 0;
-		}
-		for (int n = 0; n < d->n; n++) {
-			size_t o = ((size_t)n * G + g) * hw * L;
-			for (size_t s = 0; s < hw; s++)
-				for (int l = 0; l < live; l++) {
-					float xv = x[o + s * L + l];
-					double t = dy[o + s * L + l] * relu_mask(relu, ga[l], xv, mr[l], be[l]);
-					sdy[l] += t;
-					sdyx[l] += t * (xv - mu[l]) * is[l];
-				}
-		}
-		for (int l = 0; l < live; l++) {
-			int c = g * L + l;
-			sums[c] = sdy[l];
-			sums[d->c + c] = sdyx[l];
-			dgamma[c] = (float)sdyx[l];
-			if (dbeta)
-				dbeta[c] = (float)sdy[l];
-		}
-	}
+	drop_bn_bwd_cut_cpu(d, x, dy, gamma, d->relu ? beta : NULL, save_mean, save_invstd, NULL,
+	                    0, sums, NULL, dgamma, dbeta);
 }
 
 void drop_bn_bwd_sync_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
@@ -125,36 +88,8 @@ void drop_bn_bwd_sync_cpu(const struct drop_bn_desc *d, const float *x, const fl
                           const float *save_invstd, const double *sums, double count,
                           float *dx)
 {
-	int L = lanes(d), G = (d->c + L - 1) / L, relu = d->relu;
-	size_t hw = (size_t)d->h * d->w;
-	if (relu && !beta)
+	if (d->relu && !beta)
 		DROP_BUG("batch norm + ReLU backward: beta is required");
-#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L))
-	for (int g = 0; g < G; g++) {
-		float a[BN_MAXL] = { 0 }, b[BN_MAXL] = { 0 }, c0[BN_MAXL] = { 0 };
-		float ga[BN_MAXL] = { 0 }, mr[BN_MAXL] = { 0 }, be[BN_MAXL] = { 0 };
-		int live = d->c - g * L < L ? d->c - g * L : L;
-		for (int l = 0; l < live; l++) {
-			int c = g * L + l;
-			double is = save_invstd[c], gi = gamma[c] * is;
-			mr[l] = save_mean[c];
-			ga[l] = (float)gi;
-			be[l] = relu ? beta[c] : 0;
-			a[l] = (float)gi;
-			b[l] = (float)(-gi * is * sums[d->c + c] / count);
-			c0[l] = (float)(-gi * sums[c] / count);
-		}
-		for (int n = 0; n < d->n; n++) {
-			size_t o = ((size_t)n * G + g) * hw * L;
-			for (size_t s = 0; s < hw; s++) {
-				for (int l = 0; l < live; l++) {
-					size_t i = o + s * L + l;
-					float dyv = dy[i] * relu_mask(relu, ga[l], x[i], mr[l], be[l]);
-					dx[i] = a[l] * dyv + b[l] * (x[i] - mr[l]) + c0[l];
-				}
-				for (int l = live; l < L; l++) /* padding lanes: exactly 0 */
-					dx[o + s * L + l] = 0;
-			}
-		}
-	}
+	drop_bn_bwd_cut_cpu(d, x, dy, gamma, d->relu ? beta : NULL, save_mean, save_invstd, sums,
+	                    count, NULL, dx, NULL, NULL);
 }

@@ -73,6 +73,13 @@ void drop_bn_relu_bwd_cpu(const struct drop_bn_desc *d, const float *x, const fl
 void drop_bn_normalise_cpu(const struct drop_bn_desc *d, const float *x, const double *mean,
                            const double *invstd, const float *gamma, const float *beta,
                            float *y);
+/* bn_bwd (with beta: bn_relu_bwd) cut at its sums, for bn_sync.c: sums_in (2C: sum dy, sum
+ * dy xhat; NULL: this process's) over count elements (0: this process's N H W), sums_out
+ * (2C) gets the sums; sums_out, dx, dgamma, dbeta may be NULL (skipped). */
+void drop_bn_bwd_cut_cpu(const struct drop_bn_desc *d, const float *x, const float *dy,
+                         const float *gamma, const float *beta, const float *save_mean,
+                         const float *save_invstd, const double *sums_in, double count,
+                         double *sums_out, float *dx, float *dgamma, float *dbeta);
 /* bn_sync.c: batch norm over several processes (ops.h). */
 void drop_bn_stats_cpu(const struct drop_bn_desc *d, const float *x, double *sums);
 void drop_bn_fwd_sync_cpu(const struct drop_bn_desc *d, const float *x, const double *sums,
