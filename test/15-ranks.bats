@@ -11,6 +11,7 @@ load test_helper
     assert_success
     assert_line --index 0 "rank 0 size 1 local 0 mpi no launcher -"
     assert_line "allreduce_f32 ok"
+    assert_line "iallreduce_f32 ok"
     assert_line "allgather ok"
     assert_line "send/recv ok"
 }
@@ -30,6 +31,7 @@ load test_helper
     assert_line --index 1 "rank 1 size 2 local 1 mpi yes launcher OMPI_COMM_WORLD_SIZE"
     assert_line "allreduce_f32 ok"
     assert_line "allreduce_f64 ok"
+    assert_line "iallreduce_f32 ok"
     assert_line "allgather ok"
     assert_line "bcast ok"
     assert_line "send/recv ok"

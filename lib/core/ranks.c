@@ -15,6 +15,9 @@
 static bool started, mpi_on;
 static int me = 0, size = 1, local = 0;
 static const char *launcher;
+/* The sums started by drop_ranks_iallreduce_f32 and not yet waited for. */
+static MPI_Request *pending;
+static int npending, cappending;
 
 /* The pieces big transfers are cut into (bytes, or elements for the reductions). */
 #define PIECE ((size_t)1 << 30)
@@ -36,6 +39,8 @@ static const char *detect(void)
 
 static void finalize(void)
 {
+	free(pending);
+	pending = NULL;
 	int done = 0;
 	MPI_Finalized(&done);
 	if (!done)
@@ -118,6 +123,35 @@ void drop_ranks_allreduce_f32(float *v, size_t n)
 void drop_ranks_allreduce_f64(double *v, size_t n)
 {
 	allreduce(v, n, sizeof *v, MPI_DOUBLE);
+}
+
+void drop_ranks_iallreduce_f32(float *v, size_t n)
+{
+	if (size == 1)
+		return;
+	for (size_t i = 0; i < n; i += PIECE / sizeof *v) {
+		size_t k = n - i < PIECE / sizeof *v ? n - i : PIECE / sizeof *v;
+		if (npending == cappending) {
+			cappending = cappending ? 2 * cappending : 16;
+			pending = drop_realloc(pending, (size_t)cappending * sizeof *pending);
+		}
+		MPI_Iallreduce(MPI_IN_PLACE, v + i, (int)k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+		               &pending[npending++]);
+	}
+}
+
+void drop_ranks_progress(void)
+{
+	int done;
+	if (npending)
+		MPI_Testall(npending, pending, &done, MPI_STATUSES_IGNORE);
+}
+
+void drop_ranks_wait(void)
+{
+	if (npending)
+		MPI_Waitall(npending, pending, MPI_STATUSES_IGNORE);
+	npending = 0;
 }
 
 /* A contiguous type of `bytes` bytes, so counts stay 1 whatever the size. */

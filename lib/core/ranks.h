@@ -44,6 +44,14 @@ const char *drop_ranks_launcher(void);
 /* Sum v[0..n) over the ranks, in place, the same result on every rank. */
 void drop_ranks_allreduce_f32(float *v, size_t n);
 void drop_ranks_allreduce_f64(double *v, size_t n);
+/* The same started now and finished by drop_ranks_wait, which must come before v is read
+ * or written again: the caller computes meanwhile (drop-train's gradient buckets,
+ * doc/scale-out.md). MPI moves a started sum on only inside MPI calls: drop_ranks_progress,
+ * between pieces of the caller's work, lets it. Collective, in the same order on every
+ * rank with the other collectives. */
+void drop_ranks_iallreduce_f32(float *v, size_t n);
+void drop_ranks_progress(void);
+void drop_ranks_wait(void);
 /* all[r * bytes ..] = rank r's mine[0..bytes) on every rank (all: nranks * bytes). */
 void drop_ranks_allgather(const void *mine, void *all, size_t bytes);
 /* The same on rank 0 only; all is unused elsewhere (may be NULL). */

@@ -64,6 +64,22 @@ int main(int argc, char **argv)
 		if (d[i] != want)
 			return bad("allreduce_f64");
 	}
+	/* started sums: three pieces of g started one by one, a blocking collective between
+	 * (the order every rank keeps), progressed, then waited for */
+	float g[N];
+	for (int i = 0; i < N; i++)
+		g[i] = (float)(me + 1) * (float)(i % 7);
+	drop_ranks_iallreduce_f32(g + 600, N - 600);
+	drop_ranks_progress();
+	drop_ranks_iallreduce_f32(g + 100, 500);
+	double one = 1;
+	drop_ranks_allreduce_f64(&one, 1);
+	drop_ranks_iallreduce_f32(g, 100);
+	drop_ranks_progress();
+	drop_ranks_wait();
+	for (int i = 0; i < N; i++)
+		if (g[i] != (float)(n * (n + 1) / 2 * (i % 7)) || one != n)
+			return bad("iallreduce_f32");
 	/* allgather: every rank gets every rank's 3 ints */
 	int mine[3] = { me, 10 * me, 100 * me }, *got = malloc(sizeof mine * (size_t)n);
 	drop_ranks_allgather(mine, got, sizeof mine);
@@ -90,7 +106,8 @@ int main(int argc, char **argv)
 	}
 	drop_ranks_barrier();
 	if (me == 0)
-		printf("allreduce_f32 ok\nallreduce_f64 ok\nallgather ok\nbcast ok\nsend/recv ok\n");
+		printf("allreduce_f32 ok\nallreduce_f64 ok\niallreduce_f32 ok\nallgather ok\n"
+		       "bcast ok\nsend/recv ok\n");
 	free(got);
 	free(all);
 	return 0;
