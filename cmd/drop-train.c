@@ -63,6 +63,8 @@ static void usage(int status)
 	       "      --tf32             TF32 products in convolutions and matrix products\n"
 	       "                         (--device cuda only; faster, 10-bit mantissas)\n"
 	       "      --sync-bn          under mpirun: batch norm over the global batch\n"
+	       "      --grad-bucket MIB  under mpirun: sum gradients in buckets of MIB during\n"
+	       "                         backward (default 25; 0: one sum after it)\n"
 	       "      --conv-algo ALGO   auto (default: Winograd where it is faster), direct or\n"
 	       "                         winograd (3x3 stride-1 float convolutions; needs\n"
 	       "                         AVX-512; not with --bf16)\n"
@@ -83,7 +85,7 @@ enum {
 	OPT_NO_DECOUPLE, OPT_NO_PPE, OPT_TRIPLET, OPT_SS_GAMMA, OPT_PEMB, OPT_HP_WEIGHT,
 	OPT_HP_CHANNELS, OPT_VIS_THRESHOLD, OPT_BATCH, OPT_INSTANCES, OPT_EPOCHS, OPT_LR,
 	OPT_WEIGHT_DECAY, OPT_WARMUP, OPT_WARMUP_FACTOR, OPT_STEPS, OPT_GAMMA, OPT_FLIP, OPT_PAD, OPT_ERASE, OPT_LABEL_SMOOTH,
-	OPT_SEED, OPT_RECOMPUTE, OPT_BF16, OPT_TF32, OPT_SYNC_BN, OPT_CONV_ALGO, OPT_RESUME, OPT_SAVE_EVERY, OPT_LOG, OPT_LOG_EVERY, OPT_EVAL, OPT_EVAL_EVERY,
+	OPT_SEED, OPT_RECOMPUTE, OPT_BF16, OPT_TF32, OPT_SYNC_BN, OPT_GRAD_BUCKET, OPT_CONV_ALGO, OPT_RESUME, OPT_SAVE_EVERY, OPT_LOG, OPT_LOG_EVERY, OPT_EVAL, OPT_EVAL_EVERY,
 };
 
 static const struct option longopts[] = {
@@ -123,6 +125,7 @@ static const struct option longopts[] = {
 	{ "bf16", no_argument, NULL, OPT_BF16 },
 	{ "tf32", no_argument, NULL, OPT_TF32 },
 	{ "sync-bn", no_argument, NULL, OPT_SYNC_BN },
+	{ "grad-bucket", required_argument, NULL, OPT_GRAD_BUCKET },
 	{ "conv-algo", required_argument, NULL, OPT_CONV_ALGO },
 	{ "resume", required_argument, NULL, OPT_RESUME },
 	{ "save-every", required_argument, NULL, OPT_SAVE_EVERY },
@@ -240,6 +243,9 @@ static void parse_args(int argc, char **argv, struct drop_train_opts *o,
 		case OPT_BF16: o->bf16 = true; break;
 		case OPT_TF32: o->tf32 = true; break;
 		case OPT_SYNC_BN: o->sync_bn = true; break;
+		case OPT_GRAD_BUCKET:
+			o->grad_bucket_mib = drop_arg_double("--grad-bucket", optarg, 0, 1048576);
+			break;
 		case OPT_CONV_ALGO:
 			o->conv_algo = (enum drop_conv_algo)drop_arg_choice("--conv-algo", optarg,
 			                                                    drop_conv_algo_names);

@@ -29,7 +29,7 @@ _drop() {
               --dim --init --no-decouple --no-ppe --triplet --ss-gamma --label-smooth --pemb --hp-weight
               --hp-channels --vis-threshold --batch --instances --epochs --lr --weight-decay
               --warmup --warmup-factor --steps --gamma --flip --pad --erase --seed --recompute
-              --bf16 --tf32 --sync-bn --conv-algo --resume --save-every --log --log-every --eval --eval-every --max-pixels"
+              --bf16 --tf32 --sync-bn --grad-bucket --conv-algo --resume --save-every --log --log-every --eval --eval-every --max-pixels"
         case $prev in
         -d | --dataset)
             words="market1501 dukemtmcreid occluded_duke occluded_reid p_dukemtmc_reid" ;;
@@ -43,6 +43,7 @@ _drop() {
         --size | --parts | --dim | --ss-gamma | --label-smooth | --pemb | --hp-weight | --hp-channels | \
             --vis-threshold | --batch | --instances | --epochs | --lr | --weight-decay | \
             --warmup | --warmup-factor | --steps | --gamma | --flip | --pad | --erase | --seed | \
+            --grad-bucket | \
             --save-every | \
             --log-every | --eval-every | --max-pixels) return ;;
         esac

@@ -412,7 +412,7 @@ struct drop_backend {
 	void (*maxpool_bwd)(const struct drop_maxpool_desc *d, const float *dy, const int *argmax,
 	                    float *dx);
 
-	/* ---- Sums over several processes on device memory (optional, all three or none;
+	/* ---- Sums over several processes on device memory (optional, all four or none;
 	 * CUDA only, through NCCL: the gradients of GPU ranks, doc/scale-out.md). The
 	 * processes meet by an opaque id of DROP_COMM_ID_BYTES that the caller carries
 	 * between them (lib/ bootstraps over MPI; kernels/ knows no transport):
@@ -421,13 +421,16 @@ struct drop_backend {
 	 * process calls it, and it returns when all have joined); it replaces an earlier
 	 * group; NULL on success, else why it failed (the library's words: a network or a
 	 * peer, no bug).
-	 * allreduce_sum: v[0..n) (backend memory) summed over the group, in place, the same
-	 * result on every process; collective, in the same order on each; ordered after the
-	 * ops before it and before those after it, like every op (it may return before the
-	 * sum is done). be->release leaves the group. */
+	 * allreduce_sum: start summing v[0..n) (backend memory) over the group, in place,
+	 * the same result on every process; collective, in the same order on each. The sum
+	 * follows the ops before it but runs beside those after it (drop-train's gradient
+	 * buckets overlap the backward pass), which must leave v[0..n) alone until
+	 * allreduce_wait: the ops after allreduce_wait see every sum started before it
+	 * done. Neither waits on the host. be->release leaves the group. */
 	void (*comm_id)(void *id);
 	const char *(*comm_init)(const void *id, int rank, int n);
 	void (*allreduce_sum)(float *v, size_t n);
+	void (*allreduce_wait)(void);
 };
 
 /* The size of the id of comm_id and comm_init (NCCL_UNIQUE_ID_BYTES). */

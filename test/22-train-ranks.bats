@@ -4,7 +4,8 @@
 # for the same global batch within 1e-3 relative (the triplet over the gathered batch
 # with --triplet part-avg, the PCT memory bank over 2 epochs), the gradients of the first
 # step (Adam's first moment) and the weights after 3 steps agree, a checkpoint written by
-# 2 ranks resumes on 1, a rank killed mid-run or failing on an image ends the job
+# 2 ranks resumes on 1, gradient sums in buckets during backward give the bytes of one
+# sum after it, a rank killed mid-run or failing on an image ends the job
 # non-zero naming a rank with the last checkpoint whole, a batch that does not split
 # over the ranks is refused, cpu-strict's checked split batch norm gives cpu's bytes.
 # also requires: mpirun (Open MPI), /usr/bin/python3 with numpy and PIL
@@ -83,6 +84,17 @@ same_losses() {
     run drop-test-ckptcmp "$T/two.st" "$T/one.st" 2e-3 0 '!optim.' '!train.'
     assert_success
     assert_line --partial "ok - 622 tensors"
+}
+
+# Two ranks' sum is one rounding whatever the bucket, so summing in buckets started
+# during backward must give the bytes of one sum after it, unless a bucket was started
+# before its gradients were final (grad_buckets.h). 0.05 MiB: about 40 buckets.
+@test "--grad-bucket: sums started during backward give the bytes of one sum after it" {
+    mpirun_np 2 drop-train "${LIST[@]}" "${TINY[@]}" --sync-bn --triplet part-avg \
+        --grad-bucket 0.05 -o "$T/b.st" --epochs 2
+    mpirun_np 2 drop-train "${LIST[@]}" "${TINY[@]}" --sync-bn --triplet part-avg \
+        --grad-bucket 0 -o "$T/one.st" --epochs 2
+    cmp "$T/b.st" "$T/one.st"
 }
 
 @test "--device cpu-strict: 2 ranks with --sync-bn write the bytes of cpu" {

@@ -227,6 +227,7 @@ extern "C" void drop_backend_cuda_fill(struct drop_backend *b)
 	b->comm_id = drop_comm_id_cuda;
 	b->comm_init = drop_comm_init_cuda;
 	b->allreduce_sum = drop_allreduce_sum_cuda;
+	b->allreduce_wait = drop_allreduce_wait_cuda;
 }
 
 extern "C" const struct drop_backend *drop_backend_cuda_get(int gpu, const char **why)

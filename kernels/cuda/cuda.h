@@ -133,6 +133,7 @@ void drop_split_cuda(const struct drop_tensor *y, int nparts,
 void drop_comm_id_cuda(void *id);
 const char *drop_comm_init_cuda(const void *id, int rank, int n);
 void drop_allreduce_sum_cuda(float *v, size_t n);
+void drop_allreduce_wait_cuda(void);
 void drop_nccl_cuda_release(void);
 /* The NCCL this backend was built with, "2.28.3" (the build line). */
 const char *drop_nccl_cuda_version(void);

@@ -2,9 +2,14 @@
  * nccl.cu - sums over several processes on device memory (ops.h: comm_id, comm_init,
  * allreduce_sum), through NCCL: the gradients of drop-train's GPU ranks
  * (doc/scale-out.md, GPU ranks). One communicator a process, in this file's own context
- * like backend.cu's handles; the sums run on the default stream, as every op, so they
- * follow the backward kernels that wrote the gradients and precede the Adam step that
- * reads them without a synchronisation.
+ * like backend.cu's handles. The sums run on a stream of their own, beside the default
+ * stream that every op runs on, so the backward kernels of earlier layers go on while a
+ * bucket of gradients travels: each sum waits on an event recorded on the default stream
+ * when it starts (it follows the kernels that wrote its gradients), and allreduce_wait
+ * makes the default stream wait on an event recorded on the sums' stream (the Adam step
+ * follows every sum). Neither blocks the host. The stream is non-blocking: it does not
+ * take part in the legacy default stream's implicit synchronisation, which would
+ * serialise the two.
  * The one file that includes <nccl.h> (test/01-layers.bats).
  * Not here: how the id travels between processes (lib/ sends it over MPI: kernels/ knows
  * no transport), the group's release (backend.cu's cuda_release calls
@@ -22,7 +27,9 @@
 
 static_assert(DROP_COMM_ID_BYTES == NCCL_UNIQUE_ID_BYTES, "ops.h's id is NCCL's");
 
-static ncclComm_t comm; /* NULL until comm_init */
+static ncclComm_t comm;           /* NULL until comm_init */
+static cudaStream_t sums;         /* the sums' stream, with the group */
+static cudaEvent_t written, summed; /* on the default stream / on sums */
 
 extern "C" void drop_comm_id_cuda(void *id)
 {
@@ -47,21 +54,40 @@ extern "C" const char *drop_comm_init_cuda(const void *id, int rank, int n)
 		         ncclGetErrorString(r));
 		return why;
 	}
+	CUDA_CHECK(cudaStreamCreateWithFlags(&sums, cudaStreamNonBlocking));
+	CUDA_CHECK(cudaEventCreateWithFlags(&written, cudaEventDisableTiming));
+	CUDA_CHECK(cudaEventCreateWithFlags(&summed, cudaEventDisableTiming));
 	return NULL;
 }
 
-/* In place (NCCL allows send == receive buffer), on the default stream. */
+/* In place (NCCL allows send == receive buffer), on the sums' stream once the default
+ * stream's work so far is done. */
 extern "C" void drop_allreduce_sum_cuda(float *v, size_t n)
 {
 	DROP_ASSERT(comm, "allreduce_sum: no group (comm_init first)");
-	if (n)
-		NCCL_CHECK(ncclAllReduce(v, v, n, ncclFloat, ncclSum, comm, 0));
+	if (!n)
+		return;
+	CUDA_CHECK(cudaEventRecord(written, 0));
+	CUDA_CHECK(cudaStreamWaitEvent(sums, written, 0));
+	NCCL_CHECK(ncclAllReduce(v, v, n, ncclFloat, ncclSum, comm, sums));
+}
+
+extern "C" void drop_allreduce_wait_cuda(void)
+{
+	DROP_ASSERT(comm, "allreduce_wait: no group (comm_init first)");
+	CUDA_CHECK(cudaEventRecord(summed, sums));
+	CUDA_CHECK(cudaStreamWaitEvent(0, summed, 0));
 }
 
 extern "C" void drop_nccl_cuda_release(void)
 {
-	if (comm)
-		NCCL_CHECK(ncclCommDestroy(comm));
+	if (!comm)
+		return;
+	CUDA_CHECK(cudaStreamSynchronize(sums));
+	NCCL_CHECK(ncclCommDestroy(comm));
+	CUDA_CHECK(cudaEventDestroy(written));
+	CUDA_CHECK(cudaEventDestroy(summed));
+	CUDA_CHECK(cudaStreamDestroy(sums));
 	comm = NULL;
 }
 

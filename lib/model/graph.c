@@ -1155,17 +1155,21 @@ void drop_graph_backward(struct drop_graph *g)
 	for (int i = 0; i < g->nv; i++) /* gradient writers whose value the graph reads too */
 		if (g->v[i].grad_fn && !g->v[i].grad_late)
 			g->v[i].grad_fn(g->v[i].grad_ctx);
+	if (g->grads_final)
+		g->grads_final(g->grads_ctx, g->nn);
 	for (int i = g->nn - 1; i >= 0; i--) {
 		struct drop_node *nd = &g->nd[i];
 		rebuild_due(g, t_bwd(g, i));
 		struct drop_val *yv = &g->v[nd->out];
 		if (yv->grad_fn && yv->grad_late)
 			yv->grad_fn(yv->grad_ctx);
-		if (!yv->needs_grad || nd->op == DROP_NODE_INPUT)
-			continue;
-		node_backward(g, i);
-		if (g->adam) /* fused: this node's gradients are final, take its Adam step */
-			node_adam(g, nd);
+		if (yv->needs_grad && nd->op != DROP_NODE_INPUT) {
+			node_backward(g, i);
+			if (g->adam) /* fused: this node's gradients are final, take its step */
+				node_adam(g, nd);
+		}
+		if (g->grads_final)
+			g->grads_final(g->grads_ctx, i);
 	}
 	bind(g); /* rebuilt values and the float data of bf16-kept ones back where the plan put
 	          * them, for the next forward (and its inputs, written before it starts) */

@@ -124,6 +124,10 @@ struct drop_graph {
 	int nn, capn;
 	enum drop_recompute recompute; /* drop_graph_set_recompute */
 	const struct drop_adam *adam;  /* fused Adam: each node's step after its backward */
+	/* When set, told in backward that the gradients of nodes i..nn-1 are final: with
+	 * i = nn before the first node's backward, then after each node's (grad_buckets.h) */
+	void (*grads_final)(void *ctx, int i);
+	void *grads_ctx;
 	bool bf16;               /* drop_graph_set_bf16 */
 	bool sync_bn;            /* training batch norms over all ranks (sync_bn.h) */
 	enum drop_conv_algo conv_algo; /* drop_graph_set_conv_algo */

@@ -241,6 +241,8 @@ struct drop_model {
 	int ranks, rank;             /* 1 and 0 alone */
 	bool sync_bn;                /* batch norms over the global batch */
 	bool device_sums;            /* gradients summed on the device (allreduce_sum) */
+	struct drop_grad_buckets *buckets; /* sums overlapped with backward (grad_buckets.h),
+	                             * where they need no copy through the host, else NULL */
 };
 
 /* 0 when backend be has every op the model runs (the backward ones too when train), else
@@ -278,15 +280,19 @@ void drop_model_fuse_adam(struct drop_model *m);
  * the PEMB) see the embeddings, identities and visibility of every rank and backpropagate
  * into this rank's rows; the others are scaled so that the gradients summed over the
  * ranks are one process's for the global batch; drop_model_backward_adam sums them
- * before the step, so fused Adam is off: on the device when the backend sums device
- * memory between processes (ops.h, comm_init: NCCL on CUDA; the group joined here, its
- * id sent over MPI), else on the host (drop_ranks_allreduce_f32). With sync_bn the
- * training batch norms use the global batch's statistics (ops.h, bn_stats; their sums
- * are host doubles, always over MPI), else each rank's own. Reported loss terms are the
- * global batch's on every rank. Collective: every rank calls this, then forward and
- * backward in step. ranks 1: one process, as without the call. 0, or -1 with a message
- * when the device's group cannot form. */
-int drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool sync_bn);
+ * before the step, so fused Adam is off. The sums run in buckets of bucket_bytes (0: one,
+ * after backward) started as backward makes their gradients final, beside the backward
+ * of earlier layers (grad_buckets.h): on the device when the backend sums device memory
+ * between processes (ops.h, comm_init: NCCL on CUDA; the group joined here, its id sent
+ * over MPI), else on the host (drop_ranks_iallreduce_f32); a device backend without
+ * those members copies the whole gradient to the host and back after backward. With
+ * sync_bn the training batch norms use the global batch's statistics (ops.h, bn_stats;
+ * their sums are host doubles, always over MPI), else each rank's own. Reported loss
+ * terms are the global batch's on every rank. Collective: every rank calls this, then
+ * forward and backward in step. ranks 1: one process, as without the call. 0, or -1
+ * with a message when the device's group cannot form. */
+int drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool sync_bn,
+                             size_t bucket_bytes);
 /* Keep P1..P4 (the backbone's stage outputs) readable after the forward pass, through
  * drop_graph_data(m->graph, m->v_p[i]) (blocked: convert to plain). Preid and S always are. */
 void drop_model_keep_stages(struct drop_model *m);

@@ -15,6 +15,7 @@
 #include "model.h"
 #include "graph.h"
 #include "heads.h"
+#include "grad_buckets.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,9 @@ void drop_model_free(struct drop_model *m)
 		free(m->graph);
 	}
 	drop_params_free(&m->params);
+	if (m->buckets)
+		drop_grad_buckets_free(m->buckets);
+	free(m->buckets);
 	free(m->bank_pid_h);
 	free(m->bank_vis_h);
 	memset(m, 0, sizeof *m);
@@ -248,26 +252,33 @@ struct drop_model_loss drop_model_backward(struct drop_model *m, const int *pids
 	return L;
 }
 
-/* Data-parallel: the gradient summed over the ranks, in place (one allreduce of the whole
- * buffer after backward: the simple form of doc/scale-out.md, no overlap). */
-static void allreduce_grad(struct drop_model *m)
+/* Data-parallel on a device backend that cannot sum its own memory between processes
+ * (cpu-strict): the gradient copied to the host, summed over MPI and copied back, after
+ * backward, with no overlap. */
+static void allreduce_grad_copied(struct drop_model *m)
 {
 	struct drop_params *ps = &m->params;
 	const struct drop_backend *be = m->be;
-	DROP_ASSERT(!ps->fused, "model: fused Adam under several ranks");
-	if (m->device_sums) { /* GPU ranks: on the device, no copy (join_device_group) */
-		be->allreduce_sum(ps->grad, ps->ntrained);
-		return;
-	}
-	if (be->host_memory) {
-		drop_ranks_allreduce_f32(ps->grad, ps->ntrained);
-		return;
-	}
 	float *h = drop_malloc((ps->ntrained ? ps->ntrained : 1) * sizeof *h);
 	be->to_host(h, ps->grad, ps->ntrained * sizeof *h);
 	drop_ranks_allreduce_f32(h, ps->ntrained);
 	be->to_device(ps->grad, h, ps->ntrained * sizeof *h);
 	free(h);
+}
+
+/* The graph's hook (graph.h, grads_final) in a data-parallel backward: start summing the
+ * bucket the final gradients make, if any (on the device: NCCL on its own stream; on the
+ * host: MPI), else let the sums started move on. */
+static void grads_final(void *ctx, int i)
+{
+	struct drop_model *m = ctx;
+	size_t off, n = drop_grad_buckets_ready(m->buckets, i, &off);
+	if (n && m->device_sums)
+		m->be->allreduce_sum(m->params.grad + off, n);
+	else if (n)
+		drop_ranks_iallreduce_f32(m->params.grad + off, n);
+	else if (!m->device_sums)
+		drop_ranks_progress();
 }
 
 struct drop_model_loss drop_model_backward_adam(struct drop_model *m, const int *pids,
@@ -276,11 +287,26 @@ struct drop_model_loss drop_model_backward_adam(struct drop_model *m, const int 
                                                 double weight_decay)
 {
 	struct drop_adam a = { lr, beta1, beta2, eps, weight_decay, m->params.adam_step + 1 };
+	DROP_ASSERT(m->ranks <= 1 || !m->params.fused, "model: fused Adam under several ranks");
 	m->graph->adam = m->params.fused ? &a : NULL;
+	if (m->buckets) { /* gradient sums overlapped with backward (grad_buckets.h) */
+		drop_grad_buckets_reset(m->buckets);
+		m->graph->grads_final = grads_final;
+		m->graph->grads_ctx = m;
+	}
 	struct drop_model_loss L = drop_model_backward(m, pids, labels);
 	m->graph->adam = NULL;
-	if (m->ranks > 1)
-		allreduce_grad(m);
+	m->graph->grads_final = NULL;
+	if (m->buckets) {
+		DROP_ASSERT(m->buckets->lo == 0, "model: gradients from %zu on not summed",
+		            m->buckets->lo);
+		if (m->device_sums)
+			m->be->allreduce_wait();
+		else
+			drop_ranks_wait();
+	} else if (m->ranks > 1) {
+		allreduce_grad_copied(m);
+	}
 	drop_params_adam(&m->params, lr, beta1, beta2, eps, weight_decay);
 	return L;
 }
@@ -304,7 +330,8 @@ static int join_device_group(struct drop_model *m)
 	return 0;
 }
 
-int drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool sync_bn)
+int drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool sync_bn,
+                             size_t bucket_bytes)
 {
 	DROP_ASSERT(ranks >= 1 && rank >= 0 && rank < ranks, "model: rank %d of %d", rank, ranks);
 	DROP_ASSERT(ranks == 1 || !m->params.fused, "model: fused Adam under several ranks");
@@ -314,9 +341,19 @@ int drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool syn
 	m->sync_bn = sync_bn && ranks > 1;
 	m->graph->sync_bn = m->sync_bn;
 	m->device_sums = false;
-	bool group = be->comm_id && be->comm_init && be->allreduce_sum; /* all or none */
-	if (ranks > 1 && !be->host_memory && group)
-		return join_device_group(m);
+	if (m->buckets) {
+		drop_grad_buckets_free(m->buckets);
+		free(m->buckets);
+		m->buckets = NULL;
+	}
+	bool group = be->comm_id && be->comm_init && be->allreduce_sum && be->allreduce_wait;
+	if (ranks > 1 && !be->host_memory && group && join_device_group(m))
+		return -1;
+	if (ranks > 1 && (be->host_memory || m->device_sums)) {
+		m->buckets = drop_malloc(sizeof *m->buckets);
+		size_t f = sizeof *m->params.grad;
+		drop_grad_buckets_init(m->buckets, m->graph, &m->params, (bucket_bytes + f - 1) / f);
+	}
 	return 0;
 }
 

@@ -73,6 +73,7 @@ void drop_train_defaults(struct drop_train_opts *o)
 	o->threads = 1;
 	o->save_every = 1;
 	o->log_every = 10;
+	o->grad_bucket_mib = 25; /* PyTorch DDP's bucket_cap_mb */
 }
 
 int drop_train_parse_steps(const char *s, int *steps, int *nsteps)
@@ -969,7 +970,8 @@ int drop_train(const struct drop_train_opts *opt, const struct drop_backend *be)
 	drop_graph_set_recompute(m.graph, o.recompute ? DROP_RECOMPUTE_ALL : DROP_RECOMPUTE_CHEAP);
 	if (drop_nranks() == 1)
 		drop_model_fuse_adam(&m); /* several ranks sum the gradients before the step */
-	if (drop_model_data_parallel(&m, drop_nranks(), drop_rank(), o.sync_bn))
+	if (drop_model_data_parallel(&m, drop_nranks(), drop_rank(), o.sync_bn,
+	                             (size_t)(o.grad_bucket_mib * 1048576.0)))
 		goto out_model;
 	drop_debug("model: %.3f GFLOP an image forward, about 3 times that a training step "
 	           "(its convolutions)", drop_graph_flops(m.graph) / 1e9);

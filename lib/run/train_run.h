@@ -72,6 +72,9 @@ struct drop_train_opts {
 	                                 * --threads, not part of the checkpoint */
 	bool sync_bn;                   /* over several ranks: batch norms with the global
 	                                 * batch's statistics (drop_model_data_parallel) */
+	double grad_bucket_mib;         /* over several ranks: gradient sums started in
+	                                 * buckets of this many MiB during backward (0: one
+	                                 * sum after it), 25 */
 	const char *out;                /* the checkpoint written */
 	const char *init;               /* ImageNet weights by name, or NULL */
 	const char *resume;             /* checkpoint to continue, or NULL */
