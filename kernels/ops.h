@@ -284,8 +284,9 @@ struct drop_backend {
 
 	/* ---- Batch norm over several processes (optional; drop-train --sync-bn,
 	 * doc/scale-out.md). A training pass cut at its reductions, so that the caller can sum
-	 * them over the processes in between; sums: host memory, 2C doubles, count: the values
-	 * per channel over all processes (N H W summed). bn_stats: sums[c] = the sum of x over
+	 * them over the processes in between (allreduce_f64 on the device, or MPI where backend
+	 * memory is host memory); sums: backend memory, 2C doubles, count: the values per
+	 * channel over all processes (N H W summed). bn_stats: sums[c] = the sum of x over
 	 * (n, h, w) of channel c, sums[C + c] = the sum of x^2. bn_fwd_sync: bn_fwd_train with
 	 * the statistics of the summed sums (mean s / count, biased variance s2 / count -
 	 * mean^2), d->relu and d->y_bf16 as there. bn_bwd_stats: sums[c] = the sum of dy,
@@ -412,23 +413,29 @@ struct drop_backend {
 	void (*maxpool_bwd)(const struct drop_maxpool_desc *d, const float *dy, const int *argmax,
 	                    float *dx);
 
-	/* ---- Sums over several processes on device memory (optional, all four or none;
-	 * CUDA only, through NCCL: the gradients of GPU ranks, doc/scale-out.md). The
-	 * processes meet by an opaque id of DROP_COMM_ID_BYTES that the caller carries
-	 * between them (lib/ bootstraps over MPI; kernels/ knows no transport):
+	/* ---- Sums over several processes on device memory (optional, all five or none;
+	 * CUDA only, through NCCL: the gradients and batch-norm sums of GPU ranks,
+	 * doc/scale-out.md). The processes meet by an opaque id of DROP_COMM_ID_BYTES that
+	 * the caller carries between them (lib/ bootstraps over MPI; kernels/ knows no
+	 * transport):
 	 * comm_id: make a fresh id (on one process); comm_init: join the group of n
 	 * processes as `rank` (0..n-1) with that id, the same on each; collective (every
 	 * process calls it, and it returns when all have joined); it replaces an earlier
 	 * group; NULL on success, else why it failed (the library's words: a network or a
 	 * peer, no bug).
-	 * allreduce_sum: start summing v[0..n) (backend memory) over the group, in place,
-	 * the same result on every process; collective, in the same order on each. The sum
+	 * The sums are collective, in the same order on each process, in place, the same
+	 * result on every process. allreduce_f64: v[0..n) (backend memory) summed over the
+	 * group in order like every op (batch norm's sums under --sync-bn, read by the next
+	 * op). allreduce_sum: start summing v[0..n) (backend memory) over the group. The sum
 	 * follows the ops before it but runs beside those after it (drop-train's gradient
 	 * buckets overlap the backward pass), which must leave v[0..n) alone until
 	 * allreduce_wait: the ops after allreduce_wait see every sum started before it
-	 * done. Neither waits on the host. be->release leaves the group. */
+	 * done. None waits on the host. The sums share one group, so they run in the order
+	 * they were asked for on every process whatever their streams (NCCL cannot promise
+	 * progress to two groups' sums at once). be->release leaves the group. */
 	void (*comm_id)(void *id);
 	const char *(*comm_init)(const void *id, int rank, int n);
+	void (*allreduce_f64)(double *v, size_t n);
 	void (*allreduce_sum)(float *v, size_t n);
 	void (*allreduce_wait)(void);
 };

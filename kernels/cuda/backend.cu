@@ -226,6 +226,7 @@ extern "C" void drop_backend_cuda_fill(struct drop_backend *b)
 	b->maxpool_bwd = drop_maxpool_bwd_cuda;
 	b->comm_id = drop_comm_id_cuda;
 	b->comm_init = drop_comm_init_cuda;
+	b->allreduce_f64 = drop_allreduce_f64_cuda;
 	b->allreduce_sum = drop_allreduce_sum_cuda;
 	b->allreduce_wait = drop_allreduce_wait_cuda;
 }

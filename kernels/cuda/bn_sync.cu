@@ -3,10 +3,8 @@
  * norm over several processes"; drop-train --sync-bn, doc/scale-out.md): the translation
  * of kernels/cpu/bn_sync.c with batchnorm.cu's kernels (bn_impl.h).
  *
- * The sums are host memory (ops.h): bn_stats and bn_bwd_stats reduce into the scratch
- * buffer and copy it to the host, a synchronous copy, since the caller adds the sums over
- * the processes before the next op; bn_fwd_sync and bn_bwd_sync copy them to the device
- * first. Reductions: one block per channel, each thread summing j = t, t + 256, ... in
+ * The sums are device memory (ops.h), which the caller adds over the processes on the
+ * device (allreduce_f64, NCCL): no copy to the host, no synchronisation. Reductions: one block per channel, each thread summing j = t, t + 256, ... in
  * double, then launch.h's fixed tree (no atomics): the same bits on every run, in another
  * order than the CPU's serial sum. From the same sums, the statistics, coefficients and
  * element-wise passes are the CPU's expressions, so fwd_sync and bwd_sync give the CPU's
@@ -96,10 +94,8 @@ static size_t sums_bytes(const struct drop_bn_desc *d)
 
 extern "C" void drop_bn_stats_cuda(const struct drop_bn_desc *d, const float *x, double *sums)
 {
-	double *dev = (double *)drop_cuda_scratch(sums_bytes(d));
-	stats_kernel<<<d->c, DROP_CUDA_THREADS>>>(d->n, d->c, (size_t)d->h * d->w, x, dev);
+	stats_kernel<<<d->c, DROP_CUDA_THREADS>>>(d->n, d->c, (size_t)d->h * d->w, x, sums);
 	CUDA_CHECK_LAUNCH();
-	CUDA_CHECK(cudaMemcpy(sums, dev, sums_bytes(d), cudaMemcpyDeviceToHost));
 }
 
 extern "C" void drop_bn_fwd_sync_cuda(const struct drop_bn_desc *d, const float *x,
@@ -114,7 +110,8 @@ extern "C" void drop_bn_fwd_sync_cuda(const struct drop_bn_desc *d, const float 
 	double *stats = (double *)drop_cuda_scratch(sums_bytes(d) +
 	                                            3 * (size_t)d->c * sizeof(float));
 	float *coef = (float *)(stats + 2 * d->c);
-	CUDA_CHECK(cudaMemcpy(stats, sums, sums_bytes(d), cudaMemcpyHostToDevice));
+	/* the moments are made in place: in the scratch, the caller's sums left as given */
+	CUDA_CHECK(cudaMemcpyAsync(stats, sums, sums_bytes(d), cudaMemcpyDeviceToDevice, 0));
 	moments_kernel<<<(d->c + 127) / 128, 128>>>(d->c, count, stats);
 	CUDA_CHECK_LAUNCH();
 	bn_train_coef_kernel<<<(d->c + 127) / 128, 128>>>(d->c, count, d->eps, d->momentum,
@@ -134,12 +131,10 @@ extern "C" void drop_bn_bwd_stats_cuda(const struct drop_bn_desc *d, const float
 {
 	if (d->relu && !beta)
 		DROP_BUG("batch norm + ReLU backward: beta is required");
-	double *dev = (double *)drop_cuda_scratch(sums_bytes(d));
 	bwd_stats_kernel<<<d->c, DROP_CUDA_THREADS>>>(d->n, d->c, (size_t)d->h * d->w, x, dy,
 	                                              gamma, d->relu ? beta : NULL, save_mean,
-	                                              save_invstd, dev, dgamma, dbeta);
+	                                              save_invstd, sums, dgamma, dbeta);
 	CUDA_CHECK_LAUNCH();
-	CUDA_CHECK(cudaMemcpy(sums, dev, sums_bytes(d), cudaMemcpyDeviceToHost));
 }
 
 extern "C" void drop_bn_bwd_sync_cuda(const struct drop_bn_desc *d, const float *x,
@@ -150,11 +145,8 @@ extern "C" void drop_bn_bwd_sync_cuda(const struct drop_bn_desc *d, const float 
 	if (d->relu && !beta)
 		DROP_BUG("batch norm + ReLU backward: beta is required");
 	size_t hw = (size_t)d->h * d->w, n = elements(d);
-	double *dev = (double *)drop_cuda_scratch(sums_bytes(d) +
-	                                          6 * (size_t)d->c * sizeof(float));
-	float *coef = (float *)(dev + 2 * d->c);
-	CUDA_CHECK(cudaMemcpy(dev, sums, sums_bytes(d), cudaMemcpyHostToDevice));
-	bwd_sync_coef_kernel<<<(d->c + 127) / 128, 128>>>(d->c, count, dev, gamma,
+	float *coef = (float *)drop_cuda_scratch(6 * (size_t)d->c * sizeof(float));
+	bwd_sync_coef_kernel<<<(d->c + 127) / 128, 128>>>(d->c, count, sums, gamma,
 	                                                  d->relu ? beta : NULL, save_mean,
 	                                                  save_invstd, coef);
 	CUDA_CHECK_LAUNCH();

@@ -132,6 +132,7 @@ void drop_split_cuda(const struct drop_tensor *y, int nparts,
 /* nccl.cu: sums over several processes (ops.h); the group left by be->release. */
 void drop_comm_id_cuda(void *id);
 const char *drop_comm_init_cuda(const void *id, int rank, int n);
+void drop_allreduce_f64_cuda(double *v, size_t n);
 void drop_allreduce_sum_cuda(float *v, size_t n);
 void drop_allreduce_wait_cuda(void);
 void drop_nccl_cuda_release(void);

@@ -244,12 +244,14 @@ static void s_bn_relu_bwd(const struct drop_bn_desc *d, const float *x, const fl
 	CALL(CPU.bn_relu_bwd(d, x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta));
 }
 
-/* Batch norm over several processes: the sums are host memory (ops.h), not checked. */
+/* Batch norm over several processes: the sums are device memory (ops.h), 2C doubles. */
+#define SUMS_BYTES(d) (2 * (size_t)(d)->c * sizeof(double))
+
 static void s_bn_stats(const struct drop_bn_desc *d, const float *x, double *sums)
 {
 	BEGIN("bn_stats");
 	DEV("x", x, bn_bytes(d));
-	HOST("sums", sums);
+	DEV("sums", sums, SUMS_BYTES(d));
 	CALL(CPU.bn_stats(d, x, sums));
 }
 
@@ -267,7 +269,7 @@ static void s_bn_fwd_sync(const struct drop_bn_desc *d, const float *x, const do
 	DEV("y", y, d->y_bf16 ? bn_bytes(d) / 2 : bn_bytes(d));
 	DEV("save_mean", save_mean, F(d->c));
 	DEV("save_invstd", save_invstd, F(d->c));
-	HOST("sums", sums);
+	DEV("sums", sums, SUMS_BYTES(d));
 	CALL(CPU.bn_fwd_sync(d, x, sums, count, gamma, beta, running_mean, running_var, y,
 	                     save_mean, save_invstd));
 }
@@ -286,7 +288,7 @@ static void s_bn_bwd_stats(const struct drop_bn_desc *d, const float *x, const f
 	DEV("save_invstd", save_invstd, F(d->c));
 	DEV("dgamma", dgamma, F(d->c));
 	OPT("dbeta", dbeta, F(d->c));
-	HOST("sums", sums);
+	DEV("sums", sums, SUMS_BYTES(d));
 	CALL(CPU.bn_bwd_stats(d, x, dy, gamma, beta, save_mean, save_invstd, sums, dgamma,
 	                      dbeta));
 }
@@ -304,7 +306,7 @@ static void s_bn_bwd_sync(const struct drop_bn_desc *d, const float *x, const fl
 	DEV("save_mean", save_mean, F(d->c));
 	DEV("save_invstd", save_invstd, F(d->c));
 	DEV("dx", dx, bn_bytes(d));
-	HOST("sums", sums);
+	DEV("sums", sums, SUMS_BYTES(d));
 	CALL(CPU.bn_bwd_sync(d, x, dy, gamma, beta, save_mean, save_invstd, sums, count, dx));
 }
 

@@ -893,7 +893,7 @@ void drop_graph_forward(struct drop_graph *g, bool train)
 					nd->save_invstd = be->alloc((size_t)x->c * sizeof(float));
 				}
 				if (g->sync_bn)
-					drop_sync_bn_fwd(be, &d, x->data, gamma, beta, rm, rv, yp,
+					drop_sync_bn_fwd(g->sync_bn, &d, x->data, gamma, beta, rm, rv, yp,
 					                 nd->save_mean, nd->save_invstd);
 				else
 					be->bn_fwd_train(&d, x->data, gamma, beta, rm, rv, yp,
@@ -1063,7 +1063,7 @@ static void node_backward(struct drop_graph *g, int i)
 			DROP_ASSERT(g->v[nd->in[0]].needs_grad,
 			            "graph: batch norm on an input without gradient");
 			d.relu = nd->relu;
-			drop_sync_bn_bwd(be, &d, x->data, dy->data, P(g, nd->w)->t.data,
+			drop_sync_bn_bwd(g->sync_bn, &d, x->data, dy->data, P(g, nd->w)->t.data,
 			                 P(g, nd->b)->t.data, nd->save_mean, nd->save_invstd, dx.data,
 			                 P(g, nd->w)->grad, P(g, nd->b)->grad);
 			dx_finish(g, nd, 0);

@@ -129,7 +129,8 @@ struct drop_graph {
 	void (*grads_final)(void *ctx, int i);
 	void *grads_ctx;
 	bool bf16;               /* drop_graph_set_bf16 */
-	bool sync_bn;            /* training batch norms over all ranks (sync_bn.h) */
+	struct drop_sync_bn *sync_bn; /* training batch norms over all ranks (sync_bn.h;
+	                         * the model's), or NULL */
 	enum drop_conv_algo conv_algo; /* drop_graph_set_conv_algo */
 	bool no_fold;            /* drop_graph_set_fold(false) */
 	unsigned train_passes;   /* training forwards run (they change running statistics) */

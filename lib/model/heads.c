@@ -287,7 +287,7 @@ static void bn1d_fwd(struct drop_model *m, struct drop_bn1d *b, int rows, const 
 	if (E(m, b->b)->kind == DROP_PARAM_FROZEN)
 		beta = NULL;
 	if (train && m->sync_bn) {
-		drop_sync_bn_fwd(m->be, &d, x, E(m, b->w)->t.data, beta, E(m, b->rm)->t.data,
+		drop_sync_bn_fwd(m->sync_bn, &d, x, E(m, b->w)->t.data, beta, E(m, b->rm)->t.data,
 		                 E(m, b->rv)->t.data, y, b->save_mean, b->save_invstd);
 		E(m, b->nbt)->count++;
 	} else if (train) {
@@ -388,7 +388,7 @@ static void bn1d_bwd(struct drop_model *m, struct drop_bn1d *b, int rows, const 
 	                          .eps = 1e-5f, .momentum = 0.1f };
 	float *dbeta = E(m, b->b)->kind == DROP_PARAM_FROZEN ? NULL : E(m, b->b)->grad;
 	if (m->sync_bn) {
-		drop_sync_bn_bwd(m->be, &d, x, dy, E(m, b->w)->t.data, NULL, b->save_mean,
+		drop_sync_bn_bwd(m->sync_bn, &d, x, dy, E(m, b->w)->t.data, NULL, b->save_mean,
 		                 b->save_invstd, dx, E(m, b->w)->grad, dbeta);
 		return;
 	}

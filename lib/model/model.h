@@ -239,7 +239,8 @@ struct drop_model {
 	/* Data-parallel training (drop_model_data_parallel): this rank's slice of a global
 	 * batch of ranks x the local one */
 	int ranks, rank;             /* 1 and 0 alone */
-	bool sync_bn;                /* batch norms over the global batch */
+	struct drop_sync_bn *sync_bn; /* batch norms over the global batch (sync_bn.h), or
+	                             * NULL */
 	bool device_sums;            /* gradients summed on the device (allreduce_sum) */
 	struct drop_grad_buckets *buckets; /* sums overlapped with backward (grad_buckets.h),
 	                             * where they need no copy through the host, else NULL */
@@ -286,8 +287,8 @@ void drop_model_fuse_adam(struct drop_model *m);
  * between processes (ops.h, comm_init: NCCL on CUDA; the group joined here, its id sent
  * over MPI), else on the host (drop_ranks_iallreduce_f32); a device backend without
  * those members copies the whole gradient to the host and back after backward. With
- * sync_bn the training batch norms use the global batch's statistics (ops.h, bn_stats;
- * their sums are host doubles, always over MPI), else each rank's own. Reported loss
+ * sync_bn the training batch norms use the global batch's statistics (sync_bn.h: their
+ * sums summed where the gradients are), else each rank's own. Reported loss
  * terms are the global batch's on every rank. Collective: every rank calls this, then
  * forward and backward in step. ranks 1: one process, as without the call. 0, or -1
  * with a message when the device's group cannot form. */

@@ -16,6 +16,7 @@
 #include "graph.h"
 #include "heads.h"
 #include "grad_buckets.h"
+#include "sync_bn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,17 +194,30 @@ int drop_model_create(struct drop_model *m, const struct drop_model_config *cfg,
 	return 0;
 }
 
+/* Undo drop_model_data_parallel's state: one process again. */
+static void free_data_parallel(struct drop_model *m)
+{
+	if (m->buckets)
+		drop_grad_buckets_free(m->buckets);
+	free(m->buckets);
+	m->buckets = NULL;
+	if (m->sync_bn)
+		drop_sync_bn_free(m->sync_bn);
+	free(m->sync_bn);
+	m->sync_bn = NULL;
+	if (m->graph)
+		m->graph->sync_bn = NULL;
+}
+
 void drop_model_free(struct drop_model *m)
 {
+	free_data_parallel(m);
 	drop_heads_free(m);
 	if (m->graph) {
 		drop_graph_free(m->graph);
 		free(m->graph);
 	}
 	drop_params_free(&m->params);
-	if (m->buckets)
-		drop_grad_buckets_free(m->buckets);
-	free(m->buckets);
 	free(m->bank_pid_h);
 	free(m->bank_vis_h);
 	memset(m, 0, sizeof *m);
@@ -336,19 +350,19 @@ int drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool syn
 	DROP_ASSERT(ranks >= 1 && rank >= 0 && rank < ranks, "model: rank %d of %d", rank, ranks);
 	DROP_ASSERT(ranks == 1 || !m->params.fused, "model: fused Adam under several ranks");
 	const struct drop_backend *be = m->be;
+	free_data_parallel(m);
 	m->ranks = ranks;
 	m->rank = rank;
-	m->sync_bn = sync_bn && ranks > 1;
-	m->graph->sync_bn = m->sync_bn;
 	m->device_sums = false;
-	if (m->buckets) {
-		drop_grad_buckets_free(m->buckets);
-		free(m->buckets);
-		m->buckets = NULL;
-	}
-	bool group = be->comm_id && be->comm_init && be->allreduce_sum && be->allreduce_wait;
+	bool group = be->comm_id && be->comm_init && be->allreduce_f64 && be->allreduce_sum &&
+	             be->allreduce_wait; /* all or none */
 	if (ranks > 1 && !be->host_memory && group && join_device_group(m))
 		return -1;
+	if (ranks > 1 && sync_bn) {
+		m->sync_bn = drop_malloc(sizeof *m->sync_bn);
+		drop_sync_bn_init(m->sync_bn, be, ranks, m->device_sums);
+		m->graph->sync_bn = m->sync_bn;
+	}
 	if (ranks > 1 && (be->host_memory || m->device_sums)) {
 		m->buckets = drop_malloc(sizeof *m->buckets);
 		size_t f = sizeof *m->params.grad;

@@ -5,8 +5,8 @@
  * still covers the struct, so a member added to ops.h and not here fails those tests.
  * Left out: winograd, a capability query before alloc that only the CPU answers (oneDNN's
  * Winograd kernels; CUDA leaves it NULL, so DROP_CONV_AUTO is cuDNN's choice there).
- * CUDA only: comm_id, comm_init, allreduce_sum, allreduce_wait (NCCL sums of device memory between GPU
- * ranks); the CPU leaves them NULL, as its ranks sum host memory over MPI
+ * CUDA only: comm_id, comm_init, allreduce_f64, allreduce_sum, allreduce_wait (NCCL
+ * sums of device memory between GPU ranks); the CPU leaves them NULL, as its ranks sum host memory over MPI
  * (lib/core/ranks.h), so a test that checks the members the CPU fills does not ask for
  * them.
  */
@@ -29,7 +29,7 @@
 	X(chanmax_fwd) X(chanmax_bwd) X(ce_smooth) X(parsing_loss) X(triplet) X(adam)        \
 	X(rand_uniform) X(rand_normal) X(relu) X(relu_bwd) X(add) X(scale) X(axpy)           \
 	X(to_bf16) X(relu_bwd_bf16) X(concat) X(split) X(maxpool_fwd) X(maxpool_bwd)       \
-	X(comm_id) X(comm_init) X(allreduce_sum) X(allreduce_wait)
+	X(comm_id) X(comm_init) X(allreduce_f64) X(allreduce_sum) X(allreduce_wait)
 
 /* Whether the list names every function pointer from alloc to the struct's end (the
  * members there are all function pointers, each the size of a data pointer) and block

@@ -39,10 +39,11 @@ int main(void)
 	      members, missing);
 	CHECK(cuda.set_tf32 != NULL && cpu->set_tf32 == NULL,
 	      "set_tf32: on CUDA only (--tf32 is a GPU option)");
-	CHECK(cuda.comm_id && cuda.comm_init && cuda.allreduce_sum && cuda.allreduce_wait &&
-	      !cpu->comm_id && !cpu->comm_init && !cpu->allreduce_sum && !cpu->allreduce_wait,
-	      "comm_id, comm_init, allreduce_sum, allreduce_wait: on CUDA only (NCCL; CPU "
-	      "ranks use MPI)");
+	CHECK(cuda.comm_id && cuda.comm_init && cuda.allreduce_f64 && cuda.allreduce_sum &&
+	      cuda.allreduce_wait && !cpu->comm_id && !cpu->comm_init && !cpu->allreduce_f64 &&
+	      !cpu->allreduce_sum && !cpu->allreduce_wait,
+	      "comm_id, comm_init, allreduce_f64, allreduce_sum, allreduce_wait: on CUDA only "
+	      "(NCCL; CPU ranks use MPI)");
 	return tap_done();
 }
 

@@ -536,7 +536,20 @@ static void test_batchnorm(void)
  * expressions: the same values (0 tolerance). The batch is then cut in two parts as two
  * processes hold it: the parts' sums added are the whole batch's (the tolerance above),
  * and the second part normalised and differentiated with the whole batch's sums and
- * count is the CPU's slice of the whole (0 tolerance). */
+ * count is the CPU's slice of the whole (0 tolerance). The sums are device memory (ops.h),
+ * copied to and from the host here. */
+static double *sums_up(double *dev, const double *h, int n)
+{
+	gpu->to_device(dev, h, (size_t)n * sizeof *h);
+	return dev;
+}
+
+static void sums_down(double *h, const double *dev, int n)
+{
+	gpu->sync();
+	gpu->to_host(h, dev, (size_t)n * sizeof *h);
+}
+
 static void test_bn_sync(void)
 {
 	struct drop_bn_desc shapes[3] = {
@@ -563,15 +576,18 @@ static void test_bn_sync(void)
 			float *gx = dev_from(x, n), *gdy = dev_from(dy, n), *gga = dev_from(ga, C),
 			      *gbe = dev_from(be, C);
 			const float *gbep = frozen ? NULL : gbe;
-			double cs[32], gs[32], s0[32], s1[32];
+			double cs[32], gs[32], s0[32], s1[32], *ds = gpu->alloc(32 * sizeof *ds);
 
 			/* forward sums, whole and in two parts */
 			drop_bn_stats_cpu(&d, x, cs);
-			gpu->bn_stats(&d, gx, gs);
+			gpu->bn_stats(&d, gx, ds);
+			sums_down(gs, ds, 2 * C);
 			snprintf(what, sizeof what, "bn_stats %s: sums of x and x^2", tag);
 			compare_d(what, gs, cs, 2 * C, 1e-9, 1e-12);
-			gpu->bn_stats(&p0, gx, s0);
-			gpu->bn_stats(&p1, gx + off, s1);
+			gpu->bn_stats(&p0, gx, ds);
+			sums_down(s0, ds, 2 * C);
+			gpu->bn_stats(&p1, gx + off, ds);
+			sums_down(s1, ds, 2 * C);
 			for (int i = 0; i < 2 * C; i++)
 				gs[i] = s0[i] + s1[i];
 			snprintf(what, sizeof what, "bn_stats %s: two parts' sums added", tag);
@@ -585,10 +601,11 @@ static void test_bn_sync(void)
 			float *grm1 = dev_from(rm, C), *grv1 = dev_from(rv, C);
 			drop_bn_fwd_sync_cpu(&d, x, cs, count, ga, bep, rm, rv, y, sm, sd);
 			float *gy = dev_from(NULL, n), *gsm = dev_from(NULL, C), *gsd = dev_from(NULL, C);
-			gpu->bn_fwd_sync(&d, gx, cs, count, gga, gbep, grm, grv, gy, gsm, gsd);
+			gpu->bn_fwd_sync(&d, gx, sums_up(ds, cs, 2 * C), count, gga, gbep, grm, grv, gy, gsm, gsd);
 			float *gy1 = dev_from(NULL, n1), *gsm1 = dev_from(NULL, C),
 			      *gsd1 = dev_from(NULL, C);
-			gpu->bn_fwd_sync(&p1, gx + off, cs, count, gga, gbep, grm1, grv1, gy1, gsm1, gsd1);
+			gpu->bn_fwd_sync(&p1, gx + off, ds, count, gga, gbep, grm1, grv1, gy1, gsm1,
+			                 gsd1);
 			struct { float *dev, *ref; size_t n; const char *name; } fw[] = {
 				{ gy, y, n, "y" },
 				{ grm, rm, C, "running mean" },
@@ -617,7 +634,8 @@ static void test_bn_sync(void)
 				mark[c] = 7.5f;
 			float *csm = dev_from(sm, C), *csd = dev_from(sd, C), *gdg = dev_from(NULL, C),
 			      *gdb = dev_from(mark, C);
-			gpu->bn_bwd_stats(&d, gx, gdy, gga, gbep, csm, csd, gb, gdg, frozen ? NULL : gdb);
+			gpu->bn_bwd_stats(&d, gx, gdy, gga, gbep, csm, csd, ds, gdg, frozen ? NULL : gdb);
+			sums_down(gb, ds, 2 * C);
 			snprintf(what, sizeof what, "bn_bwd_stats %s: sums of dy and dy xhat", tag);
 			compare_d(what, gb, cb, 2 * C, 1e-9, 1e-12);
 			snprintf(what, sizeof what, "bn_bwd_stats %s: dgamma", tag);
@@ -631,8 +649,10 @@ static void test_bn_sync(void)
 			compare_f(what, h, frozen ? mark : db, C, frozen ? 0 : 1e-6, frozen ? 0 : 1e-6);
 			free(h);
 			float *gdg1 = dev_from(NULL, C);
-			gpu->bn_bwd_stats(&p0, gx, gdy, gga, gbep, csm, csd, s0, gdg1, NULL);
-			gpu->bn_bwd_stats(&p1, gx + off, gdy + off, gga, gbep, csm, csd, s1, gdg1, NULL);
+			gpu->bn_bwd_stats(&p0, gx, gdy, gga, gbep, csm, csd, ds, gdg1, NULL);
+			sums_down(s0, ds, 2 * C);
+			gpu->bn_bwd_stats(&p1, gx + off, gdy + off, gga, gbep, csm, csd, ds, gdg1, NULL);
+			sums_down(s1, ds, 2 * C);
 			gpu->free(gdg1);
 			for (int i = 0; i < 2 * C; i++)
 				gb[i] = s0[i] + s1[i];
@@ -643,8 +663,9 @@ static void test_bn_sync(void)
 			float *dx = drop_malloc(n * sizeof *dx);
 			drop_bn_bwd_sync_cpu(&d, x, dy, ga, bep, sm, sd, cb, count, dx);
 			float *gdx = dev_from(NULL, n), *gdx1 = dev_from(NULL, n1);
-			gpu->bn_bwd_sync(&d, gx, gdy, gga, gbep, csm, csd, cb, count, gdx);
-			gpu->bn_bwd_sync(&p1, gx + off, gdy + off, gga, gbep, csm, csd, cb, count, gdx1);
+			gpu->bn_bwd_sync(&d, gx, gdy, gga, gbep, csm, csd, sums_up(ds, cb, 2 * C), count,
+			                 gdx);
+			gpu->bn_bwd_sync(&p1, gx + off, gdy + off, gga, gbep, csm, csd, ds, count, gdx1);
 			snprintf(what, sizeof what, "bn_bwd_sync %s: dx", tag);
 			h = dev_back(gdx, n, what);
 			compare_f(what, h, dx, n, 0, 0);
@@ -655,7 +676,7 @@ static void test_bn_sync(void)
 			free(h);
 
 			gpu->free(gx), gpu->free(gdy), gpu->free(gga), gpu->free(gbe);
-			gpu->free(csm), gpu->free(csd);
+			gpu->free(csm), gpu->free(csd), gpu->free(ds);
 			free(x), free(dy), free(ga), free(be), free(y), free(dx);
 		}
 }
