@@ -1,6 +1,12 @@
 /*
  * match_run.c - drop-match's run: the gallery, the blocks of queries, and the three outputs
- * written block by block (see match_run.h).
+ * written block by block (see match_run.h). Three runs: the gallery read whole in one
+ * process (every option), by several ranks each reading its share whole (matchrun_ranks),
+ * and streamed in blocks, by one process or by each rank over its share (matchrun_stream;
+ * one process is rank 0 of 1). The last two share the reading of a rank's share (struct
+ * share: no rank reads another's records), the gallery table sent to rank 0
+ * (gather_meta), each query's best kept block by block (match_into) and the merge of every
+ * rank's best on rank 0 (merge_ranks).
  */
 #include "match_run.h"
 #include "../core/drop.h"
@@ -183,85 +189,81 @@ static int read_rest(struct drop_embedding_reader *qr, struct drop_embedding_set
 	return drop_rerank_prepare(rr, &o->rerank_opts, &o->m, qm, gm);
 }
 
-/* ---- Several ranks ----------------------------------------------------------------------- */
+/* ---- This rank's share of the gallery ---------------------------------------------------- */
 
-/* Gallery records are dealt in chunks of SHARD_CHUNK: chunk c to rank c % nranks. */
+/* Gallery records are dealt in chunks of SHARD_CHUNK: chunk c to rank c % nranks (one
+ * process is rank 0 of 1: every chunk its own). Whole chunks of the distances' GEMMs, so
+ * a rank's records matched together have the bits of the whole gallery matched at once. */
 #define SHARD_CHUNK 1024
+_Static_assert(SHARD_CHUNK % DROP_MATCH_CHUNK == 0, "shard chunks of whole GEMM chunks");
 
-/* This rank's share of the gallery stream: the records of its chunks in mine (normalised
- * later), and on rank 0 the path, pid and camid of every record in all (n, path, pid, camid
- * only), for the outputs. gidx (mine->n,) maps a record of mine to its gallery index. The
- * other ranks seek over the chunks not theirs (drop_embedding_reader_skip), walking the
- * documents' headers; rank 0 reads every record for the outputs' paths and ids. */
-static int load_share(const char *path, unsigned kinds, struct drop_embedding_set *mine,
-                      struct drop_embedding_set *all, int32_t **gidx)
+/* The gallery index of the l-th record of rank r's share, out of nr ranks. */
+static size_t share_index(size_t r, size_t nr, size_t l)
 {
-	struct drop_embedding_reader er;
-	struct drop_embedding_set chunk = { 0 };
-	size_t me = (size_t)drop_rank(), nr = (size_t)drop_nranks(), total = 0, cap = 0;
-	if (drop_embedding_reader_open(&er, path, kinds))
-		return -1;
-	drop_embedding_set_layout(mine, &er);
-	long got = 0;
-	*gidx = NULL;
-	for (size_t c = 0;; c++) {
-		bool own = c % nr == me;
-		struct drop_embedding_set *into = own ? mine : &chunk;
-		size_t before = into->n, n = 0;
-		if (!own && me != 0) {
-			/* another rank's chunk: passed over, seeked in a file */
-			while (n < SHARD_CHUNK && (got = drop_embedding_reader_skip(&er, SHARD_CHUNK - n)) > 0)
-				n += (size_t)got;
-		} else {
-			/* a chunk can take several reads (one per document of a stream) */
-			while (into->n - before < SHARD_CHUNK &&
-			       (got = drop_embedding_reader_read(&er, into, SHARD_CHUNK - (into->n - before))) > 0)
-				;
-			n = into->n - before;
-		}
-		if (got < 0 || (total + n > INT32_MAX && (got = drop_fail("gallery too large")) < 0))
-			break;
-		if (own) {
-			*gidx = drop_realloc(*gidx, (mine->n + 1) * sizeof **gidx);
-			for (size_t i = 0; i < n; i++)
-				(*gidx)[before + i] = (int32_t)(total + i);
-		}
-		if (me == 0 && n) {
-			if (all->n + n > cap) {
-				cap = 2 * (all->n + n);
-				all->path = drop_realloc(all->path, cap * sizeof *all->path);
-				all->pid = drop_realloc(all->pid, cap * sizeof *all->pid);
-				all->camid = drop_realloc(all->camid, cap * sizeof *all->camid);
-			}
-			for (size_t i = 0; i < n; i++) {
-				all->path[all->n + i] = drop_strdup(into->path[before + i]);
-				all->pid[all->n + i] = into->pid[before + i];
-				all->camid[all->n + i] = into->camid[before + i];
-			}
-			all->n += n;
-		}
-		total += n;
-		drop_embedding_set_clear(&chunk);
-		if (n < SHARD_CHUNK)
-			break;
-	}
-	drop_embedding_set_free(&chunk);
-	drop_embedding_reader_close(&er);
-	return got < 0 ? -1 : 0;
+	return (r + l / SHARD_CHUNK * nr) * SHARD_CHUNK + l % SHARD_CHUNK;
 }
 
-/* One ranked candidate: a gallery index and its distance. */
-struct cand {
-	float d;
-	int32_t j;
+/* This rank's share of a gallery stream, read in order: its chunks' records read, the
+ * others' passed over (drop_embedding_reader_skip: seeked in a file, walking a
+ * multi-document file's headers), so no rank reads another's records. */
+struct share {
+	struct drop_embedding_reader er;
+	size_t me, nr;
+	size_t next;        /* the gallery index of the stream's next record */
+	bool end;           /* the stream's end was met */
+	int32_t *gidx;      /* (cap,) the gallery index of each record of the set read into */
+	size_t cap;
 };
 
-static int cmp_cand(const void *a, const void *b)
+/* Open the gallery stream `path` for this rank's share, giving the empty set s its
+ * layout. On failure the caller calls share_close. */
+static int share_open(struct share *sh, const char *path, unsigned kinds,
+                      struct drop_embedding_set *s)
 {
-	const struct cand *x = a, *y = b;
-	if (x->d != y->d)
-		return x->d < y->d ? -1 : 1;
-	return (x->j > y->j) - (x->j < y->j);
+	sh->me = (size_t)drop_rank();
+	sh->nr = (size_t)drop_nranks();
+	if (drop_embedding_reader_open(&sh->er, path, kinds))
+		return -1;
+	drop_embedding_set_layout(s, &sh->er);
+	return 0;
+}
+
+/* Append up to `want` more records of this rank's share to s, sh->gidx[i] becoming the
+ * gallery index of s's record i: the number appended, 0 at the stream's end, -1 on error
+ * (a bad stream, more than INT32_MAX records). Each read stops at a chunk's end and a
+ * document's (drop_embedding_reader_read). */
+static long share_read(struct share *sh, struct drop_embedding_set *s, size_t want)
+{
+	size_t n0 = s->n;
+	while (s->n - n0 < want && !sh->end) {
+		size_t left = SHARD_CHUNK - sh->next % SHARD_CHUNK, before = s->n, m = want - (s->n - n0);
+		long got = sh->next / SHARD_CHUNK % sh->nr != sh->me
+		                   ? drop_embedding_reader_skip(&sh->er, left)
+		                   : drop_embedding_reader_read(&sh->er, s, m < left ? m : left);
+		if (got < 0)
+			return -1;
+		if (got == 0) {
+			sh->end = true;
+			break;
+		}
+		if (s->n > sh->cap) {
+			sh->cap = 2 * s->n;
+			sh->gidx = drop_realloc(sh->gidx, sh->cap * sizeof *sh->gidx);
+		}
+		for (size_t i = before; i < s->n; i++)
+			sh->gidx[i] = (int32_t)(sh->next + (i - before));
+		sh->next += (size_t)got;
+		if (sh->next > INT32_MAX)
+			return drop_fail("gallery too large (more than %d records)", INT32_MAX);
+	}
+	return (long)(s->n - n0);
+}
+
+static void share_close(struct share *sh)
+{
+	drop_embedding_reader_close(&sh->er);
+	free(sh->gidx);
+	memset(sh, 0, sizeof *sh);
 }
 
 static void free_meta(struct drop_embedding_set *all)
@@ -274,197 +276,112 @@ static void free_meta(struct drop_embedding_set *all)
 	memset(all, 0, sizeof *all);
 }
 
-/*
- * drop-match as ranks of a job: rank r holds the gallery chunks r, r + nranks, ...; every
- * rank reads the queries block by block, ranks its share and sends its k best per query
- * (distance, gallery index) to rank 0, which keeps the k best of all in the order one
- * process gives (distance, then gallery index) and writes the output. With --matrix rank
- * 0 gathers the distances column by column instead. Re-ranking and sheets need every
- * distance of a query on one rank: they are refused.
- */
-static int matchrun_ranks(const struct drop_matchrun_opts *o, const char *gallery,
-                          const char *query, const char *output, const char **file)
+/* Send the path, pid and camid of every record of the share mine to rank 0. */
+static void send_meta(const struct drop_embedding_set *mine)
 {
-	int me = drop_rank(), nr = drop_nranks();
-	const char *oname = strcmp(output, "-") ? output : "stdout";
-	unsigned kinds = drop_match_kinds(o->m.use);
-	struct drop_embedding_set gs = { 0 }, all = { 0 }, qs = { 0 };
-	struct drop_embedding_reader qr = { 0 };
-	struct drop_match_side gm = { 0 }, qm = { 0 };
-	struct output w = { 0 };
-	int32_t *gidx = NULL, *index = NULL;
-	float *dist = NULL, *rd = NULL;
-	struct cand *sendc = NULL, *recvc = NULL, *pool = NULL;
-	int rc = -1;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < mine->n; i++)
+		bytes += strlen(mine->path[i]) + 1;
+	char *buf = drop_malloc(bytes + 1), *p = buf;
+	for (size_t i = 0; i < mine->n; i++) {
+		size_t l = strlen(mine->path[i]) + 1;
+		memcpy(p, mine->path[i], l);
+		p += l;
+	}
+	drop_ranks_send(0, &bytes, sizeof bytes);
+	drop_ranks_send(0, buf, bytes);
+	drop_ranks_send(0, mine->pid, mine->n * sizeof *mine->pid);
+	drop_ranks_send(0, mine->camid, mine->n * sizeof *mine->camid);
+	free(buf);
+}
 
-	*file = query;
-	if (o->rerank || o->sheet) {
-		drop_fail("%s cannot run over several ranks (it needs every distance of a "
-		          "query in one process)", o->rerank ? "--rerank" : "--sheet");
-		*file = "drop-match";
-		goto out;
+/* Receive from rank r the path, pid and camid of the n records of its share into their
+ * places in all. */
+static void recv_meta(int r, size_t n, struct drop_embedding_set *all)
+{
+	uint64_t bytes;
+	drop_ranks_recv(r, &bytes, sizeof bytes);
+	char *buf = drop_malloc(bytes + 1), *p = buf;
+	int32_t *ids = drop_malloc(2 * n * sizeof *ids);
+	drop_ranks_recv(r, buf, bytes);
+	drop_ranks_recv(r, ids, n * sizeof *ids);
+	drop_ranks_recv(r, ids + n, n * sizeof *ids);
+	for (size_t l = 0; l < n; l++) {
+		size_t j = share_index((size_t)r, (size_t)drop_nranks(), l), len = strnlen(p, bytes - (size_t)(p - buf));
+		DROP_ASSERT(p + len < buf + bytes, "rank %d's paths end early", r);
+		all->path[j] = drop_strdup(p);
+		all->pid[j] = ids[l];
+		all->camid[j] = ids[n + l];
+		p += len + 1;
 	}
-	if (o->gallery_block) {
-		drop_fail("--gallery-block runs in one process (each rank holds its share of "
-		          "the gallery)");
-		*file = "drop-match";
-		goto out;
+	free(buf);
+	free(ids);
+}
+
+/* The outputs' gallery table on rank 0: the path, pid and camid of every gallery record,
+ * in gallery order, into all (n, path, pid, camid only). Rank 0's come from mine, its
+ * share in order (the paths moved: mine's become NULL); each other rank sends its own
+ * share's (its mine left as is), so rank 0 reads no other rank's record. ns (nranks,) the
+ * size of each rank's share. Alone, mine's paths move to all in their order. */
+static void gather_meta(struct drop_embedding_set *mine, const uint64_t *ns,
+                        struct drop_embedding_set *all)
+{
+	int nr = drop_nranks();
+	if (drop_rank() != 0) {
+		if (mine->n)
+			send_meta(mine);
+		return;
 	}
-	if (!strcmp(query, "-") || !strcmp(gallery, "-")) {
-		drop_fail("every rank reads the %s: give it as a file, not stdin",
-		          strcmp(query, "-") ? "gallery" : "queries");
-		*file = "stdin";
-		goto out;
-	}
-	*file = gallery;
-	if (load_share(gallery, kinds, &gs, &all, &gidx))
-		goto out;
-	/* the gallery size, from every rank's share */
-	uint64_t mine_n = gs.n, *ns = drop_malloc((size_t)nr * sizeof *ns);
-	drop_ranks_allgather(&mine_n, ns, sizeof mine_n);
 	size_t ng = 0;
 	for (int r = 0; r < nr; r++)
 		ng += (size_t)ns[r];
-	free(ns);
-	if (ng == 0) {
-		drop_fail("empty gallery (no records)");
-		goto out;
+	DROP_ASSERT(mine->n == ns[0], "rank 0 holds %zu records of %zu", mine->n, (size_t)ns[0]);
+	all->n = ng;
+	all->path = drop_calloc(ng + 1, sizeof *all->path);
+	all->pid = drop_malloc((ng + 1) * sizeof *all->pid);
+	all->camid = drop_malloc((ng + 1) * sizeof *all->camid);
+	for (size_t l = 0; l < mine->n; l++) {
+		size_t j = share_index(0, (size_t)nr, l);
+		all->path[j] = mine->path[l];
+		mine->path[l] = NULL;
+		all->pid[j] = mine->pid[l];
+		all->camid[j] = mine->camid[l];
 	}
-	drop_debug("gallery %s: %zu records, %zu on this rank", gallery, ng, gs.n);
-	if (gs.n)
-		drop_match_side_init(&gm, &gs);
-
-	*file = query;
-	if (drop_embedding_reader_open(&qr, query, kinds))
-		goto out;
-	size_t nb = o->block, k = output_ranks(o, ng), kl = k < gs.n ? k : gs.n, done = 0;
-	dist = drop_malloc((nb * (gs.n ? gs.n : 1)) * sizeof *dist);   /* (nb, mine) */
-	index = drop_malloc((nb * k + 1) * sizeof *index);              /* (nb, k) */
-	rd = drop_malloc((nb * k + 1) * sizeof *rd);                    /* (nb, k) */
-	sendc = drop_malloc((nb * k + 1) * sizeof *sendc);             /* (nb, k) */
-	if (me == 0) {
-		recvc = drop_malloc(((size_t)nr * nb * k + 1) * sizeof *recvc);
-		pool = drop_malloc(((size_t)nr * k + 1) * sizeof *pool);
-	}
-	bool opened = false;
-	for (;;) {
-		*file = query;
-		if (drop_embedding_reader_read(&qr, &qs, nb) < 0 ||
-		    (qs.n && drop_embedding_check_compatible(&qs, &gs)))
-			goto out; /* every rank reads the same queries: all fail alike */
-		if (qs.n && gs.n && block_distances(o, &qs, &qm, &gm, dist))
-			goto out;
-		*file = oname;
-		if (me == 0 && !opened && output_open(&w, o, output, &all, qr.path.size))
-			goto out;
-		opened = true;
-		if (qs.n == 0)
-			break;
-		if (o->mode == DROP_MATCH_MATRIX) {
-			/* rank 0 puts each rank's columns in place, row by row */
-			if (me != 0) {
-				drop_ranks_send(0, dist, qs.n * gs.n * sizeof *dist);
-			} else {
-				float *full = drop_malloc(qs.n * ng * sizeof *full);
-				float *part = drop_malloc(qs.n * SHARD_CHUNK * ((ng + SHARD_CHUNK - 1) /
-				                          SHARD_CHUNK) * sizeof *part);
-				for (int r = 0; r < nr; r++) {
-					/* rank r's records: chunks r, r + nr, ... in order */
-					size_t cnt = 0;
-					for (size_t c = (size_t)r; c * SHARD_CHUNK < ng; c += (size_t)nr)
-						cnt += ng - c * SHARD_CHUNK < SHARD_CHUNK ? ng - c * SHARD_CHUNK
-						                                          : SHARD_CHUNK;
-					const float *src = r == 0 ? dist : part;
-					if (r != 0)
-						drop_ranks_recv(r, part, qs.n * cnt * sizeof *part);
-					for (size_t i = 0; i < qs.n; i++)
-						for (size_t l = 0; l < cnt; l++) {
-							size_t c = (size_t)r + (l / SHARD_CHUNK) * (size_t)nr;
-							full[i * ng + c * SHARD_CHUNK + l % SHARD_CHUNK] =
-								src[i * cnt + l];
-						}
-				}
-				int wrc = drop_npy_writer_write(&w.mw, full, qs.n);
-				free(full);
-				free(part);
-				if (wrc)
-					goto out;
-			}
-		} else {
-			/* this rank's kl best per query, padded to k with (inf, INT32_MAX) */
-			if (kl)
-				drop_match_rank_rows(dist, qs.n, gs.n, kl, index);
-			for (size_t i = 0; i < qs.n; i++)
-				for (size_t r = 0; r < k; r++)
-					sendc[i * k + r] = r < kl ? (struct cand){ dist[i * gs.n + (size_t)index[i * kl + r]],
-					                                          gidx[index[i * kl + r]] }
-					                          : (struct cand){ INFINITY, INT32_MAX };
-			drop_ranks_gather0(sendc, recvc, qs.n * k * sizeof *sendc);
-			if (me == 0) {
-				for (size_t i = 0; i < qs.n; i++) {
-					for (int r = 0; r < nr; r++)
-						memcpy(pool + (size_t)r * k, recvc + ((size_t)r * qs.n + i) * k,
-						       k * sizeof *pool);
-					qsort(pool, (size_t)nr * k, sizeof *pool, cmp_cand);
-					for (size_t r = 0; r < k; r++) {
-						index[i * k + r] = pool[r].j;
-						rd[i * k + r] = pool[r].d;
-					}
-				}
-				if (output_ranked(&w, &qs, &all, index, rd))
-					goto out;
-			}
-		}
-		done += qs.n;
-		if (o->progress && me == 0)
-			fprintf(stderr, "\r%s: %zu queries", drop_progname, done);
-		drop_match_side_free(&qm);
-		drop_embedding_set_clear(&qs);
-	}
-	if (o->progress && me == 0)
-		fputc('\n', stderr);
-	*file = oname;
-	if (me == 0 && output_close(&w))
-		goto out;
-	drop_debug("%zu queries matched", done);
-	rc = 0;
-out:
-	if (rc)
-		output_abort(&w);
-	free(gidx);
-	free(index);
-	free(dist);
-	free(rd);
-	free(sendc);
-	free(recvc);
-	free(pool);
-	drop_embedding_reader_close(&qr);
-	drop_match_side_free(&qm);
-	drop_embedding_set_free(&qs);
-	drop_match_side_free(&gm);
-	drop_embedding_set_free(&gs);
-	free_meta(&all);
-	return rc;
+	for (int r = 1; r < nr; r++)
+		if (ns[r])
+			recv_meta(r, (size_t)ns[r], all);
 }
 
-/* ---- The gallery streamed ---------------------------------------------------------------- */
-
-/* Append the path, pid and camid of every record of g to all (n, path, pid, camid only). */
-static void keep_meta(struct drop_embedding_set *all, size_t *cap, const struct drop_embedding_set *g)
+/* The gallery size: every rank's share size in ns (nranks,), their sum returned. */
+static size_t share_sizes(size_t mine, uint64_t *ns)
 {
-	if (all->n + g->n > *cap) {
-		*cap = 2 * (all->n + g->n);
-		all->path = drop_realloc(all->path, *cap * sizeof *all->path);
-		all->pid = drop_realloc(all->pid, *cap * sizeof *all->pid);
-		all->camid = drop_realloc(all->camid, *cap * sizeof *all->camid);
-	}
-	for (size_t i = 0; i < g->n; i++) {
-		all->path[all->n + i] = drop_strdup(g->path[i]);
-		all->pid[all->n + i] = g->pid[i];
-		all->camid[all->n + i] = g->camid[i];
-	}
-	all->n += g->n;
+	uint64_t n = mine;
+	drop_ranks_allgather(&n, ns, sizeof n);
+	size_t ng = 0;
+	for (int r = 0; r < drop_nranks(); r++)
+		ng += (size_t)ns[r];
+	return ng;
 }
+
+/* Several ranks: refuse what needs one process (the caller checks nranks > 1). Returns
+ * -1 with *file set, or 0. */
+static int ranks_refuse(const struct drop_matchrun_opts *o, const char *gallery,
+                        const char *query, const char **file)
+{
+	if (o->rerank || o->sheet) {
+		*file = "drop-match";
+		return drop_fail("%s cannot run over several ranks (it needs every distance of a "
+		                 "query in one process)", o->rerank ? "--rerank" : "--sheet");
+	}
+	if (!strcmp(query, "-") || !strcmp(gallery, "-")) {
+		*file = "stdin";
+		return drop_fail("every rank reads the %s: give it as a file, not stdin",
+		                 strcmp(query, "-") ? "gallery" : "queries");
+	}
+	return 0;
+}
+
+/* ---- Each query's best ------------------------------------------------------------------- */
 
 /* The best ranks so far of nq queries: query i's cnt[i] entries at d, j + i * stride,
  * sorted by (distance, gallery index). */
@@ -494,13 +411,21 @@ static void best_grow(struct best *b, size_t k)
 	b->stride = k;
 }
 
-/* Match the block gm (gallery indices from g0) against every query of qm, nb at a time
- * (the queries' blocks of the whole-gallery run: the same GEMM shapes), and merge each
- * query's kmax best of the block into b. dist (nb, gm's n), idx (nb, kmax), td, tj (kmax,)
- * scratch. */
-static int stream_block(const struct drop_matchrun_opts *o, const struct drop_match_side *qm,
-                        const struct drop_match_side *gm, size_t g0, size_t kmax,
-                        struct best *b, float *dist, int32_t *idx, float *td, int32_t *tj)
+static void best_free(struct best *b)
+{
+	free(b->cnt);
+	free(b->d);
+	free(b->j);
+	memset(b, 0, sizeof *b);
+}
+
+/* Match the gallery records gm (gidx (gm's n,) their gallery indices) against every query
+ * of qm, nb at a time (the queries' blocks of the whole-gallery run: the same GEMM
+ * shapes), and merge each query's kmax best of them into b. dist (nb, gm's n), idx
+ * (nb, kmax), td, tj (kmax,) scratch. */
+static int match_into(const struct drop_matchrun_opts *o, const struct drop_match_side *qm,
+                      const struct drop_match_side *gm, const int32_t *gidx, size_t kmax,
+                      struct best *b, float *dist, int32_t *idx, float *td, int32_t *tj)
 {
 	size_t ng = gm->s->n, kl = kmax < ng ? kmax : ng, nq = qm->s->n;
 	float **sqv = drop_calloc(qm->s->nvec + 1, sizeof *sqv);
@@ -522,7 +447,7 @@ static int stream_block(const struct drop_matchrun_opts *o, const struct drop_ma
 			size_t q = i0 + i;
 			for (size_t r = 0; r < kl; r++) {
 				td[r] = dist[i * ng + (size_t)idx[i * kl + r]];
-				idx[i * kl + r] += (int32_t)g0;
+				idx[i * kl + r] = gidx[idx[i * kl + r]];
 			}
 			/* the block's candidates go to dist's row, free now, then merge */
 			memcpy(dist + i * ng, td, kl * sizeof *td);
@@ -534,37 +459,279 @@ static int stream_block(const struct drop_matchrun_opts *o, const struct drop_ma
 	return 0;
 }
 
+/* Scratch of merge_ranks for blocks of up to nb queries and k ranks. */
+struct merge {
+	size_t k;
+	float *sd, *rd, *td;          /* sent (nb, k), received on rank 0 (nranks, nb, k), (k,) */
+	int32_t *sj, *rj, *tj;
+	float *d;                     /* the k best of all, on rank 0: (nb, k) */
+	int32_t *j;
+};
+
+static void merge_init(struct merge *m, size_t nb, size_t k)
+{
+	size_t nr = drop_rank() == 0 ? (size_t)drop_nranks() : 0;
+	m->k = k;
+	m->sd = drop_malloc((nb * k + 1) * sizeof *m->sd);
+	m->sj = drop_malloc((nb * k + 1) * sizeof *m->sj);
+	m->rd = drop_malloc((nr * nb * k + 1) * sizeof *m->rd);
+	m->rj = drop_malloc((nr * nb * k + 1) * sizeof *m->rj);
+	m->d = drop_malloc((nb * k + 1) * sizeof *m->d);
+	m->j = drop_malloc((nb * k + 1) * sizeof *m->j);
+	m->td = drop_malloc((k + 1) * sizeof *m->td);
+	m->tj = drop_malloc((k + 1) * sizeof *m->tj);
+}
+
+static void merge_free(struct merge *m)
+{
+	free(m->sd);
+	free(m->sj);
+	free(m->rd);
+	free(m->rj);
+	free(m->d);
+	free(m->j);
+	free(m->td);
+	free(m->tj);
+	memset(m, 0, sizeof *m);
+}
+
+/* Each rank's best of the n queries from q0 in b sent to rank 0 (collective), which keeps
+ * each query's m->k best of all in m->d, m->j (n, k), by (distance, gallery index): the
+ * order one process gives the whole row (drop_match_merge). A rank holding fewer than k
+ * pads its lists with (inf, INT32_MAX), which the k real ones of the gallery pass. */
+static void merge_ranks(struct merge *m, const struct best *b, size_t q0, size_t n)
+{
+	size_t k = m->k, nr = (size_t)drop_nranks();
+	for (size_t i = 0; i < n; i++)
+		for (size_t r = 0; r < k; r++) {
+			bool held = r < b->cnt[q0 + i];
+			m->sd[i * k + r] = held ? b->d[(q0 + i) * b->stride + r] : INFINITY;
+			m->sj[i * k + r] = held ? b->j[(q0 + i) * b->stride + r] : INT32_MAX;
+		}
+	drop_ranks_gather0(m->sd, m->rd, n * k * sizeof *m->sd);
+	drop_ranks_gather0(m->sj, m->rj, n * k * sizeof *m->sj);
+	if (drop_rank() != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		size_t held = 0;
+		for (size_t r = 0; r < nr; r++)
+			held = drop_match_merge(m->d + i * k, m->j + i * k, held, m->rd + (r * n + i) * k,
+			                        m->rj + (r * n + i) * k, k, k, m->td, m->tj);
+		DROP_ASSERT(held == k && m->j[i * k + k - 1] != INT32_MAX,
+		            "query %zu: fewer than %zu records ranked", q0 + i, k);
+	}
+}
+
+/* What a ranked match holds besides the sets: this rank's share being read, each query's
+ * best, the merge's buffers and the scratch of match_into. */
+struct ranked {
+	struct share sh;
+	uint64_t *ns;             /* (nranks,) the size of each rank's share */
+	struct best b;
+	struct merge m;
+	float *dist, *td;         /* match_into's scratch */
+	int32_t *idx, *tj;
+};
+
+static void ranked_free(struct ranked *x)
+{
+	share_close(&x->sh);
+	free(x->ns);
+	best_free(&x->b);
+	merge_free(&x->m);
+	free(x->dist);
+	free(x->td);
+	free(x->idx);
+	free(x->tj);
+}
+
+/* ---- Several ranks ----------------------------------------------------------------------- */
+
+/* Rank 0's matrix rows of the block q (queries, gallery) from every rank's columns: its own
+ * dist (q->n, ns[0]), the others' received. ns (nranks,) the size of each share. */
+static int matrix_rows(struct output *w, size_t nq, size_t ng, const uint64_t *ns, const float *dist)
+{
+	int nr = drop_nranks();
+	size_t most = 0;
+	for (int r = 0; r < nr; r++)
+		most = ns[r] > most ? (size_t)ns[r] : most;
+	float *full = drop_malloc((nq * ng + 1) * sizeof *full);
+	float *part = drop_malloc((nq * most + 1) * sizeof *part);
+	for (int r = 0; r < nr; r++) {
+		size_t cnt = (size_t)ns[r];
+		const float *src = r == 0 ? dist : part;
+		if (r != 0)
+			drop_ranks_recv(r, part, nq * cnt * sizeof *part);
+		for (size_t i = 0; i < nq; i++)
+			for (size_t l = 0; l < cnt; l++)
+				full[i * ng + share_index((size_t)r, (size_t)nr, l)] = src[i * cnt + l];
+	}
+	int rc = drop_npy_writer_write(&w->mw, full, nq);
+	free(full);
+	free(part);
+	return rc;
+}
+
 /*
- * drop-match with the gallery read in blocks of o->gallery_block records: every query is
- * read first and normalised once; each gallery block is matched against them (in blocks
- * of o->block queries) and each query's kmax best of the block merged into its best so
- * far by (distance, gallery index), the order of the whole row: the output is that of the
- * whole-gallery run, byte for byte. Memory: the queries, one gallery block, its distances
- * to one block of queries, kmax ranks per query and every gallery record's path and ids
- * (the output's gallery table and lines). Ranked outputs only (the caller checks).
+ * drop-match as ranks of a job, the gallery read whole: each rank reads only its share
+ * (chunks r, r + nranks, ...) and the gallery table's path and ids come to rank 0 from
+ * their ranks; every rank reads the queries block by block, ranks its share and sends its
+ * k best per query (distance, gallery index) to rank 0, which keeps the k best of all in
+ * the order one process gives (distance, then gallery index) and writes the output. With
+ * --matrix rank 0 gathers the distances column by column instead.
+ */
+static int matchrun_ranks(const struct drop_matchrun_opts *o, const char *gallery,
+                          const char *query, const char *output, const char **file)
+{
+	int me = drop_rank(), nr = drop_nranks();
+	const char *oname = strcmp(output, "-") ? output : "stdout";
+	unsigned kinds = drop_match_kinds(o->m.use);
+	struct drop_embedding_set gs = { 0 }, all = { 0 }, qs = { 0 };
+	struct drop_embedding_reader qr = { 0 };
+	struct drop_match_side gm = { 0 }, qm = { 0 };
+	struct output w = { 0 };
+	struct ranked x = { .ns = drop_malloc((size_t)nr * sizeof *x.ns) };
+	int rc = -1;
+
+	if (ranks_refuse(o, gallery, query, file))
+		goto out;
+	*file = gallery;
+	if (share_open(&x.sh, gallery, kinds, &gs) || share_read(&x.sh, &gs, SIZE_MAX) < 0)
+		goto out;
+	size_t ng = share_sizes(gs.n, x.ns);
+	if (ng == 0) {
+		drop_fail("empty gallery (no records)");
+		goto out;
+	}
+	drop_debug("gallery %s: %zu records, %zu on this rank", gallery, ng, gs.n);
+	if (gs.n)
+		drop_match_side_init(&gm, &gs);
+	gather_meta(&gs, x.ns, &all);
+
+	*file = query;
+	if (drop_embedding_reader_open(&qr, query, kinds))
+		goto out;
+	size_t nb = o->block, k = output_ranks(o, ng), kl = k < gs.n ? k : gs.n, done = 0;
+	x.dist = drop_malloc((nb * gs.n + 1) * sizeof *x.dist);   /* (nb, mine) */
+	x.idx = drop_malloc((nb * kl + 1) * sizeof *x.idx);       /* (nb, kl) */
+	x.td = drop_malloc((kl + 1) * sizeof *x.td);
+	x.tj = drop_malloc((kl + 1) * sizeof *x.tj);
+	x.b.nq = nb;
+	x.b.cnt = drop_calloc(nb + 1, sizeof *x.b.cnt);
+	best_grow(&x.b, kl);
+	merge_init(&x.m, nb, k);
+	bool opened = false;
+	for (;;) {
+		*file = query;
+		if (drop_embedding_reader_read(&qr, &qs, nb) < 0 ||
+		    (qs.n && drop_embedding_check_compatible(&qs, &gs)))
+			goto out; /* every rank reads the same queries: all fail alike */
+		if (qs.n && gs.n) {
+			/* the block's distances to this rank's share, or its kl best of them */
+			drop_match_side_init(&qm, &qs);
+			memset(x.b.cnt, 0, nb * sizeof *x.b.cnt);
+			if (o->mode == DROP_MATCH_MATRIX
+			            ? drop_match_distances(&o->m, &qm, &gm, x.dist)
+			            : match_into(o, &qm, &gm, x.sh.gidx, kl, &x.b, x.dist, x.idx, x.td, x.tj))
+				goto out;
+		}
+		*file = oname;
+		if (me == 0 && !opened && output_open(&w, o, output, &all, qr.path.size))
+			goto out;
+		opened = true;
+		if (qs.n == 0)
+			break;
+		if (o->mode == DROP_MATCH_MATRIX) {
+			if (me != 0)
+				drop_ranks_send(0, x.dist, qs.n * gs.n * sizeof *x.dist);
+			else if (matrix_rows(&w, qs.n, ng, x.ns, x.dist))
+				goto out;
+		} else {
+			merge_ranks(&x.m, &x.b, 0, qs.n);
+			if (me == 0 && output_ranked(&w, &qs, &all, x.m.j, x.m.d))
+				goto out;
+		}
+		done += qs.n;
+		if (o->progress && me == 0)
+			fprintf(stderr, "\r%s: %zu queries", drop_progname, done);
+		drop_match_side_free(&qm);
+		drop_embedding_set_clear(&qs);
+	}
+	if (o->progress && me == 0)
+		fputc('\n', stderr);
+	*file = oname;
+	if (me == 0 && output_close(&w))
+		goto out;
+	drop_debug("%zu queries matched", done);
+	rc = 0;
+out:
+	if (rc)
+		output_abort(&w);
+	ranked_free(&x);
+	drop_embedding_reader_close(&qr);
+	drop_match_side_free(&qm);
+	drop_embedding_set_free(&qs);
+	drop_match_side_free(&gm);
+	drop_embedding_set_free(&gs);
+	free_meta(&all);
+	return rc;
+}
+
+/* ---- The gallery streamed ---------------------------------------------------------------- */
+
+/* Move the path (g's becomes NULL), pid and camid of every record of g to the end of meta
+ * (n, path, pid, camid only). */
+static void keep_meta(struct drop_embedding_set *meta, size_t *cap, struct drop_embedding_set *g)
+{
+	if (meta->n + g->n > *cap) {
+		*cap = 2 * (meta->n + g->n);
+		meta->path = drop_realloc(meta->path, *cap * sizeof *meta->path);
+		meta->pid = drop_realloc(meta->pid, *cap * sizeof *meta->pid);
+		meta->camid = drop_realloc(meta->camid, *cap * sizeof *meta->camid);
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		meta->path[meta->n + i] = g->path[i];
+		g->path[i] = NULL;
+		meta->pid[meta->n + i] = g->pid[i];
+		meta->camid[meta->n + i] = g->camid[i];
+	}
+	meta->n += g->n;
+}
+
+/*
+ * drop-match with the gallery read in blocks of o->gallery_block records, one process or
+ * each rank of a job (one process is rank 0 of 1): every query is read first and
+ * normalised once; this rank's share of the gallery (all of it alone) is read in blocks
+ * of o->gallery_block of its records, the others' passed over; each block is matched
+ * against the queries (in blocks of o->block) and each query's kmax best merged into its
+ * best so far by (distance, gallery index). Rank 0 then merges every rank's lists the same
+ * way, block of queries by block, and writes them: the output is that of the whole-gallery
+ * run, byte for byte. Memory on each rank: the queries, one gallery block, its distances
+ * to one block of queries, kmax ranks per query and its share's paths and ids (rank 0:
+ * every record's, the output's gallery table). Ranked outputs only (the caller checks).
  */
 static int matchrun_stream(const struct drop_matchrun_opts *o, const char *gallery,
                            const char *query, const char *output, const char **file)
 {
+	int me = drop_rank(), nr = drop_nranks();
 	const char *gname = strcmp(gallery, "-") ? gallery : "stdin";
 	DROP_ASSERT(o->gallery_block <= INT32_MAX, "gallery block %zu", o->gallery_block);
 	const char *oname = strcmp(output, "-") ? output : "stdout";
 	unsigned kinds = drop_match_kinds(o->m.use);
-	struct drop_embedding_set gs = { 0 }, qs = { 0 }, all = { 0 };
-	struct drop_embedding_reader gr = { 0 };
+	struct drop_embedding_set gs = { 0 }, qs = { 0 }, meta = { 0 }, all = { 0 };
 	struct drop_match_side gm = { 0 }, qm = { 0 };
 	struct output w = { 0 };
-	struct best b = { 0 };
-	float *dist = NULL, *td = NULL;
-	int32_t *idx = NULL, *tj = NULL;
+	struct ranked x = { .ns = drop_malloc((size_t)nr * sizeof *x.ns) };
 	/* whole chunks of the distances' GEMMs, for the bits of the whole-gallery run */
 	size_t gb = (o->gallery_block + DROP_MATCH_CHUNK - 1) / DROP_MATCH_CHUNK * DROP_MATCH_CHUNK;
 	size_t kmax = o->top ? o->top : DROP_MATCH_TEXT_TOP;
-	size_t ng = 0, cap = 0, qpathlen = 1;
+	size_t mine = 0, cap = 0, qpathlen = 1;
 	int rc = -1;
 
 	DROP_ASSERT(o->mode != DROP_MATCH_MATRIX && !o->rerank && !o->sheet, "whole-gallery option");
 	DROP_ASSERT(o->top || o->mode == DROP_MATCH_TEXT, "unbounded top");
+	if (nr > 1 && ranks_refuse(o, gallery, query, file))
+		goto out;
 	*file = strcmp(query, "-") ? query : "stdin";
 	{
 		struct drop_embedding_reader qr;
@@ -580,89 +747,80 @@ static int matchrun_stream(const struct drop_matchrun_opts *o, const char *galle
 			goto out;
 	}
 	drop_match_side_init(&qm, &qs);
-	b.nq = qs.n;
-	b.cnt = drop_calloc(qs.n + 1, sizeof *b.cnt);
+	x.b.nq = qs.n;
+	x.b.cnt = drop_calloc(qs.n + 1, sizeof *x.b.cnt);
 
 	*file = gallery;
-	if (drop_embedding_reader_open(&gr, gallery, kinds))
+	if (share_open(&x.sh, gallery, kinds, &gs))
 		goto out;
 	size_t kb = kmax < gb ? kmax : gb;
-	dist = drop_malloc((o->block * gb) * sizeof *dist);        /* (block, gb) */
-	idx = drop_malloc((o->block * kb) * sizeof *idx);          /* (block, kb) */
+	x.dist = drop_malloc((o->block * gb) * sizeof *x.dist);        /* (block, gb) */
+	x.idx = drop_malloc((o->block * kb) * sizeof *x.idx);          /* (block, kb) */
 	for (;;) {
-		long got = 1;
 		drop_embedding_set_clear(&gs);
-		/* a block can take several reads (one per document of a stream) */
-		while (gs.n < gb && (got = drop_embedding_reader_read(&gr, &gs, gb - gs.n)) > 0)
-			;
+		long got = share_read(&x.sh, &gs, gb);
 		if (got < 0)
 			goto out;
-		if (gs.n == 0)
+		if (got == 0)
 			break;
-		if (ng + gs.n > INT32_MAX) {
-			drop_fail("gallery too large (more than %d records)", INT32_MAX);
-			goto out;
-		}
 		*file = strcmp(query, "-") ? query : "stdin";
 		if (qs.n && drop_embedding_check_compatible(&qs, &gs))
 			goto out;
 		*file = gallery;
-		keep_meta(&all, &cap, &gs);
-		size_t k = kmax < ng + gs.n ? kmax : ng + gs.n;
-		if (k > b.stride) {
-			best_grow(&b, k);
-			td = drop_realloc(td, k * sizeof *td);
-			tj = drop_realloc(tj, k * sizeof *tj);
+		size_t k = kmax < mine + gs.n ? kmax : mine + gs.n;
+		if (k > x.b.stride) {
+			best_grow(&x.b, k);
+			x.td = drop_realloc(x.td, k * sizeof *x.td);
+			x.tj = drop_realloc(x.tj, k * sizeof *x.tj);
 		}
 		drop_match_side_init(&gm, &gs);
-		int mrc = qs.n ? stream_block(o, &qm, &gm, ng, k, &b, dist, idx, td, tj) : 0;
+		int mrc = qs.n ? match_into(o, &qm, &gm, x.sh.gidx, k, &x.b, x.dist, x.idx, x.td, x.tj) : 0;
 		drop_match_side_free(&gm);
 		if (mrc)
 			goto out;
-		ng += gs.n;
-		if (o->progress)
-			fprintf(stderr, "\r%s: %zu gallery records", drop_progname, ng);
-		if (gs.n < gb && got == 0)
-			break;
+		mine += gs.n;
+		keep_meta(&meta, &cap, &gs);
+		if (o->progress && me == 0)
+			fprintf(stderr, "\r%s: %zu gallery records", drop_progname, x.sh.next);
 	}
-	if (o->progress)
+	if (o->progress && me == 0)
 		fputc('\n', stderr);
+	size_t ng = share_sizes(mine, x.ns);
 	if (ng == 0) {
 		drop_fail("empty gallery (no records)");
 		goto out;
 	}
-	drop_debug("gallery %s: %zu records in blocks of %zu", gname, ng, gb);
+	drop_debug("gallery %s: %zu records, %zu on this rank, in blocks of %zu", gname, ng, mine, gb);
+	gather_meta(&meta, x.ns, &all);
 	*file = oname;
-	if (output_open(&w, o, output, &all, qpathlen))
+	if (me == 0 && output_open(&w, o, output, &all, qpathlen))
 		goto out;
-	DROP_ASSERT(w.k == b.stride, "k %zu, stride %zu", w.k, b.stride);
+	merge_init(&x.m, o->block, output_ranks(o, ng));
 	/* in the whole-gallery run's blocks of queries: a pipe gets the same documents */
 	for (size_t i0 = 0; i0 < qs.n; i0 += o->block) {
+		size_t n = qs.n - i0 < o->block ? qs.n - i0 : o->block;
+		merge_ranks(&x.m, &x.b, i0, n);
+		if (me != 0)
+			continue;
 		struct drop_embedding_set view = { 0 };
-		drop_embedding_view(&view, &qs, i0, qs.n - i0 < o->block ? qs.n - i0 : o->block);
-		int wrc = output_ranked(&w, &view, &all, b.j + i0 * b.stride, b.d + i0 * b.stride);
+		drop_embedding_view(&view, &qs, i0, n);
+		int wrc = output_ranked(&w, &view, &all, x.m.j, x.m.d);
 		drop_embedding_view_free(&view);
 		if (wrc)
 			goto out;
 	}
-	if (output_close(&w))
+	if (me == 0 && output_close(&w))
 		goto out;
 	drop_debug("%zu queries matched", qs.n);
 	rc = 0;
 out:
 	if (rc)
 		output_abort(&w);
-	free(dist);
-	free(idx);
-	free(td);
-	free(tj);
-	free(b.cnt);
-	free(b.d);
-	free(b.j);
-	drop_embedding_reader_close(&gr);
+	ranked_free(&x);
 	drop_match_side_free(&qm);
 	drop_embedding_set_free(&qs);
 	drop_embedding_set_free(&gs);
+	free_meta(&meta);
 	free_meta(&all);
 	return rc;
 }
@@ -689,10 +847,10 @@ int drop_matchrun(const struct drop_matchrun_opts *o, const char *gallery, const
 	bool opened = false;
 	int rc = -1;
 
-	if (drop_nranks() > 1)
-		return matchrun_ranks(o, gallery, query, output, file);
 	if (o->gallery_block)
 		return matchrun_stream(o, gallery, query, output, file);
+	if (drop_nranks() > 1)
+		return matchrun_ranks(o, gallery, query, output, file);
 	*file = gallery;
 	if (drop_embedding_load(gallery, kinds, &gs))
 		goto out;

@@ -14,8 +14,7 @@
  * gallery index): the output is the whole run's, byte for byte, in O(queries + N +
  * block x N + queries x k) plus every gallery record's path and ids (the output's gallery
  * table). Ranked outputs with a bounded k only: --matrix, re-ranking and sheets need the
- * whole gallery.
- *
+ * whole gallery. The same under several ranks, each streaming its own share (below).
  * Outputs, written whole or not at all (lib/io/outfile.h):
  *   DROP_MATCH_RANKLIST  the ranked-list stream for drop-score (lib/reid/ranklist.h): the
  *                        gallery table, then each query's k nearest items and distances;
@@ -33,14 +32,18 @@
  * are matched, so a missing image in the first block stops the run before any output is
  * opened.
  * Several ranks (lib/core/ranks.h, mpirun or srun): the gallery stream is dealt in chunks
- * of 1024 records, chunk c to rank c % nranks, and each rank keeps only its chunks' vectors
- * (ranks other than 0 seek over the other chunks, walking a multi-document file's
- * headers; rank 0 reads every record, keeping every path and ids for the outputs). Every rank reads the queries block by block, ranks its share and sends its k
- * best (distance, gallery index) per query to rank 0, which keeps the k best of all by
- * (distance, gallery index), the order of one process, and writes the output: the same
- * bytes as one process. --matrix gathers the columns instead. Refused under several ranks:
- * --rerank and sheets (they need every distance of a query in one place), stdin as the
- * gallery or the queries (only rank 0 has it).
+ * of 1024 records, chunk c to rank c % nranks, and each rank reads only its chunks' records,
+ * seeking over the others' (walking a multi-document file's headers); each rank then sends
+ * its records' paths and ids to rank 0, which puts the output's gallery table together in
+ * gallery order. Every rank reads the queries block by block, ranks its share and sends
+ * its k best (distance, gallery index) per query to rank 0, which keeps the k best of all
+ * by (distance, gallery index), the order of one process, and writes the output: the same
+ * bytes as one process. --matrix gathers the columns instead. With a gallery block, every
+ * rank reads every query first and streams its share N of its records at a time, keeping
+ * its k best per query; rank 0 merges them as above: the same bytes again, each rank's
+ * memory that of one process streaming its share (rank 0 adds the gallery table). Refused
+ * under several ranks: --rerank and sheets (they need every distance of a query in one
+ * place), stdin as the gallery or the queries (only rank 0 has it).
  * Not here: option parsing (cmd/drop-match.c), distances and ranking (lib/reid/match.h), the
  * record layouts (lib/reid/embedding.h, lib/reid/ranklist.h).
  */
@@ -73,7 +76,8 @@ struct drop_matchrun_opts {
 	size_t gallery_block;          /* gallery records read and matched at a time, the
 	                                  queries all read first (0: the gallery read whole);
 	                                  ranked outputs with a bounded top only (top set, or
-	                                  DROP_MATCH_TEXT), no rerank, no sheet, one rank */
+	                                  DROP_MATCH_TEXT), no rerank, no sheet; under
+	                                  ranks each streams its share */
 	bool progress;                 /* "\rPROG: N queries" on stderr after each block, and a
 	                                  newline once every query is matched */
 	const char *sheet;             /* contact sheet PNG to write (a file name), or NULL */
