@@ -3,12 +3,12 @@
  * written block by block (see match_run.h). Three runs: the gallery read whole in one
  * process (every option), by several ranks each reading its share whole (matchrun_ranks),
  * and streamed in blocks, by one process or by each rank over its share (matchrun_stream;
- * one process is rank 0 of 1). The last two share the reading of a rank's share (struct
- * share: no rank reads another's records), the gallery table sent to rank 0
- * (gather_meta), each query's best kept block by block (match_into) and the merge of every
- * rank's best on rank 0 (merge_ranks).
+ * one process is rank 0 of 1). The last two share the reading of a rank's share and the
+ * gallery table sent to rank 0 (match_share.h), each query's best kept block by block
+ * (match_into) and the merge of every rank's best on rank 0 (merge_ranks).
  */
 #include "match_run.h"
+#include "match_share.h"
 #include "../core/drop.h"
 #include "../core/ranks.h"
 #include "../reid/embedding.h"
@@ -189,180 +189,6 @@ static int read_rest(struct drop_embedding_reader *qr, struct drop_embedding_set
 	return drop_rerank_prepare(rr, &o->rerank_opts, &o->m, qm, gm);
 }
 
-/* ---- This rank's share of the gallery ---------------------------------------------------- */
-
-/* Gallery records are dealt in chunks of SHARD_CHUNK: chunk c to rank c % nranks (one
- * process is rank 0 of 1: every chunk its own). Whole chunks of the distances' GEMMs, so
- * a rank's records matched together have the bits of the whole gallery matched at once. */
-#define SHARD_CHUNK 1024
-_Static_assert(SHARD_CHUNK % DROP_MATCH_CHUNK == 0, "shard chunks of whole GEMM chunks");
-
-/* The gallery index of the l-th record of rank r's share, out of nr ranks. */
-static size_t share_index(size_t r, size_t nr, size_t l)
-{
-	return (r + l / SHARD_CHUNK * nr) * SHARD_CHUNK + l % SHARD_CHUNK;
-}
-
-/* This rank's share of a gallery stream, read in order: its chunks' records read, the
- * others' passed over (drop_embedding_reader_skip: seeked in a file, walking a
- * multi-document file's headers), so no rank reads another's records. */
-struct share {
-	struct drop_embedding_reader er;
-	size_t me, nr;
-	size_t next;        /* the gallery index of the stream's next record */
-	bool end;           /* the stream's end was met */
-	int32_t *gidx;      /* (cap,) the gallery index of each record of the set read into */
-	size_t cap;
-};
-
-/* Open the gallery stream `path` for this rank's share, giving the empty set s its
- * layout. On failure the caller calls share_close. */
-static int share_open(struct share *sh, const char *path, unsigned kinds,
-                      struct drop_embedding_set *s)
-{
-	sh->me = (size_t)drop_rank();
-	sh->nr = (size_t)drop_nranks();
-	if (drop_embedding_reader_open(&sh->er, path, kinds))
-		return -1;
-	drop_embedding_set_layout(s, &sh->er);
-	return 0;
-}
-
-/* Append up to `want` more records of this rank's share to s, sh->gidx[i] becoming the
- * gallery index of s's record i: the number appended, 0 at the stream's end, -1 on error
- * (a bad stream, more than INT32_MAX records). Each read stops at a chunk's end and a
- * document's (drop_embedding_reader_read). */
-static long share_read(struct share *sh, struct drop_embedding_set *s, size_t want)
-{
-	size_t n0 = s->n;
-	while (s->n - n0 < want && !sh->end) {
-		size_t left = SHARD_CHUNK - sh->next % SHARD_CHUNK, before = s->n, m = want - (s->n - n0);
-		long got = sh->next / SHARD_CHUNK % sh->nr != sh->me
-		                   ? drop_embedding_reader_skip(&sh->er, left)
-		                   : drop_embedding_reader_read(&sh->er, s, m < left ? m : left);
-		if (got < 0)
-			return -1;
-		if (got == 0) {
-			sh->end = true;
-			break;
-		}
-		if (s->n > sh->cap) {
-			sh->cap = 2 * s->n;
-			sh->gidx = drop_realloc(sh->gidx, sh->cap * sizeof *sh->gidx);
-		}
-		for (size_t i = before; i < s->n; i++)
-			sh->gidx[i] = (int32_t)(sh->next + (i - before));
-		sh->next += (size_t)got;
-		if (sh->next > INT32_MAX)
-			return drop_fail("gallery too large (more than %d records)", INT32_MAX);
-	}
-	return (long)(s->n - n0);
-}
-
-static void share_close(struct share *sh)
-{
-	drop_embedding_reader_close(&sh->er);
-	free(sh->gidx);
-	memset(sh, 0, sizeof *sh);
-}
-
-static void free_meta(struct drop_embedding_set *all)
-{
-	for (size_t i = 0; i < all->n; i++)
-		free(all->path[i]);
-	free(all->path);
-	free(all->pid);
-	free(all->camid);
-	memset(all, 0, sizeof *all);
-}
-
-/* Send the path, pid and camid of every record of the share mine to rank 0. */
-static void send_meta(const struct drop_embedding_set *mine)
-{
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < mine->n; i++)
-		bytes += strlen(mine->path[i]) + 1;
-	char *buf = drop_malloc(bytes + 1), *p = buf;
-	for (size_t i = 0; i < mine->n; i++) {
-		size_t l = strlen(mine->path[i]) + 1;
-		memcpy(p, mine->path[i], l);
-		p += l;
-	}
-	drop_ranks_send(0, &bytes, sizeof bytes);
-	drop_ranks_send(0, buf, bytes);
-	drop_ranks_send(0, mine->pid, mine->n * sizeof *mine->pid);
-	drop_ranks_send(0, mine->camid, mine->n * sizeof *mine->camid);
-	free(buf);
-}
-
-/* Receive from rank r the path, pid and camid of the n records of its share into their
- * places in all. */
-static void recv_meta(int r, size_t n, struct drop_embedding_set *all)
-{
-	uint64_t bytes;
-	drop_ranks_recv(r, &bytes, sizeof bytes);
-	char *buf = drop_malloc(bytes + 1), *p = buf;
-	int32_t *ids = drop_malloc(2 * n * sizeof *ids);
-	drop_ranks_recv(r, buf, bytes);
-	drop_ranks_recv(r, ids, n * sizeof *ids);
-	drop_ranks_recv(r, ids + n, n * sizeof *ids);
-	for (size_t l = 0; l < n; l++) {
-		size_t j = share_index((size_t)r, (size_t)drop_nranks(), l), len = strnlen(p, bytes - (size_t)(p - buf));
-		DROP_ASSERT(p + len < buf + bytes, "rank %d's paths end early", r);
-		all->path[j] = drop_strdup(p);
-		all->pid[j] = ids[l];
-		all->camid[j] = ids[n + l];
-		p += len + 1;
-	}
-	free(buf);
-	free(ids);
-}
-
-/* The outputs' gallery table on rank 0: the path, pid and camid of every gallery record,
- * in gallery order, into all (n, path, pid, camid only). Rank 0's come from mine, its
- * share in order (the paths moved: mine's become NULL); each other rank sends its own
- * share's (its mine left as is), so rank 0 reads no other rank's record. ns (nranks,) the
- * size of each rank's share. Alone, mine's paths move to all in their order. */
-static void gather_meta(struct drop_embedding_set *mine, const uint64_t *ns,
-                        struct drop_embedding_set *all)
-{
-	int nr = drop_nranks();
-	if (drop_rank() != 0) {
-		if (mine->n)
-			send_meta(mine);
-		return;
-	}
-	size_t ng = 0;
-	for (int r = 0; r < nr; r++)
-		ng += (size_t)ns[r];
-	DROP_ASSERT(mine->n == ns[0], "rank 0 holds %zu records of %zu", mine->n, (size_t)ns[0]);
-	all->n = ng;
-	all->path = drop_calloc(ng + 1, sizeof *all->path);
-	all->pid = drop_malloc((ng + 1) * sizeof *all->pid);
-	all->camid = drop_malloc((ng + 1) * sizeof *all->camid);
-	for (size_t l = 0; l < mine->n; l++) {
-		size_t j = share_index(0, (size_t)nr, l);
-		all->path[j] = mine->path[l];
-		mine->path[l] = NULL;
-		all->pid[j] = mine->pid[l];
-		all->camid[j] = mine->camid[l];
-	}
-	for (int r = 1; r < nr; r++)
-		if (ns[r])
-			recv_meta(r, (size_t)ns[r], all);
-}
-
-/* The gallery size: every rank's share size in ns (nranks,), their sum returned. */
-static size_t share_sizes(size_t mine, uint64_t *ns)
-{
-	uint64_t n = mine;
-	drop_ranks_allgather(&n, ns, sizeof n);
-	size_t ng = 0;
-	for (int r = 0; r < drop_nranks(); r++)
-		ng += (size_t)ns[r];
-	return ng;
-}
-
 /* Several ranks: refuse what needs one process (the caller checks nranks > 1). Returns
  * -1 with *file set, or 0. */
 static int ranks_refuse(const struct drop_matchrun_opts *o, const char *gallery,
@@ -525,7 +351,7 @@ static void merge_ranks(struct merge *m, const struct best *b, size_t q0, size_t
 /* What a ranked match holds besides the sets: this rank's share being read, each query's
  * best, the merge's buffers and the scratch of match_into. */
 struct ranked {
-	struct share sh;
+	struct drop_match_share sh;
 	uint64_t *ns;             /* (nranks,) the size of each rank's share */
 	struct best b;
 	struct merge m;
@@ -535,7 +361,7 @@ struct ranked {
 
 static void ranked_free(struct ranked *x)
 {
-	share_close(&x->sh);
+	drop_match_share_close(&x->sh);
 	free(x->ns);
 	best_free(&x->b);
 	merge_free(&x->m);
@@ -564,7 +390,8 @@ static int matrix_rows(struct output *w, size_t nq, size_t ng, const uint64_t *n
 			drop_ranks_recv(r, part, nq * cnt * sizeof *part);
 		for (size_t i = 0; i < nq; i++)
 			for (size_t l = 0; l < cnt; l++)
-				full[i * ng + share_index((size_t)r, (size_t)nr, l)] = src[i * cnt + l];
+				full[i * ng + drop_match_share_index((size_t)r, (size_t)nr, l)] =
+					src[i * cnt + l];
 	}
 	int rc = drop_npy_writer_write(&w->mw, full, nq);
 	free(full);
@@ -596,9 +423,10 @@ static int matchrun_ranks(const struct drop_matchrun_opts *o, const char *galler
 	if (ranks_refuse(o, gallery, query, file))
 		goto out;
 	*file = gallery;
-	if (share_open(&x.sh, gallery, kinds, &gs) || share_read(&x.sh, &gs, SIZE_MAX) < 0)
+	if (drop_match_share_open(&x.sh, gallery, kinds, &gs) ||
+	    drop_match_share_read(&x.sh, &gs, SIZE_MAX) < 0)
 		goto out;
-	size_t ng = share_sizes(gs.n, x.ns);
+	size_t ng = drop_match_share_sizes(gs.n, x.ns);
 	if (ng == 0) {
 		drop_fail("empty gallery (no records)");
 		goto out;
@@ -606,7 +434,7 @@ static int matchrun_ranks(const struct drop_matchrun_opts *o, const char *galler
 	drop_debug("gallery %s: %zu records, %zu on this rank", gallery, ng, gs.n);
 	if (gs.n)
 		drop_match_side_init(&gm, &gs);
-	gather_meta(&gs, x.ns, &all);
+	drop_match_gallery_table(&gs, x.ns, &all);
 
 	*file = query;
 	if (drop_embedding_reader_open(&qr, query, kinds))
@@ -673,30 +501,11 @@ out:
 	drop_embedding_set_free(&qs);
 	drop_match_side_free(&gm);
 	drop_embedding_set_free(&gs);
-	free_meta(&all);
+	drop_match_table_free(&all);
 	return rc;
 }
 
 /* ---- The gallery streamed ---------------------------------------------------------------- */
-
-/* Move the path (g's becomes NULL), pid and camid of every record of g to the end of meta
- * (n, path, pid, camid only). */
-static void keep_meta(struct drop_embedding_set *meta, size_t *cap, struct drop_embedding_set *g)
-{
-	if (meta->n + g->n > *cap) {
-		*cap = 2 * (meta->n + g->n);
-		meta->path = drop_realloc(meta->path, *cap * sizeof *meta->path);
-		meta->pid = drop_realloc(meta->pid, *cap * sizeof *meta->pid);
-		meta->camid = drop_realloc(meta->camid, *cap * sizeof *meta->camid);
-	}
-	for (size_t i = 0; i < g->n; i++) {
-		meta->path[meta->n + i] = g->path[i];
-		g->path[i] = NULL;
-		meta->pid[meta->n + i] = g->pid[i];
-		meta->camid[meta->n + i] = g->camid[i];
-	}
-	meta->n += g->n;
-}
 
 /*
  * drop-match with the gallery read in blocks of o->gallery_block records, one process or
@@ -751,14 +560,14 @@ static int matchrun_stream(const struct drop_matchrun_opts *o, const char *galle
 	x.b.cnt = drop_calloc(qs.n + 1, sizeof *x.b.cnt);
 
 	*file = gallery;
-	if (share_open(&x.sh, gallery, kinds, &gs))
+	if (drop_match_share_open(&x.sh, gallery, kinds, &gs))
 		goto out;
 	size_t kb = kmax < gb ? kmax : gb;
 	x.dist = drop_malloc((o->block * gb) * sizeof *x.dist);        /* (block, gb) */
 	x.idx = drop_malloc((o->block * kb) * sizeof *x.idx);          /* (block, kb) */
 	for (;;) {
 		drop_embedding_set_clear(&gs);
-		long got = share_read(&x.sh, &gs, gb);
+		long got = drop_match_share_read(&x.sh, &gs, gb);
 		if (got < 0)
 			goto out;
 		if (got == 0)
@@ -779,19 +588,19 @@ static int matchrun_stream(const struct drop_matchrun_opts *o, const char *galle
 		if (mrc)
 			goto out;
 		mine += gs.n;
-		keep_meta(&meta, &cap, &gs);
+		drop_match_table_append(&meta, &cap, &gs);
 		if (o->progress && me == 0)
 			fprintf(stderr, "\r%s: %zu gallery records", drop_progname, x.sh.next);
 	}
 	if (o->progress && me == 0)
 		fputc('\n', stderr);
-	size_t ng = share_sizes(mine, x.ns);
+	size_t ng = drop_match_share_sizes(mine, x.ns);
 	if (ng == 0) {
 		drop_fail("empty gallery (no records)");
 		goto out;
 	}
 	drop_debug("gallery %s: %zu records, %zu on this rank, in blocks of %zu", gname, ng, mine, gb);
-	gather_meta(&meta, x.ns, &all);
+	drop_match_gallery_table(&meta, x.ns, &all);
 	*file = oname;
 	if (me == 0 && output_open(&w, o, output, &all, qpathlen))
 		goto out;
@@ -820,8 +629,8 @@ out:
 	drop_match_side_free(&qm);
 	drop_embedding_set_free(&qs);
 	drop_embedding_set_free(&gs);
-	free_meta(&meta);
-	free_meta(&all);
+	drop_match_table_free(&meta);
+	drop_match_table_free(&all);
 	return rc;
 }
 
