@@ -200,4 +200,35 @@ static inline DROP_HD void drop_normal2(uint32_t a, uint32_t b, float *z0, float
 	*z1 = (float)(r * sin(6.283185307179586 * u2));
 }
 
+/* The four words of block blk of stream (seed, stream): Philox's counter (blk, stream, 0)
+ * under the key seed. */
+static inline DROP_HD void drop_rand_block(uint64_t seed, uint32_t stream, uint64_t blk,
+                                           uint32_t w[4])
+{
+	uint32_t ctr[4] = { (uint32_t)blk, (uint32_t)(blk >> 32), stream, 0 };
+	uint32_t key[2] = { (uint32_t)seed, (uint32_t)(seed >> 32) };
+	drop_philox4x32(ctr, key, w);
+}
+
+/* Element j of the uniform stream (seed, stream) (ops.h, rand_uniform): word j mod 4 of
+ * block j / 4. */
+static inline DROP_HD float drop_rand_uniform_at(uint64_t seed, uint32_t stream, uint64_t j)
+{
+	uint32_t w[4];
+	drop_rand_block(seed, stream, j / 4, w);
+	return drop_u01(w[j % 4]);
+}
+
+/* Element j of the normal stream (seed, stream) (ops.h, rand_normal): of block j / 4,
+ * words 0 and 1 make elements 0 and 1, words 2 and 3 elements 2 and 3. */
+static inline DROP_HD float drop_rand_normal_at(uint64_t seed, uint32_t stream, uint64_t j)
+{
+	uint32_t w[4];
+	float z[2];
+	drop_rand_block(seed, stream, j / 4, w);
+	int pair = (int)(j % 4) / 2;
+	drop_normal2(w[2 * pair], w[2 * pair + 1], &z[0], &z[1]);
+	return z[j % 2];
+}
+
 #endif
