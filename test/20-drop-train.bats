@@ -332,6 +332,9 @@ assert rows[-1]["parsing_acc"] > rows[0]["parsing_acc"], "parsing accuracy did n
     assert_failure 2
     run drop-train "${LIST[@]}" -o "$T/m.st" --steps 70,40
     assert_failure 2
+    run drop-train "${LIST[@]}" -o "$T/m.st" --grad-bucket -1
+    assert_failure 2
+    assert_output --partial "--grad-bucket"
     run drop-train "${LIST[@]}" -o "$T/m.st" --erase 1.5
     assert_failure 2
     assert_output --partial "--erase: 1.5 is out of range [0, 1]"
