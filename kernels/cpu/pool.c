@@ -103,21 +103,27 @@ void drop_pool_global_bwd_cpu(const struct drop_pool_desc *d, const float *davg,
 	}
 }
 
-/* WAMP forward of one plane under one map: the weighted sums s and the weighted maxima mx
- * (first pixel on ties) per lane; L a literal at the call sites so that it vectorises. */
-static inline __attribute__((always_inline)) void wamp_plane(int L, size_t hw, const float *p,
-                                                              const float *mk, double *s,
-                                                              float *mx, int *am)
+/* WAMP forward of one plane under KB maps at once (mk[b]: map b's pixels): per map and
+ * lane the weighted sum s[b] and the weighted maximum mx[b] (first pixel on ties), each
+ * over the pixels in order. Every (map, lane) sum and maximum is its own chain in pixel
+ * order, as with one map at a time, so the results are the same bits; KB chains at once
+ * keep the floating-point units busy where one chain waits on its last add. L and KB are
+ * literals at the call sites, so that it vectorises. */
+static inline __attribute__((always_inline)) void
+wamp_planes(int L, int KB, size_t hw, const float *p, const float *const *mk,
+            double (*s)[POOL_MAXL], float (*mx)[POOL_MAXL], int (*am)[POOL_MAXL])
 {
-	for (int l = 0; l < L; l++)
-		mx[l] = -FLT_MAX;
+	for (int b = 0; b < KB; b++)
+		for (int l = 0; l < L; l++)
+			mx[b][l] = -FLT_MAX;
 	for (size_t i = 0; i < hw; i++)
-		for (int l = 0; l < L; l++) {
-			float v = mk[i] * p[i * L + l];
-			s[l] += v;
-			am[l] = v > mx[l] ? (int)i : am[l]; /* selects, not branches: they vectorise */
-			mx[l] = v > mx[l] ? v : mx[l];
-		}
+		for (int b = 0; b < KB; b++)
+			for (int l = 0; l < L; l++) {
+				float v = mk[b][i] * p[i * L + l];
+				s[b][l] += v;
+				am[b][l] = v > mx[b][l] ? (int)i : am[b][l]; /* selects: they vectorise */
+				mx[b][l] = v > mx[b][l] ? v : mx[b][l];
+			}
 }
 
 /* WAMP backward to the maps, one pixel tile of one plane under one map: acc(t, l) +=
@@ -141,38 +147,55 @@ wamp_dm_tile(int L, size_t T, const float *restrict p, const float *restrict mk,
 		ws[l] = w[l];
 }
 
+/* Maps taken together by wamp_planes: 3 of K1 = 9 (K = 8 parts). */
+#define WAMP_KB 3
+
 void drop_wamp_fwd_cpu(const struct drop_pool_desc *d, const float *x, const float *m, float *e,
                        int *argmax)
 {
 	int L = lanes(d), G = (d->c + L - 1) / L, K = d->k1;
 	size_t hw = (size_t)d->h * d->w;
+	/* Each map's mass, once (not once per channel group): the pixels in order. */
+	double *den = drop_malloc(((size_t)d->n * K + 1) * sizeof *den);
+#pragma omp parallel for schedule(static) if (DROP_PAR((size_t)d->n * K * hw))
+	for (int nk = 0; nk < d->n * K; nk++) {
+		double mass = 0;
+		for (size_t i = 0; i < hw; i++)
+			mass += m[(size_t)nk * hw + i];
+		den[nk] = drop_wamp_den(mass);
+	}
 	/* The maps innermost: a plane (hw L floats, 128 KiB at 64x32) stays in cache for all K1. */
-#pragma omp parallel for collapse(3) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L * K))
+#pragma omp parallel for collapse(2) schedule(static) if (DROP_PAR((size_t)d->n * G * hw * L * K))
 	for (int n = 0; n < d->n; n++) {
 		for (int g = 0; g < G; g++) {
-			for (int k = 0; k < K; k++) {
-				const float *p = x + ((size_t)n * G + g) * hw * L;
-				const float *mk = m + ((size_t)n * K + k) * hw;
-				double s[POOL_MAXL] = { 0 }, mass = 0;
-				float mx[POOL_MAXL];
-				int am[POOL_MAXL] = { 0 };
-				for (size_t i = 0; i < hw; i++)
-					mass += mk[i];
-				if (L == 16)
-					wamp_plane(16, hw, p, mk, s, mx, am);
-				else if (L == 8)
-					wamp_plane(8, hw, p, mk, s, mx, am);
+			const float *p = x + ((size_t)n * G + g) * hw * L;
+			for (int k0 = 0; k0 < K;) {
+				int kb = K - k0 >= WAMP_KB ? WAMP_KB : 1; /* 3 at a time, then singly */
+				const float *mk[WAMP_KB];
+				double s[WAMP_KB][POOL_MAXL] = { { 0 } };
+				float mx[WAMP_KB][POOL_MAXL];
+				int am[WAMP_KB][POOL_MAXL] = { { 0 } };
+				for (int b = 0; b < kb; b++)
+					mk[b] = m + ((size_t)n * K + k0 + b) * hw;
+				if (L == 16 && kb == WAMP_KB)
+					wamp_planes(16, WAMP_KB, hw, p, mk, s, mx, am);
+				else if (L == 8 && kb == WAMP_KB)
+					wamp_planes(8, WAMP_KB, hw, p, mk, s, mx, am);
+				else if (L == 16)
+					wamp_planes(16, 1, hw, p, mk, s, mx, am);
 				else
-					wamp_plane(L, hw, p, mk, s, mx, am);
-				double den = drop_wamp_den(mass);
-				for (int l = 0; l < L && g * L + l < d->c; l++) {
-					size_t o = ((size_t)n * K + k) * d->c + g * L + l;
-					e[o] = (float)(s[l] / den + mx[l]);
-					argmax[o] = am[l];
-				}
+					wamp_planes(L, kb, hw, p, mk, s, mx, am);
+				for (int b = 0; b < kb; b++)
+					for (int l = 0; l < L && g * L + l < d->c; l++) {
+						size_t o = ((size_t)n * K + k0 + b) * d->c + g * L + l;
+						e[o] = (float)(s[b][l] / den[(size_t)n * K + k0 + b] + mx[b][l]);
+						argmax[o] = am[b][l];
+					}
+				k0 += kb;
 			}
 		}
 	}
+	free(den);
 }
 
 void drop_wamp_bwd_cpu(const struct drop_pool_desc *d, const float *x, const float *m,
