@@ -3,16 +3,16 @@
  * allreduce_f64, allreduce_sum, allreduce_wait), through NCCL: the batch-norm sums
  * (--sync-bn) and the gradients of drop-train's GPU ranks (doc/scale-out.md, GPU
  * ranks). One communicator a process, in this file's own context like backend.cu's
- * handles; all sums go through it, so they run in the order they were asked for on
- * every process.
- * Batch norm's sums run on the default stream, where every op runs, since the next op
- * reads them. The gradients' sums run on a stream of their own beside it, so the
- * backward kernels of earlier layers go on while a bucket of gradients travels: each
- * waits on an event recorded on the default stream when it starts (it follows the
- * kernels that wrote its gradients), and allreduce_wait makes the default stream wait on
- * an event recorded on the sums' stream (the Adam step follows every sum). None blocks
- * the host. The stream is non-blocking: it does not take part in the legacy default
- * stream's implicit synchronisation, which would serialise the two.
+ * handles; all sums go through it, on one stream of their own, so they run one after
+ * another in the order asked for on every process (NCCL promises no progress to two of a
+ * communicator's operations running at once). The stream is non-blocking: it does not
+ * take part in the legacy default stream's implicit synchronisation, which would
+ * serialise it with the ops. Each sum waits on an event recorded on the default stream,
+ * where every op runs, when it is asked for (it follows the kernels that wrote its
+ * values). Batch norm's sums (allreduce_f64) make the default stream wait for them, since
+ * the next op reads them; the gradients' (allreduce_sum) run beside the backward kernels
+ * of earlier layers, and allreduce_wait makes the default stream wait for all of them
+ * (the Adam step follows). None blocks the host.
  * The one file that includes <nccl.h> (test/01-layers.bats).
  * Not here: how the id travels between processes (lib/ sends it over MPI: kernels/ knows
  * no transport), the group's release (backend.cu's cuda_release calls
@@ -63,12 +63,18 @@ extern "C" const char *drop_comm_init_cuda(const void *id, int rank, int n)
 	return NULL;
 }
 
-/* In place, on the default stream: the next op reads the sums (batch norm's). */
+/* In place, on the sums' stream like every sum (after the gradient buckets started
+ * before it), the default stream waiting for it: the next op reads the sums. */
 extern "C" void drop_allreduce_f64_cuda(double *v, size_t n)
 {
 	DROP_ASSERT(comm, "allreduce_f64: no group (comm_init first)");
-	if (n)
-		NCCL_CHECK(ncclAllReduce(v, v, n, ncclFloat64, ncclSum, comm, 0));
+	if (!n)
+		return;
+	CUDA_CHECK(cudaEventRecord(written, 0));
+	CUDA_CHECK(cudaStreamWaitEvent(sums, written, 0));
+	NCCL_CHECK(ncclAllReduce(v, v, n, ncclFloat64, ncclSum, comm, sums));
+	CUDA_CHECK(cudaEventRecord(summed, sums));
+	CUDA_CHECK(cudaStreamWaitEvent(0, summed, 0));
 }
 
 /* In place (NCCL allows send == receive buffer), on the sums' stream once the default
