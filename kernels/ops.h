@@ -117,6 +117,9 @@ struct drop_conv2d_desc {
 	bool relu;               /* forward only: y = max(conv, 0), ReLU fused */
 	bool y_bf16;             /* forward only, with bf16: y is written as bfloat16 into
 	                          * y->bf16 (y->data unused), rounded as to_bf16 does */
+	int auto_n;              /* the batch DROP_CONV_AUTO weighs where it is not n (0: n):
+	                          * the global batch of data-parallel training, so that every
+	                          * rank count picks the kernels one process picks */
 };
 
 /* A linear layer y = x W^T + b, PyTorch's Linear: x (N, Cin), W (Cout, Cin), y (N, Cout). */

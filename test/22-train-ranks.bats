@@ -14,10 +14,10 @@
 load test_helper
 model_tools_on_cpu
 
-# --conv-algo direct: auto weighs each call's batch (kernels/cpu/conv2d.c), a rank's slice
-# here and the whole batch alone, and would take Winograd for one and not the other
-TINY=(--backbone hrnet-tiny --size 64x32 --batch 8 --threads 1 -q --warmup 0 --lr 1e-3
-      --conv-algo direct)
+# --conv-algo auto (the default): each layer takes Winograd or the direct kernel by the
+# global batch (drop_conv2d_desc.auto_n), so a rank's slice takes what the whole batch
+# takes alone
+TINY=(--backbone hrnet-tiny --size 64x32 --batch 8 --threads 1 -q --warmup 0 --lr 1e-3)
 
 setup_file() {
     tiny_set_make

@@ -153,7 +153,7 @@ static void bench_conv(int batch)
 		int pad = sh->k / 2;
 		enum drop_layout lx = sh->cin == 3 ? DROP_PLAIN : DROP_BLOCKED;
 		struct drop_conv2d_desc d = { batch, sh->cin, sh->h, sh->w, sh->cout, sh->k,
-		                              sh->stride, pad, false, lx, false, DROP_CONV_DIRECT, false, false };
+		                              sh->stride, pad, false, lx, false, DROP_CONV_DIRECT, false, false, 0 };
 		int ho = drop_conv2d_out(sh->h, sh->k, sh->stride, pad);
 		int wo = drop_conv2d_out(sh->w, sh->k, sh->stride, pad);
 		struct drop_tensor x = drop_tensor_make(batch, sh->cin, sh->h, sh->w, lx);

@@ -60,7 +60,7 @@ bool drop_cpu_winograd(void)
 
 static bool auto_wino(const struct drop_conv2d_desc *d)
 {
-	return (long)d->n * d->h * d->w >= AUTO_WINO_MIN_PIXELS;
+	return (long)(d->auto_n ? d->auto_n : d->n) * d->h * d->w >= AUTO_WINO_MIN_PIXELS;
 }
 
 /* Whether a pass of d asks oneDNN for its Winograd kernel (it may still have none). */
@@ -165,7 +165,7 @@ static void *act_in(const struct drop_conv2d_desc *d, struct drop_cvt *c32, stru
 static struct drop_wplan *plan_get(const struct drop_conv2d_desc *d)
 {
 	int key[] = { d->n, d->cin, d->h, d->w, d->cout, d->k, d->stride, d->pad, d->bias,
-	              d->src_layout, d->bf16, d->algo, d->relu, d->y_bf16 };
+	              d->src_layout, d->bf16, d->algo, d->relu, d->y_bf16, d->auto_n };
 	int nkey = (int)(sizeof key / sizeof key[0]);
 	struct drop_wplan *p = drop_plan_find(DROP_PLAN_CONV2D, key, nkey);
 	if (p)

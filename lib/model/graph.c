@@ -768,7 +768,9 @@ static struct drop_conv2d_desc conv_desc(struct drop_graph *g, const struct drop
 	if (algo == DROP_CONV_AUTO && !g->plan_train)
 		algo = DROP_CONV_DIRECT;
 	struct drop_conv2d_desc d = { x.n, x.c, x.h, x.w, g->v[nd->out].t.c, nd->k, nd->stride,
-	                              nd->pad, nd->b >= 0, x.layout, g->bf16, algo, false, false };
+	                              nd->pad, nd->b >= 0, x.layout, g->bf16, algo, false, false, 0 };
+	if (algo == DROP_CONV_AUTO && g->ranks > 1) /* every rank count picks one kernel */
+		d.auto_n = x.n * g->ranks;
 	return d;
 }
 

@@ -131,6 +131,8 @@ struct drop_graph {
 	bool bf16;               /* drop_graph_set_bf16 */
 	struct drop_sync_bn *sync_bn; /* training batch norms over all ranks (sync_bn.h;
 	                         * the model's), or NULL */
+	int ranks;               /* data-parallel: the ranks whose slices make the global batch
+	                          * that AUTO convolutions weigh (drop_conv2d_desc.auto_n) */
 	enum drop_conv_algo conv_algo; /* drop_graph_set_conv_algo */
 	bool no_fold;            /* drop_graph_set_fold(false) */
 	unsigned train_passes;   /* training forwards run (they change running statistics) */

@@ -353,6 +353,7 @@ int drop_model_data_parallel(struct drop_model *m, int ranks, int rank, bool syn
 	free_data_parallel(m);
 	m->ranks = ranks;
 	m->rank = rank;
+	m->graph->ranks = ranks;
 	m->device_sums = false;
 	bool group = be->comm_id && be->comm_init && be->allreduce_f64 && be->allreduce_sum &&
 	             be->allreduce_wait; /* all or none */

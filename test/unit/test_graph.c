@@ -54,8 +54,10 @@ static void slice_case(int cb, bool bf16)
 	/* The same maths by direct calls. */
 	const struct drop_param *wa = &ps.p[drop_params_find(&ps, "a.weight")];
 	const struct drop_param *wb = &ps.p[drop_params_find(&ps, "b.weight")];
-	struct drop_conv2d_desc da = { N, CX, H, W, CA, 3, 2, 1, false, DROP_BLOCKED, bf16, DROP_CONV_DIRECT, false, false };
-	struct drop_conv2d_desc db = { N, CX, H, W, cb, 1, 1, 0, false, DROP_BLOCKED, bf16, DROP_CONV_DIRECT, false, false };
+	struct drop_conv2d_desc da = { N, CX, H, W, CA, 3, 2, 1, false, DROP_BLOCKED, bf16,
+	                               DROP_CONV_DIRECT, false, false, 0 };
+	struct drop_conv2d_desc db = { N, CX, H, W, cb, 1, 1, 0, false, DROP_BLOCKED, bf16,
+	                               DROP_CONV_DIRECT, false, false, 0 };
 	struct drop_resample_desc dr = { N, CA, H / 2, W / 2, H, W, DROP_BLOCKED, DROP_BILINEAR,
 	                                 false, 0 };
 	struct drop_tensor ya = tensor_from(NULL, N, CA, H / 2, W / 2, DROP_BLOCKED),

@@ -101,7 +101,7 @@ static void run_case(const struct conv_case *c, enum drop_layout layout)
 		fdb = fix_load(c->name, "db");
 	}
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
-	                              c->bias, layout, false, DROP_CONV_DIRECT, false, false };
+	                              c->bias, layout, false, DROP_CONV_DIRECT, false, false, 0 };
 	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
 	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
 	CHECK(ho == fy.sh[2] && wo == fy.sh[3], "%s: output size %dx%d", c->name, ho, wo);
@@ -210,7 +210,7 @@ static void bf16_case(const struct conv_case *c, enum drop_layout layout)
 	           fy = fix_load(c->name, "y"), fdy = fix_load(c->name, "dy"),
 	           fdx = fix_load(c->name, "dx"), fdw = fix_load(c->name, "dw");
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
-	                              false, layout, true, DROP_CONV_DIRECT, false, false };
+	                              false, layout, true, DROP_CONV_DIRECT, false, false, 0 };
 	struct drop_conv2d_desc a = d;
 	a.bf16 = false;
 	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
@@ -288,7 +288,7 @@ static void bf16_copies_case(const struct conv_case *c, enum drop_layout layout)
 	struct fix fx = fix_load(c->name, "x"), fw = fix_load(c->name, "w"),
 	           fdy = fix_load(c->name, "dy");
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride, c->pad,
-	                              false, layout, true, DROP_CONV_DIRECT, false, false };
+	                              false, layout, true, DROP_CONV_DIRECT, false, false, 0 };
 	int ho = drop_conv2d_out(c->h, c->k, c->stride, c->pad);
 	int wo = drop_conv2d_out(c->w, c->k, c->stride, c->pad);
 	struct drop_tensor x = tensor_from(fx.v, c->n, c->cin, c->h, c->w, layout),
@@ -339,7 +339,7 @@ static void fused_case(const struct conv_case *c, enum drop_layout layout)
 	for (int b16 = 0; b16 < 1 + drop_cpu_bf16(); b16++) {
 		struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, c->k, c->stride,
 		                              c->pad, false, layout, b16, DROP_CONV_DIRECT, false,
-		                              false };
+		                              false, 0 };
 		drop_conv2d_fwd_cpu(&d, &x, &w, NULL, &y);
 		drop_relu_cpu(ny, y.data, y.data);
 		d.relu = true;
@@ -367,8 +367,10 @@ static void fused_case(const struct conv_case *c, enum drop_layout layout)
  * shared buffer in between: every forward gives the bits of the first one. */
 static void test_weight_copies(void)
 {
-	struct drop_conv2d_desc da = { 2, 16, 6, 5, 24, 3, 1, 1, false, DROP_BLOCKED, false, DROP_CONV_DIRECT, false, false },
-	                        db = { 2, 24, 6, 5, 8, 3, 2, 1, false, DROP_BLOCKED, false, DROP_CONV_DIRECT, false, false };
+	struct drop_conv2d_desc da = { 2, 16, 6, 5, 24, 3, 1, 1, false, DROP_BLOCKED, false,
+	                               DROP_CONV_DIRECT, false, false, 0 },
+	                        db = { 2, 24, 6, 5, 8, 3, 2, 1, false, DROP_BLOCKED, false,
+	                               DROP_CONV_DIRECT, false, false, 0 };
 	size_t nwa = 24 * 16 * 9, nwb = 8 * 24 * 9, nxa = 2 * 16 * 30, nxb = 2 * 24 * 30;
 	float *wa = drop_malloc(nwa * sizeof *wa), *wb = drop_malloc(nwb * sizeof *wb);
 	float *xa = drop_malloc(nxa * sizeof *xa), *xb = drop_malloc(nxb * sizeof *xb);

@@ -270,8 +270,8 @@ static void test_conv2d(bool bf16)
 		return;
 	}
 	struct drop_conv2d_desc shapes[2] = {
-		{ 2, 5, 9, 7, 6, 3, 2, 1, true, DROP_PLAIN, bf16, DROP_CONV_DIRECT, false, false },
-		{ 3, 4, 6, 5, 3, 1, 1, 0, false, DROP_PLAIN, bf16, DROP_CONV_DIRECT, false, false },
+		{ 2, 5, 9, 7, 6, 3, 2, 1, true, DROP_PLAIN, bf16, DROP_CONV_DIRECT, false, false, 0 },
+		{ 3, 4, 6, 5, 3, 1, 1, 0, false, DROP_PLAIN, bf16, DROP_CONV_DIRECT, false, false, 0 },
 	};
 	for (int si = 0; si < 2; si++) {
 		const struct drop_conv2d_desc *d = &shapes[si];
@@ -964,7 +964,7 @@ static void test_maxpool(void)
 static void test_tf32(void)
 {
 	struct drop_conv2d_desc d = { 2, 5, 9, 7, 6, 3, 1, 1, false, DROP_PLAIN, false,
-	                              DROP_CONV_DIRECT, false, false };
+	                              DROP_CONV_DIRECT, false, false, 0 };
 	size_t nx = (size_t)2 * 5 * 9 * 7, ny = (size_t)2 * 6 * 9 * 7, nw = (size_t)6 * 5 * 9;
 	float *x = randv(nx, 110), *w = randv(nw, 111);
 	float *ax = drop_malloc(nx * sizeof *ax), *aw = drop_malloc(nw * sizeof *aw);

@@ -3,7 +3,8 @@
  * 3x3) kernel) - forward, backward-data and backward-weights of 3x3 stride-1 shapes, each
  * against a float64 reference and within the same bound as the direct kernel's float sums
  * times a stated factor; that each pass really runs Winograd (else the test would compare
- * direct with direct); bit-identical repeats; AUTO's choice; what oneDNN's kernel does
+ * direct with direct); bit-identical repeats; AUTO's choice (by the global batch under
+ * several ranks); what oneDNN's kernel does
  * not take (plain input, stride 2, bf16) falls back to the direct kernel's exact results.
  * Skips on a CPU without avx512_core.
  */
@@ -144,7 +145,7 @@ static void run_case(const struct wcase *c)
 	for (int wino = 0; wino < 2; wino++) {
 		struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, 3, 1, 1, c->bias,
 		                              DROP_BLOCKED, false,
-		                              wino ? DROP_CONV_WINOGRAD : DROP_CONV_DIRECT, false, false };
+		                              wino ? DROP_CONV_WINOGRAD : DROP_CONV_DIRECT, false, false, 0 };
 		const char *name = wino ? "winograd" : "direct";
 		if (wino)
 			CHECK(drop_conv2d_winograd_cpu(&d, 0) && drop_conv2d_winograd_cpu(&d, 1) &&
@@ -177,7 +178,7 @@ static void run_case(const struct wcase *c)
 	}
 	/* Repeats give the same bits. */
 	struct drop_conv2d_desc d = { c->n, c->cin, c->h, c->w, c->cout, 3, 1, 1, c->bias,
-	                              DROP_BLOCKED, false, DROP_CONV_WINOGRAD, false, false };
+	                              DROP_BLOCKED, false, DROP_CONV_WINOGRAD, false, false, 0 };
 	float *y2 = drop_malloc(ny * sizeof *y2), *dx2 = drop_malloc(nx * sizeof *dx2);
 	float *dw2 = drop_malloc(nw * sizeof *dw2), *db2 = drop_malloc((size_t)c->cout * sizeof *db2);
 	run_passes(&d, c, x, w, b, dy, y2, dx2, dw2, db2);
@@ -203,7 +204,7 @@ static void fallback(void)
 	for (int wino = 0; wino < 2; wino++) {
 		struct drop_conv2d_desc d = { c.n, c.cin, c.h, c.w, c.cout, 3, 1, 1, false,
 		                              DROP_PLAIN, false,
-		                              wino ? DROP_CONV_WINOGRAD : DROP_CONV_DIRECT, false, false };
+		                              wino ? DROP_CONV_WINOGRAD : DROP_CONV_DIRECT, false, false, 0 };
 		for (int i = 0; i < 3; i++)
 			out[wino][i] = drop_malloc((i == 2 ? nw : nx) * sizeof(float));
 		run_passes(&d, &c, x, w, NULL, dy, out[wino][0], out[wino][1], out[wino][2], NULL);
@@ -217,10 +218,10 @@ static void fallback(void)
 	      !memcmp(out[0][2], out[1][2], nw * sizeof(float)),
 	      "plain input: winograd gives the direct kernel's bits");
 	struct drop_conv2d_desc s2 = { 2, 16, 8, 8, 16, 3, 2, 1, false, DROP_BLOCKED, false,
-	                               DROP_CONV_WINOGRAD, false, false };
+	                               DROP_CONV_WINOGRAD, false, false, 0 };
 	CHECK(!drop_conv2d_winograd_cpu(&s2, 0), "stride 2: no Winograd");
 	struct drop_conv2d_desc b16 = { 2, 16, 8, 8, 16, 3, 1, 1, false, DROP_BLOCKED,
-	                                drop_cpu_bf16(), DROP_CONV_WINOGRAD, false, false };
+	                                drop_cpu_bf16(), DROP_CONV_WINOGRAD, false, false, 0 };
 	CHECK(!b16.bf16 || !drop_conv2d_winograd_cpu(&b16, 0), "bf16: no Winograd");
 	for (int i = 0; i < 2; i++)
 		for (int j = 0; j < 3; j++)
@@ -232,16 +233,27 @@ static void fallback(void)
 static void auto_rule(void)
 {
 	struct drop_conv2d_desc big = { 32, 32, 64, 32, 32, 3, 1, 1, false, DROP_BLOCKED, false,
-	                                DROP_CONV_AUTO, false, false };
+	                                DROP_CONV_AUTO, false, false, 0 };
 	struct drop_conv2d_desc k1 = big;
 	k1.k = 1, k1.pad = 0;
 	CHECK(drop_conv2d_winograd_cpu(&big, 0), "auto: branch 1 of HRNet-W32 at batch 32 is "
 	      "Winograd");
 	CHECK(!drop_conv2d_winograd_cpu(&k1, 0), "auto: a 1x1 convolution is direct");
 	struct drop_conv2d_desc small = { 1, 256, 8, 4, 256, 3, 1, 1, false, DROP_BLOCKED, false,
-	                                  DROP_CONV_AUTO, false, false };
+	                                  DROP_CONV_AUTO, false, false, 0 };
 	CHECK(!drop_conv2d_winograd_cpu(&small, 0), "auto: branch 4 at batch 1 (32 pixels) is "
 	      "direct");
+	/* A rank's slice weighs as the global batch (auto_n): 4 images of 16x8 are 512 pixels,
+	 * 8 are 1024, so 2 ranks of 4 take the kernel one process of 8 takes. */
+	struct drop_conv2d_desc slice = { 4, 128, 16, 8, 128, 3, 1, 1, false, DROP_BLOCKED, false,
+	                                  DROP_CONV_AUTO, false, false, 0 };
+	struct drop_conv2d_desc whole = slice, ranked = slice;
+	whole.n = 8;
+	ranked.auto_n = 8;
+	CHECK(!drop_conv2d_winograd_cpu(&slice, 0) && drop_conv2d_winograd_cpu(&whole, 0) &&
+	      drop_conv2d_winograd_cpu(&ranked, 0) && drop_conv2d_winograd_cpu(&ranked, 2),
+	      "auto: 4 images of 16x8 alone direct, 8 Winograd, 4 of a global batch of 8 "
+	      "Winograd");
 }
 
 int main(void)

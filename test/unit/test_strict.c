@@ -91,7 +91,7 @@ static void relu_ab(void *p)
 static void conv_host_x(void *p)
 {
 	struct two *t = p;
-	struct drop_conv2d_desc d = { 1, 3, 4, 4, 8, 1, 1, 0, false, DROP_PLAIN, false, DROP_CONV_DIRECT, false, false };
+	struct drop_conv2d_desc d = { 1, 3, 4, 4, 8, 1, 1, 0, false, DROP_PLAIN, false, DROP_CONV_DIRECT, false, false, 0 };
 	struct drop_tensor x = drop_tensor_make(1, 3, 4, 4, DROP_PLAIN);
 	struct drop_tensor w = drop_tensor_make(8, 3, 1, 1, DROP_PLAIN);
 	struct drop_tensor y = drop_tensor_make(1, 8, 4, 4, DROP_BLOCKED);
@@ -274,7 +274,7 @@ static void test_same_bits(void)
 {
 	/* A convolution (plain in, blocked out), then batch norm with ReLU, a linear layer and
 	 * the softmax, on the CPU and under cpu-strict. */
-	struct drop_conv2d_desc cd = { 2, 5, 9, 7, 12, 3, 2, 1, true, DROP_PLAIN, false, DROP_CONV_DIRECT, false, false };
+	struct drop_conv2d_desc cd = { 2, 5, 9, 7, 12, 3, 2, 1, true, DROP_PLAIN, false, DROP_CONV_DIRECT, false, false, 0 };
 	int ho = drop_conv2d_out(9, 3, 2, 1), wo = drop_conv2d_out(7, 3, 2, 1);
 	struct drop_tensor x = drop_tensor_make(2, 5, 9, 7, DROP_PLAIN);
 	struct drop_tensor w = drop_tensor_make(12, 5, 3, 3, DROP_PLAIN);
