@@ -31,7 +31,8 @@ static void usage(int status)
 	       "Options:\n"
 	       "  -m, --model FILE         the model checkpoint (.safetensors, required)\n"
 	       "  -o, --output FILE        write to FILE (default: stdout, not a terminal)\n"
-	       "      --batch N            images per forward pass (default 64)\n"
+	       "      --batch N            images per forward pass (default 16 on the CPU, 64\n"
+	       "                           on a GPU)\n"
 	       "      --size HxW           input size; must be the model's (default: the model's)\n"
 	       "      --list               read every INPUT that is not a folder as a TSV list\n"
 	       "      --masks DIR          also write each image's predicted parsing as a\n"
@@ -102,7 +103,7 @@ static void parse_args(int argc, char **argv, struct drop_embed_job *o,
                        struct drop_common *common)
 {
 	*o = (struct drop_embed_job){ .output = "-", .conv_algo = DROP_CONV_AUTO,
-	                              .run = { .batch = 64 } };
+	                              .run = { .batch = 0 } }; /* 0: the backend's default */
 	int c;
 	while ((c = getopt_long(argc, argv, "m:o:" DROP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {

@@ -81,7 +81,8 @@ extern const char *const drop_embed_dump_names[];
 #define DROP_MASKS_IMAGE (-1)  /* masks_h = masks_w = -1: each image's own size */
 
 struct drop_embed_opts {
-	int batch;                /* images per forward pass, >= 1 */
+	int batch;                /* images per forward pass, >= 1; 0: the default for the
+	                           * model's backend (drop_embed_run) */
 	int threads;              /* decoding threads, >= 1 */
 	enum drop_embed_dump dump;
 	const char *masks;        /* folder for the parsing PNGs, or NULL */
