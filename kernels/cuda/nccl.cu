@@ -63,37 +63,42 @@ extern "C" const char *drop_comm_init_cuda(const void *id, int rank, int n)
 	return NULL;
 }
 
-/* In place, on the sums' stream like every sum (after the gradient buckets started
- * before it), the default stream waiting for it: the next op reads the sums. */
-extern "C" void drop_allreduce_f64_cuda(double *v, size_t n)
+/* Start summing v[0..n) of type t in place (NCCL allows send == receive buffer) on the
+ * sums' stream, once the default stream's work so far is done. */
+static void start_sum(void *v, size_t n, ncclDataType_t t, const char *op)
 {
-	DROP_ASSERT(comm, "allreduce_f64: no group (comm_init first)");
-	if (!n)
-		return;
+	DROP_ASSERT(comm, "%s: no group (comm_init first)", op);
 	CUDA_CHECK(cudaEventRecord(written, 0));
 	CUDA_CHECK(cudaStreamWaitEvent(sums, written, 0));
-	NCCL_CHECK(ncclAllReduce(v, v, n, ncclFloat64, ncclSum, comm, sums));
+	NCCL_CHECK(ncclAllReduce(v, v, n, t, ncclSum, comm, sums));
+}
+
+/* The default stream waits for the sums started so far. */
+static void wait_sums(void)
+{
 	CUDA_CHECK(cudaEventRecord(summed, sums));
 	CUDA_CHECK(cudaStreamWaitEvent(0, summed, 0));
 }
 
-/* In place (NCCL allows send == receive buffer), on the sums' stream once the default
- * stream's work so far is done. */
-extern "C" void drop_allreduce_sum_cuda(float *v, size_t n)
+/* After the gradient buckets started before it; the next op reads the sums. */
+extern "C" void drop_allreduce_f64_cuda(double *v, size_t n)
 {
-	DROP_ASSERT(comm, "allreduce_sum: no group (comm_init first)");
 	if (!n)
 		return;
-	CUDA_CHECK(cudaEventRecord(written, 0));
-	CUDA_CHECK(cudaStreamWaitEvent(sums, written, 0));
-	NCCL_CHECK(ncclAllReduce(v, v, n, ncclFloat, ncclSum, comm, sums));
+	start_sum(v, n, ncclFloat64, "allreduce_f64");
+	wait_sums();
+}
+
+extern "C" void drop_allreduce_sum_cuda(float *v, size_t n)
+{
+	if (n)
+		start_sum(v, n, ncclFloat, "allreduce_sum");
 }
 
 extern "C" void drop_allreduce_wait_cuda(void)
 {
 	DROP_ASSERT(comm, "allreduce_wait: no group (comm_init first)");
-	CUDA_CHECK(cudaEventRecord(summed, sums));
-	CUDA_CHECK(cudaStreamWaitEvent(0, summed, 0));
+	wait_sums();
 }
 
 extern "C" void drop_nccl_cuda_release(void)
