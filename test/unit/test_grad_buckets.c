@@ -6,8 +6,8 @@
  * buckets given out must: tile the gradient buffer exactly, from its end backwards; hold
  * no gradient of a node whose backward has not run yet when they are started (they would
  * sum a partial gradient); reach the size asked for, all but the last; and, smaller than
- * the buffer, start before backward ends (the overlap); as large as it, be one. Also requires: kernels (CPU
- * backend).
+ * the buffer, start before backward ends (the overlap); as large as it, be one. Also
+ * requires: kernels (CPU backend).
  */
 #include <stdint.h>
 #include <stdlib.h>
