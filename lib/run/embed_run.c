@@ -552,11 +552,12 @@ static size_t *rank_images(size_t n, int cap, size_t *count)
 	return ix;
 }
 
-/* --batch's default: 16 where backend memory is host memory (the CPU), where 16 images' activations of HRNet-W32 keep in
- * cache what 64 images' spill (AMD EPYC Zen 5, 2 cores, 2026-12-06, 128 images at
- * 256x128: 31 images/s at batch 8 and 16, 27 at 32 and 24 at 64 in float; 55 at 16 and
- * 35 at 64 in bf16); 64 on a GPU, which wants large batches to fill. The values do not
- * depend on it (drop-embed's output is the same bytes at 16 and 64). */
+/* --batch's default: 16 where backend memory is host memory (the CPU): 16 images'
+ * activations of HRNet-W32 keep in cache what 64 images' spill (AMD EPYC Zen 5, 2 cores,
+ * 2026-12-06, 128 images at 256x128, float: 31-33 images/s at batches 8 and 16, 27 at 32,
+ * 23-25 at 64; bf16 as fast at 16 as at 64, 50-55 images/s); 64 on a GPU, which wants
+ * large batches to fill. The values do not depend on it (drop-embed's output is the same
+ * bytes at 16 and 64). */
 #define EMBED_BATCH_HOST 16
 #define EMBED_BATCH_DEVICE 64
 
