@@ -74,37 +74,20 @@ void SM_NAME(softmax_bwd)(int n, int k, int hw, const REAL *y, const REAL *dy, R
 	}
 }
 
+#define L2_ROW(x) SM_NAME(l2norm_row_##x)
+#include "../maths/l2norm_row.h"
+
 void SM_NAME(l2norm_fwd)(int n, int dim, const REAL *x, REAL *y)
 {
 #pragma omp parallel for schedule(static) if (DROP_PAR((size_t)n * dim))
-	for (int i = 0; i < n; i++) {
-		const REAL *xr = x + (size_t)i * dim;
-		double s = 0;
-		for (int j = 0; j < dim; j++)
-			s += (double)xr[j] * xr[j];
-		double den = drop_l2norm_den(s);
-		for (int j = 0; j < dim; j++)
-			y[(size_t)i * dim + j] = (REAL)(xr[j] / den);
-	}
+	for (int i = 0; i < n; i++)
+		L2_ROW(fwd)(dim, x + (size_t)i * dim, y + (size_t)i * dim);
 }
 
-/* Above the floor: dx = (dy - y (y . dy)) / |x| with y = x / |x|; at the floor the
- * denominator is a constant: dx = dy / 1e-12. */
 void SM_NAME(l2norm_bwd)(int n, int dim, const REAL *x, const REAL *dy, REAL *dx)
 {
 #pragma omp parallel for schedule(static) if (DROP_PAR((size_t)n * dim))
-	for (int i = 0; i < n; i++) {
-		const REAL *xr = x + (size_t)i * dim, *gr = dy + (size_t)i * dim;
-		double s = 0, dot = 0;
-		for (int j = 0; j < dim; j++) {
-			s += (double)xr[j] * xr[j];
-			dot += (double)xr[j] * gr[j];
-		}
-		double den = drop_l2norm_den(s);
-		int floored = !(sqrt(s) > 1e-12);
-		for (int j = 0; j < dim; j++) {
-			double g = floored ? gr[j] / den : (gr[j] - xr[j] * dot / (den * den)) / den;
-			dx[(size_t)i * dim + j] = (REAL)g;
-		}
-	}
+	for (int i = 0; i < n; i++)
+		L2_ROW(bwd)(dim, x + (size_t)i * dim, dy + (size_t)i * dim, dx + (size_t)i * dim);
 }
+#undef L2_ROW

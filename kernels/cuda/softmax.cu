@@ -68,39 +68,26 @@ __global__ static void chanmax_bwd_kernel(int n, int k, size_t hw, const int *ar
 	}
 }
 
+#define REAL float
+#define L2_ROW(x) l2norm_row_##x
+#include "../maths/l2norm_row.h"
+#undef REAL
+
 __global__ static void l2norm_fwd_kernel(int n, int dim, const float *x, float *y)
 {
 	int i = blockIdx.x * blockDim.x + threadIdx.x;
-	if (i >= n)
-		return;
-	const float *xr = x + (size_t)i * dim;
-	double s = 0;
-	for (int j = 0; j < dim; j++)
-		s += (double)xr[j] * xr[j];
-	double den = drop_l2norm_den(s);
-	for (int j = 0; j < dim; j++)
-		y[(size_t)i * dim + j] = (float)(xr[j] / den);
+	if (i < n)
+		L2_ROW(fwd)(dim, x + (size_t)i * dim, y + (size_t)i * dim);
 }
 
 __global__ static void l2norm_bwd_kernel(int n, int dim, const float *x, const float *dy,
                                          float *dx)
 {
 	int i = blockIdx.x * blockDim.x + threadIdx.x;
-	if (i >= n)
-		return;
-	const float *xr = x + (size_t)i * dim, *gr = dy + (size_t)i * dim;
-	double s = 0, dot = 0;
-	for (int j = 0; j < dim; j++) {
-		s += (double)xr[j] * xr[j];
-		dot += (double)xr[j] * gr[j];
-	}
-	double den = drop_l2norm_den(s);
-	int floored = !(sqrt(s) > 1e-12);
-	for (int j = 0; j < dim; j++) {
-		double g = floored ? gr[j] / den : (gr[j] - xr[j] * dot / (den * den)) / den;
-		dx[(size_t)i * dim + j] = (float)g;
-	}
+	if (i < n)
+		L2_ROW(bwd)(dim, x + (size_t)i * dim, dy + (size_t)i * dim, dx + (size_t)i * dim);
 }
+#undef L2_ROW
 
 extern "C" void drop_softmax_fwd_cuda(int n, int k, int hw, const float *x, float *y)
 {
