@@ -417,6 +417,14 @@ static void test_linear(void)
 	free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
 }
 
+/* The batch norms of test_batchnorm and test_bn_sync: 2-D, 1-D (BNNeck's), and one of 884
+ * values a channel. */
+static const struct drop_bn_desc bn_shapes[3] = {
+	{ 3, 5, 7, 6, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
+	{ 17, 9, 1, 1, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
+	{ 4, 3, 17, 13, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
+};
+
 /* Batch norm, 2-D and 1-D: the statistics are double sums in another order, so they and
  * everything after them agree to float rounding: atol 1e-5, rtol 1e-5 (the running
  * statistics and the saved ones 1e-6). The saved eval rebuilds the GPU's own forward bit
@@ -426,14 +434,9 @@ static void test_linear(void)
  * frozen beta (BNNeck: beta and dbeta NULL) where there is no ReLU. */
 static void test_batchnorm(void)
 {
-	struct drop_bn_desc shapes[3] = {
-		{ 3, 5, 7, 6, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
-		{ 17, 9, 1, 1, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
-		{ 4, 3, 17, 13, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
-	};
 	for (int si = 0; si < 3; si++)
 		for (int relu = 0; relu < 2; relu++) {
-			struct drop_bn_desc d = shapes[si];
+			struct drop_bn_desc d = bn_shapes[si];
 			d.relu = relu;
 			int C = d.c;
 			size_t n = (size_t)d.n * d.c * d.h * d.w;
@@ -552,14 +555,9 @@ static void sums_down(double *h, const double *dev, int n)
 
 static void test_bn_sync(void)
 {
-	struct drop_bn_desc shapes[3] = {
-		{ 3, 5, 7, 6, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
-		{ 17, 9, 1, 1, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
-		{ 4, 3, 17, 13, DROP_PLAIN, 1e-5f, 0.1f, false, false, false },
-	};
 	for (int si = 0; si < 3; si++)
 		for (int relu = 0; relu < 2; relu++) {
-			struct drop_bn_desc d = shapes[si], p0, p1;
+			struct drop_bn_desc d = bn_shapes[si], p0, p1;
 			d.relu = relu;
 			int C = d.c;
 			size_t hw = (size_t)d.h * d.w, n = (size_t)d.n * C * hw;
